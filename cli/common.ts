@@ -1,0 +1,65 @@
+/**
+ * What every command shares: option parsing helpers, JSON output, and turning errors into one
+ * line on stderr with the right exit code.
+ * @module
+ */
+import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { GGUFError } from "../engine/gguf/errors.ts";
+import { LlamaCppUnavailable } from "../peers/llama_cpp/llama_cpp.ts";
+
+/** Exit code for a user mistake (bad flag, bad file, bad value), as cliffy and POSIX tools do. */
+export const EXIT_USAGE = 2;
+/** Exit code for a failure that is moebench's fault. */
+export const EXIT_INTERNAL = 1;
+
+/** A mistake in what the user asked for; its message is shown as is. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parses a whole number option (for commander's `argParser`). */
+export function parseWholeNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  }
+  return n;
+}
+
+/** Parses a decimal number option. */
+export function parseDecimal(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) {
+    throw new InvalidArgumentError(`"${value}" is not a number.`);
+  }
+  return n;
+}
+
+/** Prints `value` as JSON on stdout (the only thing a `--json` command prints there). */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** Whether an error is the user's to fix (exit 2) rather than a moebench bug (exit 1). */
+function isUserError(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof GGUFError ||
+    error instanceof RangeError || error instanceof LlamaCppUnavailable ||
+    error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.IsADirectory;
+}
+
+/**
+ * Reports an error as one line on stderr and returns the exit code. The stack is shown only
+ * with MOEBENCH_DEBUG=1.
+ */
+export function reportError(error: unknown): number {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split("\n")[0];
+  if (Deno.env.get("MOEBENCH_DEBUG") === "1" && error instanceof Error) console.error(error.stack);
+  if (isUserError(error)) {
+    console.error(`moebench: ${firstLine}`);
+    return EXIT_USAGE;
+  }
+  console.error(`moebench: internal error: ${firstLine}`);
+  return EXIT_INTERNAL;
+}

@@ -1,0 +1,40 @@
+/**
+ * The interface every quantized format implements: its type-table entry plus the plain,
+ * obviously-right reference conversions between f32 values and the format's blocks.
+ *
+ * Fast kernels (CPU and WGSL) live beside each format and are tested against these.
+ * @module
+ */
+import type { GGMLTypeInfo } from "./types.ts";
+
+/** Reference conversions of one ggml type. */
+export interface QuantFormat {
+  /** The entry of the type table this format implements. */
+  readonly type: GGMLTypeInfo;
+  /**
+   * Encodes `src` (a whole number of blocks) into `dst` (exactly the matching byte count),
+   * bit-for-bit as ggml's reference quantizer does.
+   */
+  quantize(src: Float32Array, dst: Uint8Array): void;
+  /** Decodes `src` (a whole number of blocks) into `dst`. */
+  dequantize(src: Uint8Array, dst: Float32Array): void;
+}
+
+/** Checks that `src` and `dst` hold the same number of whole blocks of `type`. */
+export function checkBlockSpans(type: GGMLTypeInfo, values: number, bytes: number): number {
+  if (values % type.blockSize !== 0) {
+    throw new RangeError(`${type.name}: ${values} values is not a whole number of blocks`);
+  }
+  const blocks = values / type.blockSize;
+  if (blocks * type.bytesPerBlock !== bytes) {
+    throw new RangeError(
+      `${type.name}: ${blocks} blocks need ${blocks * type.bytesPerBlock} bytes, got ${bytes}`,
+    );
+  }
+  return blocks;
+}
+
+/** C's `roundf`: halves round away from zero (JavaScript's `Math.round` rounds them up). */
+export function roundHalfAwayFromZero(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}

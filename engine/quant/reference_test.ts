@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { F16, F32 } from "./float.ts";
+import type { QuantFormat } from "./format.ts";
+import { Q4_0 } from "./q4_0.ts";
+import { Q8_0 } from "./q8_0.ts";
+import { tensorByteSize } from "./types.ts";
+import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
+import { Prng } from "../synth/prng.ts";
+
+/** Values that exercise a quantizer: random rows, zeros, ties and extremes. */
+function testValues(count: number, seed: number): Float32Array {
+  const prng = new Prng(seed);
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = prng.uniform(2) * (i % 7 === 0 ? 10 : 1);
+  values.fill(0, 0, 32); // an all-zero block (scale 0)
+  for (let i = 32; i < 64; i++) values[i] = (i % 2 ? 1 : -1) * 0.5; // ties at half steps
+  values[64] = 1e4; // one outlier dominating its block
+  return values;
+}
+
+/** ggml's name for a dequantizer: `q4_0`, `q4_K`. */
+const ggmlName = (name: string) => name.toLowerCase().replace(/_k$/, "_K");
+
+const ggml = await loadGgml().catch((error) => {
+  console.warn(`ggml oracle unavailable, its tests are skipped: ${error.message}`);
+  return null;
+});
+
+for (const format of [Q8_0, Q4_0] as QuantFormat[]) {
+  const rowLength = 256;
+  const rows = 24;
+  const values = testValues(rows * rowLength, 7);
+
+  Deno.test({
+    name: `quantize() is bit-exact with ggml's quantizer for ${format.type.name}`,
+    ignore: ggml === null,
+    fn() {
+      const ours = new Uint8Array(tensorByteSize(format.type, [rowLength, rows]));
+      format.quantize(values, ours);
+      const theirs = ggml!.quantize(format.type.id, values, rows, rowLength);
+      assert.deepStrictEqual(ours, theirs);
+    },
+  });
+
+  Deno.test({
+    name: `dequantize() matches ggml's dequantizer for ${format.type.name}`,
+    ignore: ggml === null,
+    fn() {
+      const blocks = ggml!.quantize(format.type.id, values, rows, rowLength);
+      const ours = new Float32Array(values.length);
+      format.dequantize(blocks, ours);
+      assert.deepStrictEqual(
+        ours,
+        ggml!.dequantize(ggmlName(format.type.name), blocks, values.length),
+      );
+    },
+  });
+
+  // Q8_0 is symmetric (±127 steps): errors stay within half a step. Q4_0 maps the extreme value
+  // to −8 steps, so a value of the opposite sign and equal magnitude clips at +7: one step.
+  const allowedSteps = format === Q8_0 ? 0.5 : 1;
+  Deno.test(`${format.type.name} round trip stays within ${allowedSteps} quantization step`, () => {
+    const bytes = new Uint8Array(tensorByteSize(format.type, [rowLength, rows]));
+    format.quantize(values, bytes);
+    const back = new Float32Array(values.length);
+    format.dequantize(bytes, back);
+    const levels = format === Q8_0 ? 127 : 8;
+    for (let block = 0; block < values.length / 32; block++) {
+      const slice = values.subarray(block * 32, block * 32 + 32);
+      const amax = Math.max(...slice.map(Math.abs));
+      const step = amax / levels;
+      for (let j = 0; j < 32; j++) {
+        const error = Math.abs(back[block * 32 + j]! - slice[j]!);
+        // plus the f16 rounding of the scale
+        assert(error <= step * allowedSteps + amax * 1e-3 + 1e-7, `block ${block}: ${error}`);
+      }
+    }
+  });
+}
+
+Deno.test("F32 and F16 round trip (F16 rounds to nearest even)", () => {
+  const values = new Float32Array([0, 1, -2.5, 65504, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 1e-8]);
+  const bytes32 = new Uint8Array(values.length * 4);
+  F32.quantize(values, bytes32);
+  const back32 = new Float32Array(values.length);
+  F32.dequantize(bytes32, back32);
+  assert.deepStrictEqual(back32, values);
+
+  const bytes16 = new Uint8Array(values.length * 2);
+  F16.quantize(values, bytes16);
+  const back16 = new Float32Array(values.length);
+  F16.dequantize(bytes16, back16);
+  assert.deepStrictEqual([...back16], [0, 1, -2.5, 65504, 1, 1 + 2 * 2 ** -10 * 1, 0]);
+});

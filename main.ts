@@ -1,0 +1,41 @@
+/**
+ * The moebench command line. It only parses arguments, calls the library (the same functions
+ * the tests call) and prints; see `mod.ts` for the library.
+ * @module
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { EXIT_USAGE, reportError } from "./cli/common.ts";
+import { demoCommand } from "./cli/demo.ts";
+import { inspectCommand } from "./cli/inspect.ts";
+import { synthCommand } from "./cli/synth.ts";
+import { VERSION } from "./version.ts";
+
+function program() {
+  const root = new Command("moebench")
+    .description("profile machines and benchmark Mixture-of-Experts LLM inference")
+    .version(VERSION)
+    .showHelpAfterError("(add --help for usage)")
+    .addCommand(demoCommand())
+    .addCommand(synthCommand())
+    .addCommand(inspectCommand());
+  // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
+  const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {
+    command.exitOverride();
+    command.commands.forEach((sub) => overrideExit(sub as typeof command));
+  };
+  overrideExit(root as unknown as Command<unknown[], Record<string, unknown>>);
+  return root;
+}
+
+if (import.meta.main) {
+  try {
+    await program().parseAsync(Deno.args, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed its message (or the help/version it was asked for)
+      const asked = ["commander.helpDisplayed", "commander.version", "commander.help"];
+      Deno.exit(asked.includes(error.code) ? 0 : EXIT_USAGE);
+    }
+    Deno.exit(reportError(error));
+  }
+}

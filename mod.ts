@@ -1,0 +1,19 @@
+/**
+ * moebench's public library: GGUF files, quantized formats, synthetic models, model summaries,
+ * and llama.cpp as a peer.
+ *
+ * @example
+ * ```ts
+ * import { inspectModel, openGGUF, synthesize } from "./mod.ts";
+ * const out = await Deno.makeTempFile({ suffix: ".gguf" });
+ * await synthesize({ preset: "tiny-olmoe", out, type: "Q4_0", seed: 7 });
+ * using gguf = await openGGUF(out);
+ * console.log(inspectModel(gguf).experts?.count); // 16
+ * ```
+ * @module
+ */
+export * from "./engine/gguf/mod.ts";
+export * from "./engine/quant/mod.ts";
+export * from "./engine/synth/mod.ts";
+export * from "./engine/model/mod.ts";
+export { VERSION } from "./version.ts";

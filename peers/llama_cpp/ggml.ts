@@ -1,0 +1,114 @@
+/**
+ * ggml's own type traits, quantizers and dequantizers, called through Deno's FFI on the
+ * `libggml-base` that node-llama-cpp ships: the oracle every moebench format is tested against.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadGgml } from "./ggml.ts";
+ * const ggml = await loadGgml();
+ * console.log(ggml.typeSize(2), ggml.blockSize(2)); // 18n 32n (Q4_0)
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { llamaCppLibraryDir, LlamaCppUnavailable } from "./llama_cpp.ts";
+
+const SYMBOLS = {
+  ggml_type_size: { parameters: ["i32"], result: "usize" },
+  ggml_blck_size: { parameters: ["i32"], result: "i64" },
+  ggml_type_name: { parameters: ["i32"], result: "pointer" },
+  ggml_quantize_chunk: {
+    parameters: ["i32", "buffer", "buffer", "i64", "i64", "i64", "pointer"],
+    result: "usize",
+  },
+} as const;
+
+/** Dequantizers ggml exports as `dequantize_row_<name>(const block*, float*, int64_t)`. */
+const DEQUANTIZERS = [
+  "q4_0",
+  "q4_1",
+  "q5_0",
+  "q5_1",
+  "q8_0",
+  "q2_K",
+  "q3_K",
+  "q4_K",
+  "q5_K",
+  "q6_K",
+  "iq4_nl",
+  "iq4_xs",
+] as const;
+
+/** ggml, loaded. */
+export interface Ggml extends Disposable {
+  typeSize(typeId: number): bigint;
+  blockSize(typeId: number): bigint;
+  typeName(typeId: number): string;
+  /** ggml_quantize_chunk: `rows` rows of `rowLength` values, no importance matrix. */
+  quantize(typeId: number, values: Float32Array, rows: number, rowLength: number): Uint8Array;
+  /** dequantize_row_<name> over `count` values, for the names ggml exports. */
+  dequantize(typeName: string, blocks: Uint8Array, count: number): Float32Array;
+  close(): void;
+}
+
+/**
+ * Loads `libggml-base` from node-llama-cpp's binaries.
+ * @throws {LlamaCppUnavailable} where it cannot be loaded.
+ */
+export async function loadGgml(): Promise<Ggml> {
+  const dir = await llamaCppLibraryDir();
+  const suffix = Deno.build.os === "darwin" ? "dylib" : Deno.build.os === "windows" ? "dll" : "so";
+  const path = join(dir, `libggml-base.${suffix}`);
+  const dequantizeSymbols = Object.fromEntries(
+    DEQUANTIZERS.map((name) => [
+      `dequantize_row_${name}`,
+      { parameters: ["buffer", "buffer", "i64"], result: "void" } as const,
+    ]),
+  );
+  let lib;
+  try {
+    lib = Deno.dlopen(path, { ...SYMBOLS, ...dequantizeSymbols });
+  } catch (error) {
+    throw new LlamaCppUnavailable(`cannot load ${path}: ${error}`, { cause: error });
+  }
+  const symbols = lib.symbols as unknown as
+    & typeof lib.symbols
+    & Record<string, (src: Uint8Array, dst: Float32Array, k: bigint) => void>;
+  const close = () => lib.close();
+  return {
+    typeSize: (id) => symbols.ggml_type_size(id) as bigint,
+    blockSize: (id) => symbols.ggml_blck_size(id) as bigint,
+    typeName(id) {
+      const pointer = symbols.ggml_type_name(id);
+      return pointer === null ? "" : new Deno.UnsafePointerView(pointer).getCString();
+    },
+    quantize(typeId, values, rows, rowLength) {
+      const out = new Uint8Array(
+        Number(symbols.ggml_type_size(typeId)) * values.length /
+          Number(symbols.ggml_blck_size(typeId)),
+      );
+      const written = symbols.ggml_quantize_chunk(
+        typeId,
+        values,
+        out,
+        0n,
+        BigInt(rows),
+        BigInt(rowLength),
+        null,
+      );
+      if (Number(written) !== out.length) {
+        throw new Error(`ggml_quantize_chunk wrote ${written} bytes, expected ${out.length}`);
+      }
+      return out;
+    },
+    dequantize(typeName, blocks, count) {
+      const fn = symbols[`dequantize_row_${typeName}`];
+      if (!fn) throw new RangeError(`ggml exports no dequantizer for ${typeName}`);
+      const out = new Float32Array(count);
+      fn(blocks, out, BigInt(count));
+      return out;
+    },
+    close,
+    [Symbol.dispose]: close,
+  };
+}
