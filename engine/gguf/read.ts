@@ -36,6 +36,8 @@ import { ggmlTypeById } from "../quant/types.ts";
 
 /** No legitimate metadata string comes near this; a larger one is a corrupt length. */
 const MAX_STRING_BYTES = 64 * 1024 * 1024;
+/** Far above any real array (vocabularies have ~10⁵–10⁶ entries); bounds memory for hostile files. */
+const MAX_ARRAY_ITEMS = 1 << 24;
 /** Bytes fetched per header read. */
 const WINDOW_BYTES = 1 << 20;
 /** Smallest encodings, used to reject counts that could not fit in the rest of the file. */
@@ -355,10 +357,11 @@ async function readValue(
   const scalar = itemType as ScalarTypeName;
   const minItemBytes = scalar === "string" ? 8 : SCALAR_BYTES[scalar];
   const count = cursor.count(`array length of "${key}"`, minItemBytes, cursor.remaining);
-  const items: unknown[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    items[i] = (await readScalar(cursor, scalar)).value;
+  if (count > MAX_ARRAY_ITEMS) {
+    fail(`metadata key "${key}" has ${count} items, more than the limit of ${MAX_ARRAY_ITEMS}`);
   }
+  const items: unknown[] = [];
+  for (let i = 0; i < count; i++) items.push((await readScalar(cursor, scalar)).value);
   return { type: "array", itemType: scalar, value: items } as MetadataValue;
 }
 
