@@ -54,7 +54,9 @@ export async function generateWithLlamaCpp(
   const llama = await loadLlamaCpp();
   const model = await llama.loadModel({ modelPath });
   try {
-    const context = await model.createContext({ contextSize: 512 });
+    // node-llama-cpp's default thread count oversubscribes small machines (~500 ms a token on
+    // 2 cores instead of ~1 ms): use one thread per core, as llama.cpp's own tools do
+    const context = await model.createContext({ contextSize: 512, threads: llama.cpuMathCores });
     try {
       const prompted = model.tokenize(prompt, false);
       const bos = model.tokens.bos;
@@ -143,6 +145,7 @@ async function findLibrary(dir: string, prefix: string): Promise<string> {
 
 const QUANTIZE_SYMBOLS = {
   llama_backend_init: { parameters: [], result: "void" },
+  llama_log_set: { parameters: ["function", "pointer"], result: "void" },
   // struct llama_model_quantize_params (llama.h): 4 × i32, 6 × bool, 4 pointers, size_t
   llama_model_quantize_default_params: {
     parameters: [],
@@ -187,7 +190,13 @@ export async function quantizeWithLlamaCpp(
   } catch (error) {
     throw new LlamaCppUnavailable(`cannot load ${library}: ${error}`, { cause: error });
   }
+  // llama.cpp logs every tensor it quantizes; keep the caller's output readable
+  const silence = new Deno.UnsafeCallback(
+    { parameters: ["i32", "pointer", "pointer"], result: "void" } as const,
+    () => {},
+  );
   try {
+    lib.symbols.llama_log_set(silence.pointer, null);
     lib.symbols.llama_backend_init();
     const params = new Uint8Array(lib.symbols.llama_model_quantize_default_params());
     new DataView(params.buffer).setInt32(4, LLAMA_FTYPES[ftype], true); // .ftype
@@ -195,6 +204,9 @@ export async function quantizeWithLlamaCpp(
     const status = lib.symbols.llama_model_quantize(cString(input), cString(output), params);
     if (status !== 0) throw new Error(`llama.cpp failed to quantize ${input} to ${ftype}`);
   } finally {
+    // the library may stay loaded (node-llama-cpp shares it): never leave it a dead callback
+    lib.symbols.llama_log_set(null, null);
     lib.close();
+    silence.close();
   }
 }
