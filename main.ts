@@ -14,7 +14,6 @@ function program() {
   const root = new Command("moebench")
     .description("profile machines and benchmark Mixture-of-Experts LLM inference")
     .version(VERSION)
-    .showHelpAfterError("(add --help for usage)")
     .addCommand(demoCommand())
     .addCommand(synthCommand())
     .addCommand(inspectCommand());

@@ -32,7 +32,19 @@ export async function atomicWrite<T>(
   const slash = path.lastIndexOf("/");
   const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
   const base = path.slice(slash + 1);
-  const temp = await Deno.makeTempFile({ dir, prefix: `.${base}.`, suffix: ".partial" });
+  let temp: string;
+  try {
+    temp = await Deno.makeTempFile({ dir, prefix: `.${base}.`, suffix: ".partial" });
+  } catch (error) {
+    // name the file the user asked for, not the temporary one
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`Cannot write "${path}": folder "${dir}" does not exist`);
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      throw new Deno.errors.PermissionDenied(`Cannot write "${path}": permission denied`);
+    }
+    throw error;
+  }
   const file = await Deno.open(temp, { write: true, truncate: true });
   const buffer = new Uint8Array(BUFFER_BYTES);
   let buffered = 0;

@@ -1,0 +1,156 @@
+/**
+ * The command line as a user runs it: outputs, `--json`, and one-line errors with exit code 2.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url);
+
+async function moebench(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { CI: "1" },
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("`synth --json` then `inspect --json` describe the same model", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "m.gguf");
+    const synth = await moebench(
+      "synth",
+      "--preset",
+      "tiny-qwen2moe",
+      "--out",
+      out,
+      "--type",
+      "Q4_0",
+      "--seed",
+      "9",
+      "--json",
+    );
+    assert.equal(synth.code, 0, synth.stderr);
+    assert.equal(synth.stderr, "");
+    const made = JSON.parse(synth.stdout);
+    assert.equal(made.type, "Q4_0");
+    assert.equal(made.seed, 9);
+
+    const inspect = await moebench("inspect", out, "--json");
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const summary = JSON.parse(inspect.stdout);
+    assert.equal(summary.architecture, "qwen2moe");
+    assert.equal(summary.file.bytes, made.bytes);
+    assert.equal(summary.fileType, "Q4_0");
+    assert.equal(summary.tensorCount, made.tensors);
+    assert.equal(summary.hyperparameters.expert_shared_feed_forward_length, 512);
+    assert.equal(summary.tokenizer.model, "llama");
+    assert.equal(summary.tokenizer.tokens, 1024);
+    assert.deepStrictEqual(Object.keys(summary.types).sort(), ["F32", "Q4_0"]);
+    assert.equal(summary.experts.count, 8);
+    assert.equal(summary.experts.used, 4);
+    assert.equal(summary.experts.layers, 4);
+    // one expert = gate + up + down slices of 256×256 Q4_0 each
+    assert.equal(summary.experts.bytesPerExpert["0"], 3 * 256 * 256 / 32 * 18);
+    const first = summary.tensors[0];
+    assert.deepStrictEqual(Object.keys(first), ["name", "type", "shape", "offset", "bytes"]);
+    const total = summary.tensors.reduce((s: number, t: { bytes: number }) => s + t.bytes, 0);
+    assert.equal(total, summary.tensorBytes);
+  });
+});
+
+Deno.test("`inspect` prints a readable summary and, with --tensors, every tensor", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "m.gguf");
+    assert.equal((await moebench("synth", "--preset", "tiny-olmoe", "--out", out)).code, 0);
+    const plain = await moebench("inspect", out);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /architecture olmoe/);
+    assert.match(plain.stdout, /experts: 16 per layer in 4 layers, top-4/);
+    assert.doesNotMatch(plain.stdout, /blk\.0\.attn_q\.weight/);
+    assert.doesNotMatch(plain.stdout, /\x1b\[/, "no colour codes when not on a terminal");
+    const listed = await moebench("inspect", out, "--tensors");
+    assert.match(listed.stdout, /blk\.3\.ffn_down_exps\.weight/);
+  });
+});
+
+Deno.test("`demo` synthesizes and inspects the default model", async () => {
+  await withTempDir(async (dir) => {
+    const demo = await moebench("demo", "--dir", dir);
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.match(demo.stdout, /synthesized tiny-mixtral/);
+    assert.match(demo.stdout, /experts: 8 per layer in 4 layers, top-2/);
+    await Deno.stat(join(dir, "tiny-mixtral-q8_0.gguf"));
+  });
+});
+
+const USER_MISTAKES: [string, string[], RegExp][] = [
+  ["an unknown command", ["frobnicate"], /unknown command 'frobnicate'/],
+  ["an unknown flag", ["inspect", "x.gguf", "--frob"], /unknown option '--frob'/],
+  ["a missing required flag", ["synth", "--preset", "tiny-olmoe"], /--out <file>.*not specified/],
+  [
+    "an unknown preset",
+    ["synth", "--preset", "nope", "--out", "x.gguf"],
+    /argument 'nope' is invalid/,
+  ],
+  [
+    "a type synth does not write",
+    ["synth", "--preset", "tiny-olmoe", "--out", "x.gguf", "--type", "Q5_K"],
+    /argument 'Q5_K' is invalid/,
+  ],
+  [
+    "a scale out of range",
+    ["synth", "--preset", "tiny-olmoe", "--out", "x.gguf", "--scale", "2"],
+    /^moebench: --scale must be in \(0, 1\], got 2$/,
+  ],
+  [
+    "a seed that is not a number",
+    ["synth", "--preset", "tiny-olmoe", "--out", "x.gguf", "--seed", "abc"],
+    /"abc" is not a whole number/,
+  ],
+  [
+    "an output folder that does not exist",
+    ["synth", "--preset", "tiny-olmoe", "--out", "/no/such/folder/x.gguf"],
+    /^moebench: Cannot write "\/no\/such\/folder\/x.gguf": folder "\/no\/such\/folder" does not exist$/,
+  ],
+  [
+    "a missing model file",
+    ["inspect", "/no/such/model.gguf"],
+    /^moebench: Cannot read GGUF file "\/no\/such\/model.gguf": no such file$/,
+  ],
+  ["a file that is not GGUF", ["inspect", "deno.json"], /magic is "\{\\x0a  ", expected "GGUF"/],
+];
+
+for (const [what, args, expected] of USER_MISTAKES) {
+  Deno.test(`the CLI reports ${what} in one line and exits with code 2`, async () => {
+    const result = await moebench(...args);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, "");
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, expected);
+  });
+}
+
+Deno.test("`--help` and `--version` exit with code 0", async () => {
+  const help = await moebench("--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /synth/);
+  const synthHelp = await moebench("synth", "--help");
+  assert.match(synthHelp.stdout, /qwen3-30b-a3b-shape/);
+  const version = await moebench("--version");
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+});
