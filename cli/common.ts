@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { GGUFError } from "../engine/gguf/errors.ts";
-import { LlamaCppUnavailable } from "../peers/llama_cpp/llama_cpp.ts";
+import { LlamaCppUnavailable } from "../peers/llama_cpp/errors.ts";
 
 /** Exit code for a user mistake (bad flag, bad file, bad value), as cliffy and POSIX tools do. */
 export const EXIT_USAGE = 2;

@@ -8,16 +8,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { synthesize } from "../engine/synth/synth.ts";
 import { findPreset } from "../engine/synth/presets.ts";
+import { ggmlTypeName } from "../engine/quant/types.ts";
 import {
   generateWithLlamaCpp,
-  loadLlamaCpp,
+  llamaCppUnavailableReason,
   quantizeWithLlamaCpp,
+  readTensorsWithLlamaCpp,
 } from "../peers/llama_cpp/llama_cpp.ts";
 
-const unavailable = await loadLlamaCpp().then(
-  () => null,
-  (error: Error) => error.message,
-);
+const unavailable = await llamaCppUnavailableReason();
 if (unavailable) console.warn(`llama.cpp tests skipped: ${unavailable}`);
 
 const root = new URL("..", import.meta.url);
@@ -107,17 +106,15 @@ Deno.test({
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.fileType, "Q4_K_M");
 
-    const { readGgufFileInfo } = await import("node-llama-cpp");
-    const info = await readGgufFileInfo(q4km, { logWarnings: false });
-    const theirs = info.fullTensorInfo!;
+    const theirs = await readTensorsWithLlamaCpp(q4km);
     assert.equal(summary.tensors.length, theirs.length);
     const typeNames = new Set<string>();
     for (const [i, tensor] of summary.tensors.entries()) {
       const reference = theirs[i]!;
       assert.equal(tensor.name, reference.name);
-      assert.deepStrictEqual(tensor.shape, reference.dimensions.map(Number), tensor.name);
-      assert.equal(tensor.offset, Number(reference.fileOffset), tensor.name);
-      assert.equal(tensor.type, ggmlTypeName(reference.ggmlType), tensor.name);
+      assert.deepStrictEqual(tensor.shape, reference.shape, tensor.name);
+      assert.equal(tensor.offset, reference.offset, tensor.name);
+      assert.equal(tensor.type, ggmlTypeName(reference.typeId), tensor.name);
       typeNames.add(tensor.type);
     }
     // Q4_K_M is a mix: Q4_K for most weights, Q6_K for some, F32 for norms and routers
@@ -125,10 +122,3 @@ Deno.test({
     assert.ok(summary.experts.count === 16 && summary.experts.layers === 4);
   },
 });
-
-/** node-llama-cpp's GgmlType enum value → name. */
-function ggmlTypeName(id: number): string {
-  return ({ 0: "F32", 1: "F16", 8: "Q8_0", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K" } as const)[
-    id as 0
-  ] ?? `id ${id}`;
-}

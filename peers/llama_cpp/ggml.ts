@@ -10,8 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
-import { llamaCppLibraryDir, LlamaCppUnavailable } from "./llama_cpp.ts";
+import { findLibrary, llamaCppLibraryDir, LlamaCppUnavailable } from "./llama_cpp.ts";
 
 const SYMBOLS = {
   ggml_type_size: { parameters: ["i32"], result: "usize" },
@@ -56,9 +55,7 @@ export interface Ggml extends Disposable {
  * @throws {LlamaCppUnavailable} where it cannot be loaded.
  */
 export async function loadGgml(): Promise<Ggml> {
-  const dir = await llamaCppLibraryDir();
-  const suffix = Deno.build.os === "darwin" ? "dylib" : Deno.build.os === "windows" ? "dll" : "so";
-  const path = join(dir, `libggml-base.${suffix}`);
+  const path = await findLibrary(await llamaCppLibraryDir(), "libggml-base");
   const dequantizeSymbols = Object.fromEntries(
     DEQUANTIZERS.map((name) => [
       `dequantize_row_${name}`,

@@ -1,39 +1,135 @@
 /**
  * llama.cpp as a peer and an oracle, through the npm package `node-llama-cpp`, which ships
- * llama.cpp prebuilt: load and run a GGUF with it, and quantize with its own quantizer (called
- * through Deno's FFI on the shipped `libllama`, as node-llama-cpp does not expose it).
+ * llama.cpp prebuilt. It lives in its own npm package beside this file (`package.json`,
+ * `package-lock.json`), installed on first use, and runs in a Node process (`worker.mjs`):
+ * users who never compare with llama.cpp never download it. Its quantizer, which
+ * node-llama-cpp does not expose, is called through Deno's FFI on the shipped `libllama`.
  *
  * Nothing here is needed to run moebench itself; tests use it to check that moebench's files
  * and results agree with llama.cpp, and skip with the reason where it cannot load.
  * @module
  */
-import type { Llama, Token } from "node-llama-cpp";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LlamaCppUnavailable } from "./errors.ts";
 
-/** llama.cpp cannot be used here; `message` says why. */
-export class LlamaCppUnavailable extends Error {
-  override name = "LlamaCppUnavailable";
+export { LlamaCppUnavailable };
+
+const PEER_DIR = fileURLToPath(new URL(".", import.meta.url));
+const PACKAGE = "node-llama-cpp";
+
+/** The version pinned in this folder's package.json. */
+async function pinnedVersion(): Promise<string> {
+  const manifest = JSON.parse(await Deno.readTextFile(join(PEER_DIR, "package.json")));
+  return manifest.dependencies[PACKAGE];
 }
 
-let llamaPromise: Promise<Llama> | undefined;
+/** The npm package that carries llama.cpp's binaries for this platform. */
+function binaryPackage(): string {
+  const os = Deno.build.os;
+  const arch = Deno.build.arch === "x86_64" ? "x64" : "arm64";
+  if (os === "linux") return `linux-${arch}`;
+  if (os === "darwin") return arch === "arm64" ? "mac-arm64-metal" : "mac-x64";
+  if (os === "windows") return `win-${arch}`;
+  throw new LlamaCppUnavailable(`no llama.cpp binaries for ${os}/${arch}`);
+}
 
-/** The llama.cpp runtime (CPU only, prebuilt binaries only, quiet). Loaded once. */
-export function loadLlamaCpp(): Promise<Llama> {
-  llamaPromise ??= (async () => {
+let installation: Promise<void> | undefined;
+
+/**
+ * Installs node-llama-cpp (CPU binaries of this platform only: its optional CUDA and Vulkan
+ * builds are ~700 MB) into this folder with npm, unless the pinned version is there already.
+ * @throws {LlamaCppUnavailable} where npm is missing or the install fails.
+ */
+export function ensureLlamaCpp(): Promise<void> {
+  installation ??= (async () => {
+    const version = await pinnedVersion();
+    const installed = join(PEER_DIR, "node_modules", PACKAGE, "package.json");
+    const binaries = join(PEER_DIR, "node_modules", "@node-llama-cpp", binaryPackage());
     try {
-      const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
-      return await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+      const manifest = JSON.parse(await Deno.readTextFile(installed));
+      await Deno.stat(binaries);
+      if (manifest.version === version) return;
+    } catch {
+      // not installed yet
+    }
+    let output: Deno.CommandOutput;
+    try {
+      output = await new Deno.Command("npm", {
+        args: [
+          "install",
+          "--no-save",
+          "--omit=optional",
+          "--ignore-scripts",
+          "--no-audit",
+          "--no-fund",
+          `@node-llama-cpp/${binaryPackage()}@${version}`,
+        ],
+        cwd: PEER_DIR,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
     } catch (error) {
-      throw new LlamaCppUnavailable(
-        `node-llama-cpp could not load llama.cpp: ${
-          error instanceof Error ? error.message : error
-        }`,
-        { cause: error },
-      );
+      throw new LlamaCppUnavailable(`npm is needed to install ${PACKAGE}: ${error}`, {
+        cause: error,
+      });
+    }
+    if (!output.success) {
+      const reason = new TextDecoder().decode(output.stderr).trim().split("\n").pop();
+      throw new LlamaCppUnavailable(`npm could not install ${PACKAGE}@${version}: ${reason}`);
     }
   })();
-  return llamaPromise;
+  return installation;
+}
+
+/** Runs one worker command in Node and returns its JSON answer. */
+async function runWorker<T>(command: string, args: Record<string, unknown>): Promise<T> {
+  await ensureLlamaCpp();
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("node", {
+      args: [join(PEER_DIR, "worker.mjs"), command, JSON.stringify(args)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    throw new LlamaCppUnavailable(`Node.js is needed to run llama.cpp: ${error}`, {
+      cause: error,
+    });
+  }
+  if (!output.success) {
+    const reason = new TextDecoder().decode(output.stderr).trim().split("\n").pop();
+    throw new Error(`llama.cpp ${command} failed: ${reason}`);
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout)) as T;
+}
+
+/**
+ * Whether llama.cpp can run here: `null` when it can, else the reason. Installs it if needed
+ * and loads it once.
+ */
+export async function llamaCppUnavailableReason(): Promise<string | null> {
+  try {
+    await llamaCppInfo();
+    await llamaCppLibraryDir();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Which llama.cpp build node-llama-cpp loads here. */
+export interface LlamaCppInfo {
+  /** `prebuilt` (shipped binaries) or `localBuild`. */
+  readonly build: string;
+  /** llama.cpp release tag, e.g. `v0.5.0`. */
+  readonly release: string;
+  readonly cores: number;
+}
+
+/** Loads llama.cpp once in the worker and says which build it is. */
+export function llamaCppInfo(): Promise<LlamaCppInfo> {
+  return runWorker("info", {});
 }
 
 /** What llama.cpp produced for a prompt. */
@@ -45,40 +141,28 @@ export interface LlamaCppRun {
   readonly text: string;
 }
 
-/** Loads `modelPath` in llama.cpp, feeds BOS + the prompt, and decodes `count` tokens greedily. */
-export async function generateWithLlamaCpp(
-  modelPath: string,
+/** Loads `model` in llama.cpp, feeds BOS + the prompt, and decodes `count` tokens greedily. */
+export function generateWithLlamaCpp(
+  model: string,
   prompt: string,
   count: number,
 ): Promise<LlamaCppRun> {
-  const llama = await loadLlamaCpp();
-  const model = await llama.loadModel({ modelPath });
-  try {
-    // node-llama-cpp's default thread count oversubscribes small machines (~500 ms a token on
-    // 2 cores instead of ~1 ms): use one thread per core, as llama.cpp's own tools do
-    const context = await model.createContext({ contextSize: 512, threads: llama.cpuMathCores });
-    try {
-      const prompted = model.tokenize(prompt, false);
-      const bos = model.tokens.bos;
-      const input = bos === null ? prompted : [bos, ...prompted];
-      const generated: Token[] = [];
-      if (count > 0) {
-        for await (const token of context.getSequence().evaluate(input, { temperature: 0 })) {
-          generated.push(token);
-          if (generated.length >= count) break;
-        }
-      }
-      return {
-        promptTokens: prompted.map(Number),
-        tokens: generated.map(Number),
-        text: model.detokenize(generated),
-      };
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
+  const threads = navigator.hardwareConcurrency;
+  return runWorker("generate", { model, prompt, count, threads });
+}
+
+/** One tensor as llama.cpp's tooling (node-llama-cpp's GGUF parser) reads it. */
+export interface LlamaCppTensor {
+  readonly name: string;
+  readonly shape: number[];
+  readonly typeId: number;
+  /** Absolute file offset of the data. */
+  readonly offset: number;
+}
+
+/** The tensor index of `model` as node-llama-cpp's GGUF parser reads it. */
+export function readTensorsWithLlamaCpp(model: string): Promise<LlamaCppTensor[]> {
+  return runWorker("tensors", { model });
 }
 
 // --- quantization through libllama's FFI ---
@@ -105,26 +189,11 @@ export const LLAMA_FTYPES = {
 /** A llama.cpp quantization mix name. */
 export type LlamaFtypeName = keyof typeof LLAMA_FTYPES;
 
-/** The npm package that carries llama.cpp's binaries for this platform. */
-function binaryPackage(): string {
-  const os = Deno.build.os;
-  const arch = Deno.build.arch === "x86_64" ? "x64" : "arm64";
-  if (os === "linux") return `linux-${arch}`;
-  if (os === "darwin") return arch === "arm64" ? "mac-arm64-metal" : "mac-x64";
-  if (os === "windows") return `win-${arch}`;
-  throw new LlamaCppUnavailable(`no llama.cpp binaries for ${os}/${arch}`);
-}
-
-/** The folder holding `libllama` and `libggml*` for this platform. */
+/** The folder holding `libllama` and `libggml*` for this platform (installing them if needed). */
 export async function llamaCppLibraryDir(): Promise<string> {
-  let packageRoot: string;
-  try {
-    packageRoot = dirname(dirname(fileURLToPath(import.meta.resolve("node-llama-cpp"))));
-  } catch (error) {
-    throw new LlamaCppUnavailable("node-llama-cpp is not installed", { cause: error });
-  }
+  await ensureLlamaCpp();
   const name = binaryPackage();
-  const dir = join(dirname(packageRoot), "@node-llama-cpp", name, "bins", name);
+  const dir = join(PEER_DIR, "node_modules", "@node-llama-cpp", name, "bins", name);
   try {
     await Deno.stat(dir);
   } catch (error) {
@@ -133,8 +202,8 @@ export async function llamaCppLibraryDir(): Promise<string> {
   return dir;
 }
 
-/** The shared library in `dir` whose name starts with `prefix` followed by `.` (e.g. libllama.). */
-async function findLibrary(dir: string, prefix: string): Promise<string> {
+/** The shared library in `dir` whose name is `prefix` + `.` + anything + a library suffix. */
+export async function findLibrary(dir: string, prefix: string): Promise<string> {
   for await (const entry of Deno.readDir(dir)) {
     if (entry.name.startsWith(`${prefix}.`) && /\.(so|dylib|dll)$/.test(entry.name)) {
       return join(dir, entry.name);
@@ -204,7 +273,7 @@ export async function quantizeWithLlamaCpp(
     const status = lib.symbols.llama_model_quantize(cString(input), cString(output), params);
     if (status !== 0) throw new Error(`llama.cpp failed to quantize ${input} to ${ftype}`);
   } finally {
-    // the library may stay loaded (node-llama-cpp shares it): never leave it a dead callback
+    // never leave the library (which may stay loaded) a dead callback
     lib.symbols.llama_log_set(null, null);
     lib.close();
     silence.close();

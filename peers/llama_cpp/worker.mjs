@@ -1,0 +1,62 @@
+// llama.cpp through node-llama-cpp, run by Node in its own process: moebench's Deno code asks
+// for one command and reads one JSON answer on stdout. Keeping node-llama-cpp (and its native
+// binaries) out of moebench's own dependency graph means users who never compare with llama.cpp
+// never download it.
+//
+//   node worker.mjs generate '{"model":"m.gguf","prompt":"…","count":8,"threads":2}'
+//   node worker.mjs tensors '{"model":"m.gguf"}'
+//   node worker.mjs info '{}'
+import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
+
+const [command, argumentsJson] = process.argv.slice(2);
+const args = JSON.parse(argumentsJson ?? "{}");
+
+async function generate({ model: modelPath, prompt, count, threads }) {
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath });
+  // node-llama-cpp's default thread count oversubscribes small machines (~500 ms a token on
+  // 2 cores instead of ~1 ms): the caller passes one thread per core
+  const context = await model.createContext({ contextSize: 512, threads });
+  const prompted = model.tokenize(prompt, false);
+  const bos = model.tokens.bos;
+  const input = bos === null ? prompted : [bos, ...prompted];
+  const generated = [];
+  if (count > 0) {
+    for await (const token of context.getSequence().evaluate(input, { temperature: 0 })) {
+      generated.push(token);
+      if (generated.length >= count) break;
+    }
+  }
+  const text = model.detokenize(generated);
+  await context.dispose();
+  await model.dispose();
+  return { promptTokens: prompted.map(Number), tokens: generated.map(Number), text };
+}
+
+async function tensors({ model }) {
+  const info = await readGgufFileInfo(model, { logWarnings: false });
+  return info.fullTensorInfo.map((t) => ({
+    name: t.name,
+    shape: t.dimensions.map(Number),
+    typeId: Number(t.ggmlType),
+    offset: Number(t.fileOffset),
+  }));
+}
+
+async function info() {
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  return {
+    build: llama.buildType,
+    release: llama.llamaCppRelease.release,
+    cores: llama.cpuMathCores,
+  };
+}
+
+const commands = { generate, tensors, info };
+try {
+  if (!commands[command]) throw new Error(`unknown command "${command}"`);
+  process.stdout.write(JSON.stringify(await commands[command](args)));
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : error}\n`);
+  process.exit(1);
+}
