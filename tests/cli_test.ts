@@ -3,29 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-
-const root = new URL("..", import.meta.url);
-
-async function moebench(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { CI: "1" },
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { runMoebench as moebench, withTempDir } from "./_helpers.ts";
 
 Deno.test("`synth --json` then `inspect --json` describe the same model", async () => {
   await withTempDir(async (dir) => {

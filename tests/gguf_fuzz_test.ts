@@ -7,12 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GGUFError } from "../engine/gguf/errors.ts";
-import { parseGGUF } from "../engine/gguf/read.ts";
+import { openGGUF, parseGGUF } from "../engine/gguf/read.ts";
 import { memorySource } from "../engine/gguf/source.ts";
 import { numbers, str, strings, u32 } from "../engine/gguf/types.ts";
 import { writeGGUF } from "../engine/gguf/write.ts";
 import { Prng } from "../engine/synth/prng.ts";
 import { buildVocabulary } from "../engine/synth/vocab.ts";
+import { runMoebench, withTempDir } from "./_helpers.ts";
 
 /** A small but complete model-like GGUF: every section of the format is present. */
 async function baseFile(): Promise<Uint8Array> {
@@ -144,8 +145,7 @@ Deno.test("parseGGUF() gives a clean GGUFError for each of 1,062 corrupted files
 });
 
 Deno.test("a hostile 8 GB sparse file with huge lengths is rejected without allocating", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "sparse.gguf");
     const head = new Uint8Array(64);
     const view = new DataView(head.buffer);
@@ -160,33 +160,24 @@ Deno.test("a hostile 8 GB sparse file with huge lengths is rejected without allo
     await Deno.writeFile(path, head);
     await Deno.truncate(path, 8 * 2 ** 30);
     const before = Deno.memoryUsage().rss;
-    const { openGGUF } = await import("../engine/gguf/read.ts");
     await assert.rejects(
       openGGUF(path),
       /string value in metadata key "k.s" has length 4294967296: the limit is 67108864 bytes/,
     );
     assert.ok(Deno.memoryUsage().rss - before < 256 * 2 ** 20);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("`moebench inspect` on corrupted files: one line on stderr, exit code 2", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     let checked = 0;
     let index = 0;
     for (const [label, bytes] of corruptions()) {
       if (index++ % 53 !== 0) continue; // a spread of 21 cases; the library test covers all
       const path = join(dir, `case-${index}.gguf`);
       await Deno.writeFile(path, bytes);
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "main.ts", "inspect", path],
-        cwd: new URL("..", import.meta.url),
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(output.stderr).trim();
+      const output = await runMoebench("inspect", path);
+      const stderr = output.stderr.trim();
       if (output.code === 0) continue; // this corruption was harmless (e.g. a token's text)
       checked++;
       assert.equal(output.code, 2, `${label}: exit ${output.code}: ${stderr}`);
@@ -194,7 +185,5 @@ Deno.test("`moebench inspect` on corrupted files: one line on stderr, exit code 
       assert.match(stderr, /^moebench: Cannot read GGUF file ".*case-\d+\.gguf": /, label);
     }
     assert.ok(checked >= 10, `only ${checked} failing cases were checked`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { synthesize } from "../engine/synth/synth.ts";
+import { runMoebench as moebench } from "./_helpers.ts";
 import { findPreset } from "../engine/synth/presets.ts";
 import { ggmlTypeName } from "../engine/quant/types.ts";
 import {
@@ -19,22 +20,8 @@ import {
 const unavailable = await llamaCppUnavailableReason();
 if (unavailable) console.warn(`llama.cpp tests skipped: ${unavailable}`);
 
-const root = new URL("..", import.meta.url);
 const dir = await Deno.makeTempDir({ prefix: "moebench-llama-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-
-/** Runs the CLI as a user would; returns exit code, stdout and stderr. */
-async function moebench(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { CI: "1" },
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
 
 const PROMPT = "the expert layers and the router";
 

@@ -219,9 +219,19 @@ function summariseExperts(
   };
 }
 
-/** A metadata value as plain JSON: arrays become their length. */
+/** A metadata value as plain JSON: arrays become their length, f32 its shortest decimal. */
 function plain(value: MetadataValue): number | string | boolean {
   if (value.type === "array") return `[${value.itemType} × ${value.value.length}]`;
+  if (value.type === "f32") return shortestF32(value.value);
   if (typeof value.value === "bigint") return Number(value.value);
   return value.value;
+}
+
+/** The shortest decimal that reads back as the same f32 (1e-5, not 0.000009999999747378752). */
+function shortestF32(value: number): number {
+  for (let digits = 1; digits < 17; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
 }

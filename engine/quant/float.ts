@@ -5,45 +5,37 @@
 import { checkBlockSpans, type QuantFormat } from "./format.ts";
 import { ggmlType } from "./types.ts";
 
+type FloatArrayClass = Float32ArrayConstructor | Float16ArrayConstructor;
+
+/** A float format: values stored little-endian as elements of `arrayClass`. */
+function floatFormat(name: "F32" | "F16", arrayClass: FloatArrayClass): QuantFormat {
+  const type = ggmlType(name);
+  return {
+    type,
+    quantize(src, dst) {
+      checkBlockSpans(type, src.length, dst.length);
+      const out = aligned(dst, arrayClass.BYTES_PER_ELEMENT);
+      new arrayClass(out.buffer, out.byteOffset, src.length).set(src);
+      if (out !== dst) dst.set(out);
+    },
+    dequantize(src, dst) {
+      checkBlockSpans(type, dst.length, src.length);
+      const bytes = aligned(src, arrayClass.BYTES_PER_ELEMENT);
+      dst.set(new arrayClass(bytes.buffer, bytes.byteOffset, dst.length));
+    },
+  };
+}
+
 /** F32: values stored as little-endian IEEE singles. */
-export const F32: QuantFormat = {
-  type: ggmlType("F32"),
-  quantize(src, dst) {
-    checkBlockSpans(this.type, src.length, dst.length);
-    new Float32Array(dst.buffer, dst.byteOffset, src.length).set(src);
-  },
-  dequantize(src, dst) {
-    checkBlockSpans(this.type, dst.length, src.length);
-    dst.set(viewOrCopy(src, Float32Array, dst.length));
-  },
-};
+export const F32: QuantFormat = floatFormat("F32", Float32Array);
 
-/** F16: values stored as little-endian IEEE halves. */
-export const F16: QuantFormat = {
-  type: ggmlType("F16"),
-  quantize(src, dst) {
-    checkBlockSpans(this.type, src.length, dst.length);
-    new Float16Array(dst.buffer, dst.byteOffset, src.length).set(src);
-  },
-  dequantize(src, dst) {
-    checkBlockSpans(this.type, dst.length, src.length);
-    dst.set(viewOrCopy(src, Float16Array, dst.length));
-  },
-};
+/** F16: values stored as little-endian IEEE halves (rounded to nearest even). */
+export const F16: QuantFormat = floatFormat("F16", Float16Array);
 
-/** `bytes`, copied when its offset is not a multiple of `alignment` (typed views need that). */
+/** `bytes` itself, or a copy when its offset does not suit a typed view of `alignment`. */
 function aligned(bytes: Uint8Array, alignment: number): Uint8Array<ArrayBuffer> {
   const usable = bytes.byteOffset % alignment === 0 && bytes.buffer instanceof ArrayBuffer;
   return (usable ? bytes : bytes.slice()) as Uint8Array<ArrayBuffer>;
-}
-
-function viewOrCopy(
-  bytes: Uint8Array,
-  arrayClass: Float32ArrayConstructor | Float16ArrayConstructor,
-  length: number,
-): Float32Array | Float16Array {
-  const source = aligned(bytes, arrayClass.BYTES_PER_ELEMENT);
-  return new arrayClass(source.buffer, source.byteOffset, length);
 }
 
 /** Reads the IEEE half at `bytes[offset]` (little-endian) as a number. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { openGGUF } from "../gguf/read.ts";
+import { withTempDir } from "../../tests/_helpers.ts";
 import { F32 } from "../quant/float.ts";
 import { findPreset, PRESETS, scaleShape } from "./presets.ts";
 import { synthesize } from "./synth.ts";
@@ -9,15 +10,6 @@ import { buildVocabulary, SPACE_MARK, TokenType } from "./vocab.ts";
 
 async function sha256(path: string): Promise<string> {
   return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
-}
-
-async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /**
