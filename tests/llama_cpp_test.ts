@@ -40,7 +40,8 @@ Deno.test({
   },
 });
 
-for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe"]) {
+const TINY = ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe", "tiny-deepseek2"];
+for (const preset of TINY) {
   for (const type of ["F32", "F16", "Q8_0", "Q4_0"]) {
     Deno.test({
       name: `llama.cpp loads and decodes ${preset} in ${type}`,
@@ -65,10 +66,13 @@ for (
     ["olmoe-1b-7b-shape", 0.125],
     ["qwen3-30b-a3b-shape", 0.125],
     ["qwen1.5-moe-a2.7b-shape", 0.125],
+    ["deepseek-v2-lite-shape", 0.125],
+    ["deepseek-v3-shape", 0.0625],
   ] as const
 ) {
   Deno.test({
     name: `llama.cpp loads and decodes ${preset} at scale ${scale}, 2 layers`,
+    // (DeepSeek-V3 keeps one of its 3 dense layers and one MoE layer)
     ignore: unavailable !== null,
     async fn() {
       const out = join(dir, `${preset}.gguf`);

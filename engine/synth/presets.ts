@@ -5,7 +5,33 @@
  */
 
 /** Architectures `synth` can generate, named as llama.cpp's `general.architecture`. */
-export type SynthArchitecture = "llama" | "qwen2moe" | "qwen3moe" | "olmoe";
+export type SynthArchitecture = "llama" | "qwen2moe" | "qwen3moe" | "olmoe" | "deepseek2";
+
+/** DeepSeek's multi-head latent attention: keys and values pass through a low-rank latent. */
+export interface MlaShape {
+  /** Rank of the query compression, 0 for a plain query projection (V2-Lite). */
+  readonly qLoraRank: number;
+  /** Width of the compressed key-value latent (what the KV cache stores). */
+  readonly kvLoraRank: number;
+  /** Per-head key width without position information. */
+  readonly nopeHeadDim: number;
+  /** Per-head key width that gets RoPE (shared by all heads). */
+  readonly ropeHeadDim: number;
+  readonly valueHeadDim: number;
+}
+
+/** Routing beyond softmax top-k (DeepSeek-V3). */
+export interface RouterShape {
+  /** How router logits become weights: softmax (over all experts) or per-expert sigmoid. */
+  readonly gating: "softmax" | "sigmoid";
+  /** Expert groups; top-k is taken inside the best `groupsUsed` groups (1 = no groups). */
+  readonly groups: number;
+  readonly groupsUsed: number;
+  /** Factor applied to the chosen experts' weights. */
+  readonly weightsScale: number;
+  /** Whether the chosen weights are renormalised to sum to one. */
+  readonly normalize: boolean;
+}
 
 /** Hyperparameters of a MoE transformer, enough to lay out every tensor. */
 export interface ModelShape {
@@ -24,10 +50,20 @@ export interface ModelShape {
   readonly expertUsedCount: number;
   /** Hidden width of each routed expert. */
   readonly expertFeedForwardLength: number;
-  /** Hidden width of the shared expert (qwen2moe), 0 for none. */
-  readonly sharedFeedForwardLength: number;
+  /**
+   * Shared experts that every token uses, each as wide as a routed expert: DeepSeek's count, or
+   * for qwen2moe the width of its one shared expert in routed-expert widths. 0 for none.
+   */
+  readonly sharedExpertCount: number;
+  /** Leading layers with a dense feed-forward instead of experts (DeepSeek), and its width. */
+  readonly leadingDenseBlocks: number;
+  readonly denseFeedForwardLength: number;
   readonly ropeFreqBase: number;
   readonly rmsEpsilon: number;
+  /** Multi-head latent attention, for deepseek2. */
+  readonly mla?: MlaShape;
+  /** Router options beyond softmax top-k, for deepseek2. */
+  readonly router?: RouterShape;
 }
 
 /** A named shape and where it comes from. */
@@ -48,7 +84,9 @@ const tinyBase = {
   expertCount: 8,
   expertUsedCount: 2,
   expertFeedForwardLength: 256,
-  sharedFeedForwardLength: 0,
+  sharedExpertCount: 0,
+  leadingDenseBlocks: 0,
+  denseFeedForwardLength: 0,
   ropeFreqBase: 10000,
   rmsEpsilon: 1e-5,
 } as const;
@@ -68,7 +106,7 @@ export const PRESETS: readonly Preset[] = [
       architecture: "qwen2moe",
       headCountKV: 8,
       expertUsedCount: 4,
-      sharedFeedForwardLength: 512,
+      sharedExpertCount: 2,
       rmsEpsilon: 1e-6,
     },
   },
@@ -99,6 +137,25 @@ export const PRESETS: readonly Preset[] = [
     },
   },
   {
+    name: "tiny-deepseek2",
+    description: "DeepSeek-V2 layout (latent attention, 1 dense layer, 2 shared + 16 experts)",
+    shape: {
+      ...tinyBase,
+      architecture: "deepseek2",
+      headCount: 4,
+      headCountKV: 1,
+      headDim: 192,
+      expertCount: 16,
+      expertUsedCount: 4,
+      sharedExpertCount: 2,
+      leadingDenseBlocks: 1,
+      denseFeedForwardLength: 512,
+      rmsEpsilon: 1e-6,
+      mla: { qLoraRank: 0, kvLoraRank: 256, nopeHeadDim: 128, ropeHeadDim: 64, valueHeadDim: 128 },
+      router: { gating: "softmax", groups: 1, groupsUsed: 1, weightsScale: 1, normalize: false },
+    },
+  },
+  {
     name: "mixtral-8x7b-shape",
     description: "Mixtral-8x7B: 32 layers, d 4096, 8 experts of 14336, top-2 (46.7B params)",
     shape: {
@@ -113,7 +170,9 @@ export const PRESETS: readonly Preset[] = [
       expertCount: 8,
       expertUsedCount: 2,
       expertFeedForwardLength: 14336,
-      sharedFeedForwardLength: 0,
+      sharedExpertCount: 0,
+      leadingDenseBlocks: 0,
+      denseFeedForwardLength: 0,
       ropeFreqBase: 1000000,
       rmsEpsilon: 1e-5,
     },
@@ -133,7 +192,9 @@ export const PRESETS: readonly Preset[] = [
       expertCount: 64,
       expertUsedCount: 8,
       expertFeedForwardLength: 1024,
-      sharedFeedForwardLength: 0,
+      sharedExpertCount: 0,
+      leadingDenseBlocks: 0,
+      denseFeedForwardLength: 0,
       ropeFreqBase: 10000,
       rmsEpsilon: 1e-5,
     },
@@ -153,7 +214,9 @@ export const PRESETS: readonly Preset[] = [
       expertCount: 128,
       expertUsedCount: 8,
       expertFeedForwardLength: 768,
-      sharedFeedForwardLength: 0,
+      sharedExpertCount: 0,
+      leadingDenseBlocks: 0,
+      denseFeedForwardLength: 0,
       ropeFreqBase: 1000000,
       rmsEpsilon: 1e-6,
     },
@@ -173,9 +236,66 @@ export const PRESETS: readonly Preset[] = [
       expertCount: 60,
       expertUsedCount: 4,
       expertFeedForwardLength: 1408,
-      sharedFeedForwardLength: 5632,
+      sharedExpertCount: 4, // one shared expert of 5632 = 4 × 1408
+      leadingDenseBlocks: 0,
+      denseFeedForwardLength: 0,
       ropeFreqBase: 1000000,
       rmsEpsilon: 1e-6,
+    },
+  },
+  {
+    name: "deepseek-v2-lite-shape",
+    description: "DeepSeek-V2-Lite: 27 layers, d 2048, MLA, 64 experts of 1408 + 2 shared, top-6",
+    shape: {
+      architecture: "deepseek2",
+      vocabSize: 102400,
+      contextLength: 163840,
+      embeddingLength: 2048,
+      blockCount: 27,
+      headCount: 16,
+      headCountKV: 1,
+      headDim: 192,
+      expertCount: 64,
+      expertUsedCount: 6,
+      expertFeedForwardLength: 1408,
+      sharedExpertCount: 2,
+      leadingDenseBlocks: 1,
+      denseFeedForwardLength: 10944,
+      ropeFreqBase: 10000,
+      rmsEpsilon: 1e-6,
+      mla: { qLoraRank: 0, kvLoraRank: 512, nopeHeadDim: 128, ropeHeadDim: 64, valueHeadDim: 128 },
+      router: { gating: "softmax", groups: 1, groupsUsed: 1, weightsScale: 1, normalize: false },
+    },
+  },
+  {
+    name: "deepseek-v3-shape",
+    description:
+      "DeepSeek-V3: 61 layers, d 7168, MLA, 256 experts of 2048 + 1 shared, top-8 (671B)",
+    shape: {
+      architecture: "deepseek2",
+      vocabSize: 129280,
+      contextLength: 163840,
+      embeddingLength: 7168,
+      blockCount: 61,
+      headCount: 128,
+      headCountKV: 1,
+      headDim: 192,
+      expertCount: 256,
+      expertUsedCount: 8,
+      expertFeedForwardLength: 2048,
+      sharedExpertCount: 1,
+      leadingDenseBlocks: 3,
+      denseFeedForwardLength: 18432,
+      ropeFreqBase: 10000,
+      rmsEpsilon: 1e-6,
+      mla: {
+        qLoraRank: 1536,
+        kvLoraRank: 512,
+        nopeHeadDim: 128,
+        ropeHeadDim: 64,
+        valueHeadDim: 128,
+      },
+      router: { gating: "sigmoid", groups: 8, groupsUsed: 4, weightsScale: 2.5, normalize: true },
     },
   },
 ];
@@ -208,7 +328,7 @@ const WIDTH_QUANTUM = 256;
 /**
  * Shrinks a shape: widths scale by `scale` (rounded to multiples of 256, head width kept, so
  * attention heads scale too), the expert count and top-k stay as they are, and `layers`
- * replaces the layer count.
+ * replaces the layer count (keeping at least one MoE layer after any leading dense ones).
  * @throws {RangeError} for a scale outside (0, 1] or a layer count below 1.
  */
 export function scaleShape(shape: ModelShape, { scale = 1, layers }: ShapeScaling): ModelShape {
@@ -224,17 +344,25 @@ export function scaleShape(shape: ModelShape, { scale = 1, layers }: ShapeScalin
   // grouped-query attention needs the KV head count to divide the head count
   let headCountKV = Math.min(headCount, Math.max(1, Math.round(shape.headCountKV * ratio)));
   while (headCount % headCountKV !== 0) headCountKV--;
+  const scaled = (w: number) => (scale === 1 ? w : width(w));
+  const blockCount = layers ?? shape.blockCount;
   return {
     ...shape,
     embeddingLength,
     headCount,
     headCountKV,
-    blockCount: layers ?? shape.blockCount,
-    expertFeedForwardLength: scale === 1
-      ? shape.expertFeedForwardLength
-      : width(shape.expertFeedForwardLength),
-    sharedFeedForwardLength: scale === 1
-      ? shape.sharedFeedForwardLength
-      : width(shape.sharedFeedForwardLength),
+    blockCount,
+    leadingDenseBlocks: Math.min(shape.leadingDenseBlocks, blockCount - 1),
+    expertFeedForwardLength: scaled(shape.expertFeedForwardLength),
+    denseFeedForwardLength: scaled(shape.denseFeedForwardLength),
+    ...(shape.mla
+      ? {
+        mla: {
+          ...shape.mla,
+          qLoraRank: scaled(shape.mla.qLoraRank),
+          kvLoraRank: scaled(shape.mla.kvLoraRank),
+        },
+      }
+      : {}),
   };
 }

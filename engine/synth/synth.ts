@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  bool,
   f32,
   type Metadata,
   type MetadataValue,
@@ -152,27 +153,60 @@ function buildMetadata(
     ["moebench.synth.preset", str(presetName)],
     ["moebench.synth.seed", u32(seed)],
     ["moebench.synth.version", u32(SYNTH_VERSION)],
-    [`${arch}.vocab_size`, u32(shape.vocabSize)],
-    [`${arch}.context_length`, u32(shape.contextLength)],
-    [`${arch}.embedding_length`, u32(shape.embeddingLength)],
-    [`${arch}.block_count`, u32(shape.blockCount)],
-    [`${arch}.feed_forward_length`, u32(shape.expertFeedForwardLength)],
-    [`${arch}.expert_feed_forward_length`, u32(shape.expertFeedForwardLength)],
-    [`${arch}.attention.head_count`, u32(shape.headCount)],
-    [`${arch}.attention.head_count_kv`, u32(shape.headCountKV)],
-    [`${arch}.attention.key_length`, u32(shape.headDim)],
-    [`${arch}.attention.value_length`, u32(shape.headDim)],
-    [`${arch}.attention.layer_norm_rms_epsilon`, f32(shape.rmsEpsilon)],
-    [`${arch}.rope.dimension_count`, u32(shape.headDim)],
-    [`${arch}.rope.freq_base`, f32(shape.ropeFreqBase)],
-    [`${arch}.expert_count`, u32(shape.expertCount)],
-    [`${arch}.expert_used_count`, u32(shape.expertUsedCount)],
   ];
-  if (shape.sharedFeedForwardLength > 0) {
-    entries.push([
-      `${arch}.expert_shared_feed_forward_length`,
-      u32(shape.sharedFeedForwardLength),
-    ]);
+  const add = (key: string, value: MetadataValue) => entries.push([`${arch}.${key}`, value]);
+  add("vocab_size", u32(shape.vocabSize));
+  add("context_length", u32(shape.contextLength));
+  add("embedding_length", u32(shape.embeddingLength));
+  add("block_count", u32(shape.blockCount));
+  add(
+    "feed_forward_length",
+    u32(
+      shape.leadingDenseBlocks > 0 ? shape.denseFeedForwardLength : shape.expertFeedForwardLength,
+    ),
+  );
+  add("expert_feed_forward_length", u32(shape.expertFeedForwardLength));
+  add("attention.head_count", u32(shape.headCount));
+  add("attention.layer_norm_rms_epsilon", f32(shape.rmsEpsilon));
+  add("rope.freq_base", f32(shape.ropeFreqBase));
+  add("expert_count", u32(shape.expertCount));
+  add("expert_used_count", u32(shape.expertUsedCount));
+  if (shape.mla) {
+    // llama.cpp treats latent attention as one KV head of width kv_lora_rank + rope
+    const mla = shape.mla;
+    add("attention.head_count_kv", u32(1));
+    add("attention.q_lora_rank", u32(mla.qLoraRank));
+    add("attention.kv_lora_rank", u32(mla.kvLoraRank));
+    add("attention.key_length", u32(mla.kvLoraRank + mla.ropeHeadDim));
+    add("attention.value_length", u32(mla.kvLoraRank));
+    add("attention.key_length_mla", u32(mla.nopeHeadDim + mla.ropeHeadDim));
+    add("attention.value_length_mla", u32(mla.valueHeadDim));
+    add("rope.dimension_count", u32(mla.ropeHeadDim));
+  } else {
+    add("attention.head_count_kv", u32(shape.headCountKV));
+    add("attention.key_length", u32(shape.headDim));
+    add("attention.value_length", u32(shape.headDim));
+    add("rope.dimension_count", u32(shape.headDim));
+  }
+  if (shape.leadingDenseBlocks > 0) add("leading_dense_block_count", u32(shape.leadingDenseBlocks));
+  if (shape.sharedExpertCount > 0) {
+    if (arch === "qwen2moe") {
+      const width = shape.sharedExpertCount * shape.expertFeedForwardLength;
+      add("expert_shared_feed_forward_length", u32(width));
+    } else {
+      add("expert_shared_count", u32(shape.sharedExpertCount));
+    }
+  }
+  if (shape.router) {
+    const router = shape.router;
+    // llama_expert_gating_func_type: 1 softmax, 2 sigmoid
+    add("expert_gating_func", u32(router.gating === "softmax" ? 1 : 2));
+    add("expert_weights_scale", f32(router.weightsScale));
+    add("expert_weights_norm", bool(router.normalize));
+    if (router.groups > 1) {
+      add("expert_group_count", u32(router.groups));
+      add("expert_group_used_count", u32(router.groupsUsed));
+    }
   }
   entries.push(
     ["tokenizer.ggml.model", str("llama")],
@@ -182,8 +216,8 @@ function buildMetadata(
     ["tokenizer.ggml.unknown_token_id", u32(vocab.unknownId)],
     ["tokenizer.ggml.bos_token_id", u32(vocab.bosId)],
     ["tokenizer.ggml.eos_token_id", u32(vocab.eosId)],
-    ["tokenizer.ggml.add_bos_token", { type: "bool", value: true }],
-    ["tokenizer.ggml.add_eos_token", { type: "bool", value: false }],
+    ["tokenizer.ggml.add_bos_token", bool(true)],
+    ["tokenizer.ggml.add_eos_token", bool(false)],
   );
   return new Map(entries);
 }

@@ -17,8 +17,8 @@ async function sha256(path: string): Promise<string> {
  * here means generated models changed, which must bump SYNTH_VERSION.
  */
 const GOLDEN: [string, string, number, string][] = [
-  ["tiny-mixtral", "F16", 0, "add387a08731121932cd836c5312cecdc165643df05df79cfb7bcb06e62a6bb2"],
-  ["tiny-qwen2moe", "Q4_0", 7, "a8b691730a8122c9b9cfe3aacfa20c49934eae11a8fad20ccf7fca69c2559dd3"],
+  ["tiny-mixtral", "F16", 0, "31117ea1e273c3de0f3ed3d37647016c9c428185762704d83912668c4fe75747"],
+  ["tiny-qwen2moe", "Q4_0", 7, "74cdc1afd8011ec4630a0e898509c7b04b53ea80ee6931bd502a5df9ef07a79b"],
 ];
 
 for (const [preset, type, seed, expected] of GOLDEN) {
@@ -64,7 +64,7 @@ for (const preset of PRESETS.filter((p) => p.name.startsWith("tiny-"))) {
         assert.deepStrictEqual(tensor.shape, planned.shape, planned.name);
         assert.equal(tensor.typeName, planned.quantizable ? "Q4_0" : "F32", planned.name);
       }
-      const experts = gguf.tensor("blk.0.ffn_down_exps.weight");
+      const experts = gguf.tensor(`blk.${shape.blockCount - 1}.ffn_down_exps.weight`);
       assert.deepStrictEqual(experts.shape, [
         shape.expertFeedForwardLength,
         shape.embeddingLength,
@@ -106,7 +106,17 @@ Deno.test("scaleShape() shrinks widths to multiples of 256 and keeps the head wi
   const qwen = scaleShape(findPreset("qwen1.5-moe-a2.7b-shape").shape, { scale: 0.1 });
   assert.equal(qwen.embeddingLength, 256);
   assert.equal(qwen.headCount * qwen.headDim, qwen.embeddingLength, "qwen2moe needs q = n_embd");
-  assert.equal(qwen.sharedFeedForwardLength, 512);
+  assert.equal(qwen.sharedExpertCount * qwen.expertFeedForwardLength, 1024, "4 × 256");
+  const v3 = scaleShape(findPreset("deepseek-v3-shape").shape, { scale: 0.0625, layers: 3 });
+  assert.equal(v3.embeddingLength, 512);
+  assert.equal(v3.leadingDenseBlocks, 2, "at least one MoE layer is kept");
+  assert.deepStrictEqual(v3.mla, {
+    qLoraRank: 256,
+    kvLoraRank: 256,
+    nopeHeadDim: 128,
+    ropeHeadDim: 64,
+    valueHeadDim: 128,
+  });
   assert.throws(() => scaleShape(mixtral, { scale: 1.5 }), /--scale must be in \(0, 1\]/);
   assert.throws(() => scaleShape(mixtral, { layers: 0 }), /--layers must be a whole number/);
 });

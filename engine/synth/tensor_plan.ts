@@ -49,16 +49,7 @@ const bias = (name: string, width: number): PlannedTensor => ({
 
 /** Every tensor of the model, in the order llama.cpp's converter writes them. */
 export function planTensors(shape: ModelShape): PlannedTensor[] {
-  const {
-    architecture,
-    vocabSize: vocab,
-    embeddingLength: dim,
-    headDim,
-    expertCount: experts,
-  } = shape;
-  const qWidth = shape.headCount * headDim;
-  const kvWidth = shape.headCountKV * headDim;
-  const ffn = shape.expertFeedForwardLength;
+  const { vocabSize: vocab, embeddingLength: dim } = shape;
   const tensors: PlannedTensor[] = [
     {
       name: "token_embd.weight",
@@ -70,48 +61,18 @@ export function planTensors(shape: ModelShape): PlannedTensor[] {
   ];
   for (let layer = 0; layer < shape.blockCount; layer++) {
     const blk = (name: string) => `blk.${layer}.${name}`;
-    tensors.push(
-      norm(blk("attn_norm.weight"), dim),
-      weight(blk("attn_q.weight"), [dim, qWidth]),
-      weight(blk("attn_k.weight"), [dim, kvWidth]),
-      weight(blk("attn_v.weight"), [dim, kvWidth]),
-    );
-    if (architecture === "qwen2moe") {
+    tensors.push(norm(blk("attn_norm.weight"), dim));
+    tensors.push(...(shape.mla ? latentAttention(shape, blk) : attention(shape, blk)));
+    tensors.push(norm(blk("ffn_norm.weight"), dim));
+    if (layer < shape.leadingDenseBlocks) {
+      const hidden = shape.denseFeedForwardLength;
       tensors.push(
-        bias(blk("attn_q.bias"), qWidth),
-        bias(blk("attn_k.bias"), kvWidth),
-        bias(blk("attn_v.bias"), kvWidth),
+        weight(blk("ffn_gate.weight"), [dim, hidden]),
+        weight(blk("ffn_up.weight"), [dim, hidden]),
+        weight(blk("ffn_down.weight"), [hidden, dim]),
       );
-    }
-    if (architecture === "qwen3moe") {
-      tensors.push(
-        norm(blk("attn_q_norm.weight"), headDim),
-        norm(blk("attn_k_norm.weight"), headDim),
-      );
-    }
-    if (architecture === "olmoe") {
-      tensors.push(
-        norm(blk("attn_q_norm.weight"), qWidth),
-        norm(blk("attn_k_norm.weight"), kvWidth),
-      );
-    }
-    tensors.push(
-      weight(blk("attn_output.weight"), [qWidth, dim]),
-      norm(blk("ffn_norm.weight"), dim),
-      // the router: unit-variance logits give varied, not degenerate, expert choices
-      { ...weight(blk("ffn_gate_inp.weight"), [dim, experts]), quantizable: false },
-      weight(blk("ffn_gate_exps.weight"), [dim, ffn, experts]),
-      weight(blk("ffn_up_exps.weight"), [dim, ffn, experts]),
-      weight(blk("ffn_down_exps.weight"), [ffn, dim, experts]),
-    );
-    if (shape.sharedFeedForwardLength > 0) {
-      const shared = shape.sharedFeedForwardLength;
-      tensors.push(
-        { ...weight(blk("ffn_gate_inp_shexp.weight"), [dim]), quantizable: false },
-        weight(blk("ffn_gate_shexp.weight"), [dim, shared]),
-        weight(blk("ffn_up_shexp.weight"), [dim, shared]),
-        weight(blk("ffn_down_shexp.weight"), [shared, dim]),
-      );
+    } else {
+      tensors.push(...experts(shape, blk));
     }
   }
   tensors.push(
@@ -119,5 +80,98 @@ export function planTensors(shape: ModelShape): PlannedTensor[] {
     // gain 4: logits with a standard deviation of a few units, so the top tokens are distinct
     weight("output.weight", [dim, vocab], 4),
   );
+  return tensors;
+}
+
+type LayerName = (name: string) => string;
+
+/** Grouped-query attention, with each architecture's biases or q/k norms. */
+function attention(shape: ModelShape, blk: LayerName): PlannedTensor[] {
+  const dim = shape.embeddingLength;
+  const qWidth = shape.headCount * shape.headDim;
+  const kvWidth = shape.headCountKV * shape.headDim;
+  const tensors = [
+    weight(blk("attn_q.weight"), [dim, qWidth]),
+    weight(blk("attn_k.weight"), [dim, kvWidth]),
+    weight(blk("attn_v.weight"), [dim, kvWidth]),
+  ];
+  if (shape.architecture === "qwen2moe") {
+    tensors.push(
+      bias(blk("attn_q.bias"), qWidth),
+      bias(blk("attn_k.bias"), kvWidth),
+      bias(blk("attn_v.bias"), kvWidth),
+    );
+  }
+  if (shape.architecture === "qwen3moe") {
+    tensors.push(
+      norm(blk("attn_q_norm.weight"), shape.headDim),
+      norm(blk("attn_k_norm.weight"), shape.headDim),
+    );
+  }
+  if (shape.architecture === "olmoe") {
+    tensors.push(norm(blk("attn_q_norm.weight"), qWidth), norm(blk("attn_k_norm.weight"), kvWidth));
+  }
+  tensors.push(weight(blk("attn_output.weight"), [qWidth, dim]));
+  return tensors;
+}
+
+/**
+ * DeepSeek's latent attention in llama.cpp's layout: the key-value up-projection stored split
+ * into `attn_k_b` (transposed, per head) and `attn_v_b`, so it can be absorbed into q and o.
+ */
+function latentAttention(shape: ModelShape, blk: LayerName): PlannedTensor[] {
+  const mla = shape.mla!;
+  const dim = shape.embeddingLength;
+  const heads = shape.headCount;
+  const qHead = mla.nopeHeadDim + mla.ropeHeadDim;
+  const tensors: PlannedTensor[] = [];
+  if (mla.qLoraRank > 0) {
+    tensors.push(
+      norm(blk("attn_q_a_norm.weight"), mla.qLoraRank),
+      weight(blk("attn_q_a.weight"), [dim, mla.qLoraRank]),
+      weight(blk("attn_q_b.weight"), [mla.qLoraRank, heads * qHead]),
+    );
+  } else {
+    tensors.push(weight(blk("attn_q.weight"), [dim, heads * qHead]));
+  }
+  tensors.push(
+    weight(blk("attn_kv_a_mqa.weight"), [dim, mla.kvLoraRank + mla.ropeHeadDim]),
+    norm(blk("attn_kv_a_norm.weight"), mla.kvLoraRank),
+    weight(blk("attn_k_b.weight"), [mla.nopeHeadDim, mla.kvLoraRank, heads]),
+    weight(blk("attn_v_b.weight"), [mla.kvLoraRank, mla.valueHeadDim, heads]),
+    weight(blk("attn_output.weight"), [heads * mla.valueHeadDim, dim]),
+  );
+  return tensors;
+}
+
+/** The router, the routed experts, and the shared experts (with qwen2moe's sigmoid gate). */
+function experts(shape: ModelShape, blk: LayerName): PlannedTensor[] {
+  const dim = shape.embeddingLength;
+  const ffn = shape.expertFeedForwardLength;
+  const count = shape.expertCount;
+  const tensors: PlannedTensor[] = [
+    // the router: unit-variance logits give varied, not degenerate, expert choices
+    { ...weight(blk("ffn_gate_inp.weight"), [dim, count]), quantizable: false },
+  ];
+  if (shape.router?.gating === "sigmoid") {
+    // DeepSeek-V3's per-expert bias, used only to choose experts (load balancing)
+    tensors.push(bias(blk("exp_probs_b.bias"), count));
+  }
+  tensors.push(
+    weight(blk("ffn_gate_exps.weight"), [dim, ffn, count]),
+    weight(blk("ffn_up_exps.weight"), [dim, ffn, count]),
+    weight(blk("ffn_down_exps.weight"), [ffn, dim, count]),
+  );
+  if (shape.sharedExpertCount > 0) {
+    const shared = shape.sharedExpertCount * ffn;
+    if (shape.architecture === "qwen2moe") {
+      tensors.push({ ...weight(blk("ffn_gate_inp_shexp.weight"), [dim]), quantizable: false });
+    }
+    tensors.push(
+      weight(blk("ffn_gate_shexp.weight"), [dim, shared]),
+      weight(blk("ffn_up_shexp.weight"), [dim, shared]),
+      weight(blk("ffn_down_shexp.weight"), [shared, dim]),
+    );
+  }
   return tensors;
 }

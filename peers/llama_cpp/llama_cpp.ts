@@ -49,7 +49,7 @@ export function ensureLlamaCpp(): Promise<void> {
     try {
       const manifest = JSON.parse(await Deno.readTextFile(installed));
       await Deno.stat(binaries);
-      if (manifest.version === version) return;
+      if (manifest.version === version) return await disableAmxVariant();
     } catch {
       // not installed yet
     }
@@ -78,8 +78,25 @@ export function ensureLlamaCpp(): Promise<void> {
       const reason = new TextDecoder().decode(output.stderr).trim().split("\n").pop();
       throw new LlamaCppUnavailable(`npm could not install ${PACKAGE}@${version}: ${reason}`);
     }
+    await disableAmxVariant();
   })();
   return installation;
+}
+
+/**
+ * Keeps ggml from choosing its Sapphire Rapids CPU variant. That variant repacks weights for
+ * AMX, and llama.cpp then aborts on DeepSeek's batched latent-attention weights
+ * (`GGML_ASSERT(*cur_backend_id != -1)` for any quantized or F16 deepseek2 model); without it
+ * ggml takes the AVX-512 variant. (PERF_NOTES: llama.cpp is measured without AMX here too.)
+ */
+async function disableAmxVariant(): Promise<void> {
+  const name = binaryPackage();
+  const dir = join(PEER_DIR, "node_modules", "@node-llama-cpp", name, "bins", name);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith("libggml-cpu-sapphirerapids.")) {
+      await Deno.rename(join(dir, entry.name), join(dir, `${entry.name}.disabled`));
+    }
+  }
 }
 
 /** Runs one worker command in Node and returns its JSON answer. */
