@@ -29,7 +29,10 @@ import {
 } from "./types.ts";
 import { atomicWrite } from "../../util/atomic_write.ts";
 
-/** A tensor to write: its bytes, or a producer of its bytes in chunks (called when written). */
+/**
+ * A tensor to write: its bytes, or a producer of its bytes in chunks (called when written).
+ * Each chunk is consumed before the next is requested, so a producer may reuse one buffer.
+ */
 export interface TensorToWrite {
   readonly name: string;
   /** ggml type name, e.g. `F16`, `Q4_0`. */
@@ -47,8 +50,8 @@ export interface GGUFContents {
 
 /** Progress callbacks for long writes. */
 export interface WriteOptions {
-  /** Called after each tensor's bytes are written. */
-  onTensorWritten?: (index: number, count: number, bytesWritten: number) => void;
+  /** Called after each tensor's bytes are written, with the file's bytes so far and in all. */
+  onProgress?: (bytesWritten: number, totalBytes: number) => void;
 }
 
 /**
@@ -111,7 +114,7 @@ export async function writeGGUF(
       }
       const end = index + 1 < layout.length ? layout[index + 1]!.relative : dataSize;
       await sink.write(new Uint8Array(end - relative - bytes));
-      options.onTensorWritten?.(index, layout.length, dataOffset + end);
+      options.onProgress?.(dataOffset + end, dataOffset + dataSize);
     }
     return { bytes: dataOffset + dataSize };
   });

@@ -34,7 +34,11 @@ export function checkBlockSpans(type: GGMLTypeInfo, values: number, bytes: numbe
   return blocks;
 }
 
-/** C's `roundf`: halves round away from zero (JavaScript's `Math.round` rounds them up). */
+/**
+ * C's `roundf` for f32 values of magnitude below 2^52: halves round away from zero (JavaScript's
+ * `Math.round` rounds them up). Adding ±0.5 to an f32 value is exact in a double, so truncation
+ * gives the rounded value.
+ */
 export function roundHalfAwayFromZero(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
+  return Math.trunc(x < 0 ? x - 0.5 : x + 0.5);
 }

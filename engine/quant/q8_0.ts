@@ -21,16 +21,21 @@ export const Q8_0: QuantFormat = {
   quantize(src, dst) {
     const blocks = checkBlockSpans(type, src.length, dst.length);
     const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
+    const quants = new Int8Array(dst.buffer, dst.byteOffset, dst.length);
     for (let b = 0; b < blocks; b++) {
       const x = b * BLOCK;
       let amax = 0;
-      for (let j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[x + j]!));
+      for (let j = 0; j < BLOCK; j++) {
+        const magnitude = Math.abs(src[x + j]!);
+        if (magnitude > amax) amax = magnitude;
+      }
       // f32 arithmetic as in ggml, so that the same inputs give the same bytes
       const d = fround(amax / 127);
       const inverse = d ? fround(1 / d) : 0;
       writeF16(view, b * BYTES, d);
+      const qs = b * BYTES + 2;
       for (let j = 0; j < BLOCK; j++) {
-        view.setInt8(b * BYTES + 2 + j, roundHalfAwayFromZero(fround(src[x + j]! * inverse)));
+        quants[qs + j] = roundHalfAwayFromZero(fround(src[x + j]! * inverse));
       }
     }
   },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { F16, F32 } from "./float.ts";
-import type { QuantFormat } from "./format.ts";
+import { type QuantFormat, roundHalfAwayFromZero } from "./format.ts";
 import { Q4_0 } from "./q4_0.ts";
 import { Q8_0 } from "./q8_0.ts";
 import { tensorByteSize } from "./types.ts";
@@ -91,4 +91,18 @@ Deno.test("F32 and F16 round trip (F16 rounds to nearest even)", () => {
   const back16 = new Float32Array(values.length);
   F16.dequantize(bytes16, back16);
   assert.deepStrictEqual([...back16], [0, 1, -2.5, 65504, 1, 1 + 2 * 2 ** -10 * 1, 0]);
+});
+
+Deno.test("roundHalfAwayFromZero() rounds as C's roundf", () => {
+  const cases: [number, number][] = [
+    [0.5, 1],
+    [-0.5, -1],
+    [2.5, 3],
+    [-2.5, -3],
+    [Math.fround(0.49999997), 0],
+    [Math.fround(-1.4999999), -1],
+    [126.5, 127],
+    [-0, 0],
+  ];
+  for (const [x, expected] of cases) assert.equal(roundHalfAwayFromZero(x) + 0, expected, `${x}`);
 });

@@ -57,6 +57,13 @@ export class Prng {
   uniform(limit: number): number {
     return ((this.nextU32() >>> 8) * 2 ** -23 - 1) * limit;
   }
+
+  /** Fills `out` with `center + uniform(limit)` (the same values as calling `uniform` in turn). */
+  fillUniform(out: Float32Array, limit: number, center = 0): void {
+    for (let i = 0; i < out.length; i++) {
+      out[i] = center + ((this.nextU32() >>> 8) * 2 ** -23 - 1) * limit;
+    }
+  }
 }
 
 /** FNV-1a hash of a string's UTF-16 code units. */

@@ -24,7 +24,7 @@ import {
 } from "../gguf/types.ts";
 import { writeGGUF } from "../gguf/write.ts";
 import { quantFormat } from "../quant/registry.ts";
-import { ggmlType, rowByteSize, tensorByteSize } from "../quant/types.ts";
+import { rowByteSize } from "../quant/types.ts";
 import { findPreset, type ModelShape, scaleShape } from "./presets.ts";
 import { Prng } from "./prng.ts";
 import { type Init, type PlannedTensor, planTensors } from "./tensor_plan.ts";
@@ -94,46 +94,44 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       data: () => generateTensor(tensor, tensorType, seed),
     };
   });
-  const totalBytes = tensors.reduce(
-    (sum, t) => sum + tensorByteSize(ggmlType(t.typeName), t.shape),
-    0,
-  );
   const metadata = buildMetadata(preset.name, shape, typeName, seed);
   const { bytes } = await writeGGUF(options.out, { metadata, tensors }, {
-    onTensorWritten: (_index, _count, written) => options.onProgress?.(written, totalBytes),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { path: options.out, shape, type: typeName, seed, tensors: plan.length, bytes };
 }
 
-/** Yields the tensor's bytes a chunk of whole rows at a time. */
+/** Yields the tensor's bytes a chunk of whole rows at a time, reusing one pair of buffers. */
 function* generateTensor(tensor: PlannedTensor, typeName: string, seed: number) {
   const format = quantFormat(typeName);
   const rowLength = tensor.shape[0]!;
   const rows = tensor.shape.slice(1).reduce((a, b) => a * b, 1);
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_VALUES / rowLength));
+  const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(CHUNK_VALUES / rowLength)));
+  const rowBytes = rowByteSize(format.type, rowLength);
+  const values = new Float32Array(rowsPerChunk * rowLength);
+  const bytes = new Uint8Array(rowsPerChunk * rowBytes);
   const prng = Prng.forStream(seed, tensor.name);
-  const draw = sampler(tensor.init, prng);
+  const { limit, center } = distribution(tensor.init);
   for (let row = 0; row < rows; row += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, rows - row);
-    const values = new Float32Array(count * rowLength);
-    for (let i = 0; i < values.length; i++) values[i] = draw();
-    const bytes = new Uint8Array(rowByteSize(format.type, rowLength) * count);
-    format.quantize(values, bytes);
-    yield bytes;
+    const chunkValues = values.subarray(0, count * rowLength);
+    const chunkBytes = bytes.subarray(0, count * rowBytes);
+    prng.fillUniform(chunkValues, limit, center);
+    format.quantize(chunkValues, chunkBytes);
+    yield chunkBytes;
   }
 }
 
-function sampler(init: Init, prng: Prng): () => number {
+/** Every initialisation is a uniform distribution: `center ± limit`. */
+function distribution(init: Init): { limit: number; center: number } {
   switch (init.kind) {
-    case "fan-in": {
+    case "fan-in":
       // a uniform distribution on ±√3·σ has standard deviation σ
-      const limit = Math.sqrt(3) * init.gain / Math.sqrt(init.fanIn);
-      return () => prng.uniform(limit);
-    }
+      return { limit: Math.sqrt(3) * init.gain / Math.sqrt(init.fanIn), center: 0 };
     case "norm":
-      return () => 1 + prng.uniform(init.spread);
+      return { limit: init.spread, center: 1 };
     case "uniform":
-      return () => prng.uniform(init.limit);
+      return { limit: init.limit, center: 0 };
   }
 }
 
