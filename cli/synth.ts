@@ -3,7 +3,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { PRESETS, synthesize } from "../engine/synth/mod.ts";
+import { PRESETS, SYNTH_TYPES, synthesize } from "../engine/synth/mod.ts";
 import { formatBytes } from "../util/format.ts";
 import { byteProgress, progressEnabled } from "../util/progress.ts";
 import { parseDecimal, parseWholeNumber, printJson } from "./common.ts";
@@ -18,9 +18,8 @@ export function synthCommand() {
     )
     .requiredOption("--out <file>", "output GGUF file")
     .addOption(
-      new Option("--type <type>", "type of the weight matrices").choices(
-        ["F32", "F16", "Q8_0", "Q4_0"],
-      ).default("F16"),
+      new Option("--type <type>", "type of the weight matrices").choices(SYNTH_TYPES)
+        .default("F16"),
     )
     .option("--seed <n>", "random seed (same seed → byte-identical file)", parseWholeNumber, 0)
     .option("--scale <factor>", "shrink widths by this factor in (0, 1]", parseDecimal)

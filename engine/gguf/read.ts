@@ -44,6 +44,7 @@ const WINDOW_BYTES = 1 << 20;
 const MIN_KV_BYTES = 8 + 1 + 4 + 1; // key length, one key byte, type, one value byte
 const MIN_TENSOR_INFO_BYTES = 8 + 1 + 4 + 4 + 8; // name length, one name byte, n_dims, type, offset
 
+const utf8 = new TextEncoder();
 const NUMBER_ITEM_TYPES = new Set(["u8", "i8", "u16", "i16", "u32", "i32", "f32", "f64"]);
 
 /** A parsed GGUF file: its metadata and tensor index, with the file kept open for tensor reads. */
@@ -267,7 +268,7 @@ export async function parseGGUF(source: ByteSource): Promise<GGUFFile> {
     cursor.context = `tensor info ${i}`;
     const at = cursor.position;
     const name = await cursor.string("tensor name", true);
-    if (new TextEncoder().encode(name).length > GGUF_MAX_NAME_LENGTH) {
+    if (utf8.encode(name).length > GGUF_MAX_NAME_LENGTH) {
       fail(`tensor name "${name.slice(0, 80)}" is longer than ${GGUF_MAX_NAME_LENGTH} bytes`, at);
     }
     if (names.has(name)) fail(`tensor "${name}" appears twice`, at);

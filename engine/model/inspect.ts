@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { fileTypeName } from "../gguf/file_type.ts";
 import type { GGUFFile } from "../gguf/read.ts";
 import type { MetadataValue } from "../gguf/types.ts";
 
@@ -81,46 +82,6 @@ export interface ModelSummary {
   readonly tensors: readonly TensorSummary[];
 }
 
-/** llama.cpp's `llama_ftype` names, by `general.file_type` value. */
-const FILE_TYPE_NAMES: Readonly<Record<number, string>> = {
-  0: "F32",
-  1: "F16",
-  2: "Q4_0",
-  3: "Q4_1",
-  7: "Q8_0",
-  8: "Q5_0",
-  9: "Q5_1",
-  10: "Q2_K",
-  11: "Q3_K_S",
-  12: "Q3_K_M",
-  13: "Q3_K_L",
-  14: "Q4_K_S",
-  15: "Q4_K_M",
-  16: "Q5_K_S",
-  17: "Q5_K_M",
-  18: "Q6_K",
-  19: "IQ2_XXS",
-  20: "IQ2_XS",
-  21: "Q2_K_S",
-  22: "IQ3_XS",
-  23: "IQ3_XXS",
-  24: "IQ1_S",
-  25: "IQ4_NL",
-  26: "IQ3_S",
-  27: "IQ3_M",
-  28: "IQ2_S",
-  29: "IQ2_M",
-  30: "IQ4_XS",
-  31: "IQ1_M",
-  32: "BF16",
-  36: "TQ1_0",
-  37: "TQ2_0",
-  38: "MXFP4_MOE",
-  39: "NVFP4",
-  40: "Q1_0",
-  41: "Q2_0",
-};
-
 /** Routed-expert tensors: `blk.N.ffn_{gate,up,down,gate_up}_exps.weight`, experts as dim 2. */
 const EXPERT_TENSOR = /^blk\.(\d+)\.ffn_[a-z_]+_exps\.weight$/;
 
@@ -160,7 +121,7 @@ export function inspectModel(gguf: GGUFFile): ModelSummary {
     file: { path: gguf.path, bytes: gguf.fileSize, version: gguf.version },
     architecture: arch,
     name: optionalString("general.name"),
-    fileType: fileTypeId === null ? null : FILE_TYPE_NAMES[fileTypeId] ?? `unknown (${fileTypeId})`,
+    fileType: fileTypeId === null ? null : fileTypeName(fileTypeId),
     hyperparameters,
     tokenizer: {
       model: optionalString("tokenizer.ggml.model"),

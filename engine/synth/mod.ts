@@ -2,7 +2,13 @@
  * Synthetic MoE models: presets, shape scaling, and the deterministic GGUF generator.
  * @module
  */
-export { SYNTH_VERSION, synthesize, type SynthOptions, type SynthResult } from "./synth.ts";
+export {
+  SYNTH_TYPES,
+  SYNTH_VERSION,
+  synthesize,
+  type SynthOptions,
+  type SynthResult,
+} from "./synth.ts";
 export {
   findPreset,
   type ModelShape,

@@ -22,6 +22,7 @@ import {
   strings,
   u32,
 } from "../gguf/types.ts";
+import { fileTypeId } from "../gguf/file_type.ts";
 import { writeGGUF } from "../gguf/write.ts";
 import { quantFormat } from "../quant/registry.ts";
 import { rowByteSize } from "../quant/types.ts";
@@ -57,8 +58,8 @@ export interface SynthResult {
   readonly bytes: number;
 }
 
-/** llama.cpp's `general.file_type` (llama_ftype) for each whole-model type. */
-const FILE_TYPE: Readonly<Record<string, number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+/** The types `synth` writes its weight matrices in. */
+export const SYNTH_TYPES = ["F32", "F16", "Q8_0", "Q4_0"] as const;
 
 /** Values generated per chunk: bounds memory for any tensor size. */
 const CHUNK_VALUES = 1 << 20;
@@ -69,11 +70,9 @@ const CHUNK_VALUES = 1 << 20;
  */
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const preset = findPreset(options.preset);
-  const typeName = (options.type ?? "F16").toUpperCase();
-  if (FILE_TYPE[typeName] === undefined) {
-    throw new RangeError(
-      `synth writes ${Object.keys(FILE_TYPE).join(", ")}; got "${options.type}"`,
-    );
+  const typeName = (options.type ?? "F16").toUpperCase() as (typeof SYNTH_TYPES)[number];
+  if (!SYNTH_TYPES.includes(typeName)) {
+    throw new RangeError(`synth writes ${SYNTH_TYPES.join(", ")}; got "${options.type}"`);
   }
   const seed = options.seed ?? 0;
   if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
@@ -138,7 +137,7 @@ function distribution(init: Init): { limit: number; center: number } {
 function buildMetadata(
   presetName: string,
   shape: ModelShape,
-  typeName: string,
+  typeName: (typeof SYNTH_TYPES)[number],
   seed: number,
 ): Metadata {
   const arch = shape.architecture;
@@ -146,7 +145,7 @@ function buildMetadata(
   const entries: [string, MetadataValue][] = [
     ["general.architecture", str(arch)],
     ["general.name", str(`moebench ${presetName}`)],
-    ["general.file_type", u32(FILE_TYPE[typeName]!)],
+    ["general.file_type", u32(fileTypeId(typeName))],
     ["general.quantization_version", u32(2)],
     ["moebench.synth.preset", str(presetName)],
     ["moebench.synth.seed", u32(seed)],

@@ -11,6 +11,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fileTypeId, type FileTypeName } from "../../engine/gguf/file_type.ts";
 import { LlamaCppUnavailable } from "./errors.ts";
 
 export { LlamaCppUnavailable };
@@ -184,28 +185,6 @@ export function readTensorsWithLlamaCpp(model: string): Promise<LlamaCppTensor[]
 
 // --- quantization through libllama's FFI ---
 
-/** llama.cpp's `llama_ftype` values for the whole-model quantization mixes. */
-export const LLAMA_FTYPES = {
-  F32: 0,
-  F16: 1,
-  Q4_0: 2,
-  Q4_1: 3,
-  Q8_0: 7,
-  Q5_0: 8,
-  Q5_1: 9,
-  Q2_K: 10,
-  Q3_K_M: 12,
-  Q4_K_S: 14,
-  Q4_K_M: 15,
-  Q5_K_M: 17,
-  Q6_K: 18,
-  IQ4_NL: 25,
-  IQ4_XS: 30,
-} as const;
-
-/** A llama.cpp quantization mix name. */
-export type LlamaFtypeName = keyof typeof LLAMA_FTYPES;
-
 /** The folder holding `libllama` and `libggml*` for this platform (installing them if needed). */
 export async function llamaCppLibraryDir(): Promise<string> {
   await ensureLlamaCpp();
@@ -267,7 +246,7 @@ const QUANTIZE_SYMBOLS = {
 export async function quantizeWithLlamaCpp(
   input: string,
   output: string,
-  ftype: LlamaFtypeName,
+  ftype: FileTypeName,
 ): Promise<void> {
   const library = await findLibrary(await llamaCppLibraryDir(), "libllama");
   let lib: Deno.DynamicLibrary<typeof QUANTIZE_SYMBOLS>;
@@ -285,7 +264,7 @@ export async function quantizeWithLlamaCpp(
     lib.symbols.llama_log_set(silence.pointer, null);
     lib.symbols.llama_backend_init();
     const params = new Uint8Array(lib.symbols.llama_model_quantize_default_params());
-    new DataView(params.buffer).setInt32(4, LLAMA_FTYPES[ftype], true); // .ftype
+    new DataView(params.buffer).setInt32(4, fileTypeId(ftype), true); // .ftype
     const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
     const status = lib.symbols.llama_model_quantize(cString(input), cString(output), params);
     if (status !== 0) throw new Error(`llama.cpp failed to quantize ${input} to ${ftype}`);
