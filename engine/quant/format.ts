@@ -12,12 +12,20 @@ export interface QuantFormat {
   /** The entry of the type table this format implements. */
   readonly type: GGMLTypeInfo;
   /**
-   * Encodes `src` (a whole number of blocks) into `dst` (exactly the matching byte count),
-   * bit-for-bit as ggml's reference quantizer does.
+   * Decodes `src` (a whole number of blocks) into `dst`, value for value as ggml's
+   * `dequantize_row_*` does (same f32 rounding at each step).
    */
-  quantize(src: Float32Array, dst: Uint8Array): void;
-  /** Decodes `src` (a whole number of blocks) into `dst`. */
   dequantize(src: Uint8Array, dst: Float32Array): void;
+  /**
+   * Encodes `src` (a whole number of blocks) into `dst` (exactly the matching byte count),
+   * bit-for-bit as ggml's reference quantizer does. Formats without a quantizer yet omit it.
+   */
+  quantize?(src: Float32Array, dst: Uint8Array): void;
+}
+
+/** A format that can also encode. */
+export interface Quantizer extends QuantFormat {
+  quantize(src: Float32Array, dst: Uint8Array): void;
 }
 
 /** Checks that `src` and `dst` hold the same number of whole blocks of `type`. */

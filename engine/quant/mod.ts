@@ -3,8 +3,18 @@
  * @module
  */
 export * from "./types.ts";
-export type { QuantFormat } from "./format.ts";
-export { F16, F32 } from "./float.ts";
-export { Q8_0 } from "./q8_0.ts";
+export type { QuantFormat, Quantizer } from "./format.ts";
+export { BF16, F16, F32 } from "./float.ts";
 export { Q4_0 } from "./q4_0.ts";
-export { quantFormat, SUPPORTED_TYPES } from "./registry.ts";
+export { Q4_1 } from "./q4_1.ts";
+export { Q5_0 } from "./q5_0.ts";
+export { Q5_1 } from "./q5_1.ts";
+export { Q8_0 } from "./q8_0.ts";
+export { Q2_K } from "./q2_k.ts";
+export { Q3_K } from "./q3_k.ts";
+export { Q4_K } from "./q4_k.ts";
+export { Q5_K } from "./q5_k.ts";
+export { Q6_K } from "./q6_k.ts";
+export { IQ4_NL, IQ4_VALUES } from "./iq4_nl.ts";
+export { IQ4_XS } from "./iq4_xs.ts";
+export { FORMATS, quantFormat, quantizer, SUPPORTED_TYPES } from "./registry.ts";

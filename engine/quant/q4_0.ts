@@ -8,7 +8,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { checkBlockSpans, type Quantizer } from "./format.ts";
 import { ggmlType } from "./types.ts";
 
 const type = ggmlType("Q4_0");
@@ -18,7 +18,7 @@ const BYTES = type.bytesPerBlock;
 const fround = Math.fround;
 
 /** Q4_0 reference conversions, bit-exact with ggml's `quantize_row_q4_0_ref`. */
-export const Q4_0: QuantFormat = {
+export const Q4_0: Quantizer = {
   type,
   quantize(src, dst) {
     const blocks = checkBlockSpans(type, src.length, dst.length);

@@ -7,7 +7,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat, roundHalfAwayFromZero } from "./format.ts";
+import { checkBlockSpans, type Quantizer, roundHalfAwayFromZero } from "./format.ts";
 import { ggmlType } from "./types.ts";
 
 const type = ggmlType("Q8_0");
@@ -16,7 +16,7 @@ const BYTES = type.bytesPerBlock;
 const fround = Math.fround;
 
 /** Q8_0 reference conversions, bit-exact with ggml's `quantize_row_q8_0_ref`. */
-export const Q8_0: QuantFormat = {
+export const Q8_0: Quantizer = {
   type,
   quantize(src, dst) {
     const blocks = checkBlockSpans(type, src.length, dst.length);

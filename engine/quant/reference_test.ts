@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { F16, F32 } from "./float.ts";
-import { type QuantFormat, roundHalfAwayFromZero } from "./format.ts";
+import { type Quantizer, roundHalfAwayFromZero } from "./format.ts";
 import { Q4_0 } from "./q4_0.ts";
 import { Q8_0 } from "./q8_0.ts";
 import { tensorByteSize } from "./types.ts";
@@ -18,15 +18,12 @@ function testValues(count: number, seed: number): Float32Array {
   return values;
 }
 
-/** ggml's name for a dequantizer: `q4_0`, `q4_K`. */
-const ggmlName = (name: string) => name.toLowerCase().replace(/_k$/, "_K");
-
 const ggml = await loadGgml().catch((error) => {
   console.warn(`ggml oracle unavailable, its tests are skipped: ${error.message}`);
   return null;
 });
 
-for (const format of [Q8_0, Q4_0] as QuantFormat[]) {
+for (const format of [Q8_0, Q4_0] as Quantizer[]) {
   const rowLength = 256;
   const rows = 24;
   const values = testValues(rows * rowLength, 7);
@@ -51,7 +48,7 @@ for (const format of [Q8_0, Q4_0] as QuantFormat[]) {
       format.dequantize(blocks, ours);
       assert.deepStrictEqual(
         ours,
-        ggml!.dequantize(ggmlName(format.type.name), blocks, values.length),
+        ggml!.dequantize(format.type.name, blocks, values.length),
       );
     },
   });

@@ -3,23 +3,52 @@
  *
  * @example
  * ```ts
- * import { quantFormat } from "./registry.ts";
- * const q8 = quantFormat("Q8_0");
+ * import { quantFormat, quantizer } from "./registry.ts";
+ * const q8 = quantizer("Q8_0");
  * const bytes = new Uint8Array(34);
  * q8.quantize(new Float32Array(32).fill(0.5), bytes);
+ * const back = new Float32Array(32);
+ * quantFormat("Q8_0").dequantize(bytes, back);
  * ```
  * @module
  */
-import { F16, F32 } from "./float.ts";
-import type { QuantFormat } from "./format.ts";
+import { BF16, F16, F32 } from "./float.ts";
+import type { QuantFormat, Quantizer } from "./format.ts";
+import { IQ4_NL } from "./iq4_nl.ts";
+import { IQ4_XS } from "./iq4_xs.ts";
+import { Q2_K } from "./q2_k.ts";
+import { Q3_K } from "./q3_k.ts";
 import { Q4_0 } from "./q4_0.ts";
+import { Q4_1 } from "./q4_1.ts";
+import { Q4_K } from "./q4_k.ts";
+import { Q5_0 } from "./q5_0.ts";
+import { Q5_1 } from "./q5_1.ts";
+import { Q5_K } from "./q5_k.ts";
+import { Q6_K } from "./q6_k.ts";
 import { Q8_0 } from "./q8_0.ts";
 import { ggmlType } from "./types.ts";
 
-const FORMATS: readonly QuantFormat[] = [F32, F16, Q8_0, Q4_0];
+/** Every format moebench reads, in type-table order. */
+export const FORMATS: readonly QuantFormat[] = [
+  F32,
+  F16,
+  Q4_0,
+  Q4_1,
+  Q5_0,
+  Q5_1,
+  Q8_0,
+  Q2_K,
+  Q3_K,
+  Q4_K,
+  Q5_K,
+  Q6_K,
+  IQ4_NL,
+  IQ4_XS,
+  BF16,
+];
 const byName = new Map(FORMATS.map((format) => [format.type.name, format]));
 
-/** Names of the types moebench can encode and decode, in table order. */
+/** Names of the types moebench can read. */
 export const SUPPORTED_TYPES: readonly string[] = FORMATS.map((format) => format.type.name);
 
 /**
@@ -31,8 +60,18 @@ export function quantFormat(name: string): QuantFormat {
   const format = byName.get(type.name);
   if (!format) {
     throw new RangeError(
-      `ggml type ${type.name} is not supported yet; supported: ${SUPPORTED_TYPES.join(", ")}`,
+      `ggml type ${type.name} is not supported; supported: ${SUPPORTED_TYPES.join(", ")}`,
     );
   }
   return format;
+}
+
+/**
+ * The format for a type moebench can also encode.
+ * @throws {RangeError} when there is no quantizer for it (yet).
+ */
+export function quantizer(name: string): Quantizer {
+  const format = quantFormat(name);
+  if (!format.quantize) throw new RangeError(`moebench cannot write ${format.type.name} yet`);
+  return format as Quantizer;
 }

@@ -205,6 +205,17 @@ export function ggmlTypeName(id: number): string {
   return byId.get(id)?.name ?? `unknown type ${id}`;
 }
 
+/**
+ * Byte offset of a field inside one block of `type`, from the table, so that kernels never
+ * hard-code a layout.
+ * @throws {RangeError} when the type has no such field.
+ */
+export function fieldOffset(type: GGMLTypeInfo, name: string): number {
+  const field = type.fields.find((f) => f.name === name);
+  if (!field) throw new RangeError(`${type.name} blocks have no field "${name}"`);
+  return field.offset;
+}
+
 /** Number of elements of a tensor with this shape (ggml order: `shape[0]` is the row length). */
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);

@@ -24,7 +24,7 @@ import {
 } from "../gguf/types.ts";
 import { fileTypeId } from "../gguf/file_type.ts";
 import { writeGGUF } from "../gguf/write.ts";
-import { quantFormat } from "../quant/registry.ts";
+import { quantizer } from "../quant/registry.ts";
 import { rowByteSize } from "../quant/types.ts";
 import { findPreset, type ModelShape, scaleShape } from "./presets.ts";
 import { Prng } from "./prng.ts";
@@ -102,7 +102,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
 
 /** Yields the tensor's bytes a chunk of whole rows at a time, reusing one pair of buffers. */
 function* generateTensor(tensor: PlannedTensor, typeName: string, seed: number) {
-  const format = quantFormat(typeName);
+  const format = quantizer(typeName);
   const rowLength = tensor.shape[0]!;
   const rows = tensor.shape.slice(1).reduce((a, b) => a * b, 1);
   const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(CHUNK_VALUES / rowLength)));

@@ -16,6 +16,8 @@ const SYMBOLS = {
   ggml_type_size: { parameters: ["i32"], result: "usize" },
   ggml_blck_size: { parameters: ["i32"], result: "i64" },
   ggml_type_name: { parameters: ["i32"], result: "pointer" },
+  ggml_fp16_to_fp32_row: { parameters: ["buffer", "buffer", "i64"], result: "void" },
+  ggml_bf16_to_fp32_row: { parameters: ["buffer", "buffer", "i64"], result: "void" },
   ggml_quantize_chunk: {
     parameters: ["i32", "buffer", "buffer", "i64", "i64", "i64", "pointer"],
     result: "usize",
@@ -45,7 +47,10 @@ export interface Ggml extends Disposable {
   typeName(typeId: number): string;
   /** ggml_quantize_chunk: `rows` rows of `rowLength` values, no importance matrix. */
   quantize(typeId: number, values: Float32Array, rows: number, rowLength: number): Uint8Array;
-  /** dequantize_row_<name> over `count` values, for the names ggml exports. */
+  /**
+   * ggml's row decoder for a type (by moebench's name, e.g. `Q4_K`, `F16`) over `count` values:
+   * `dequantize_row_*`, `ggml_fp16_to_fp32_row` or `ggml_bf16_to_fp32_row`.
+   */
   dequantize(typeName: string, blocks: Uint8Array, count: number): Float32Array;
   close(): void;
 }
@@ -99,7 +104,14 @@ export async function loadGgml(): Promise<Ggml> {
       return out;
     },
     dequantize(typeName, blocks, count) {
-      const fn = symbols[`dequantize_row_${typeName}`];
+      const special: Record<string, string> = {
+        F16: "ggml_fp16_to_fp32_row",
+        BF16: "ggml_bf16_to_fp32_row",
+      };
+      // ggml's names are lower case but for the K: q4_K, iq4_xs
+      const name = special[typeName] ??
+        `dequantize_row_${typeName.toLowerCase().replace(/_k$/, "_K")}`;
+      const fn = symbols[name];
       if (!fn) throw new RangeError(`ggml exports no dequantizer for ${typeName}`);
       const out = new Float32Array(count);
       fn(blocks, out, BigInt(count));
