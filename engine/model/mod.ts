@@ -1,5 +1,6 @@
 /**
- * Models: what a GGUF holds, seen as a transformer with experts.
+ * Models: a GGUF seen as a MoE transformer (summary, configuration, weights) and the reference
+ * forward pass.
  * @module
  */
 export {
@@ -9,3 +10,12 @@ export {
   type TensorSummary,
   type TypeShare,
 } from "./inspect.ts";
+export {
+  type Architecture,
+  type ModelConfig,
+  readConfig,
+  SUPPORTED_ARCHITECTURES,
+} from "./config.ts";
+export { Matrix } from "./matrix.ts";
+export { type FeedForward, type LayerWeights, loadWeights, type ModelWeights } from "./weights.ts";
+export { ReferenceModel, type Routing, type RunOptions } from "./reference.ts";

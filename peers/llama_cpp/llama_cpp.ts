@@ -94,7 +94,7 @@ async function disableAmxVariant(): Promise<void> {
   const name = binaryPackage();
   const dir = join(PEER_DIR, "node_modules", "@node-llama-cpp", name, "bins", name);
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.name.startsWith("libggml-cpu-sapphirerapids.")) {
+    if (/^libggml-cpu-sapphirerapids\.(so|dylib|dll)$/.test(entry.name)) {
       await Deno.rename(join(dir, entry.name), join(dir, `${entry.name}.disabled`));
     }
   }
@@ -167,6 +167,25 @@ export function generateWithLlamaCpp(
 ): Promise<LlamaCppRun> {
   const threads = navigator.hardwareConcurrency;
   return runWorker("generate", { model, prompt, count, threads });
+}
+
+/**
+ * Teacher-forced evaluation in llama.cpp: after each of `tokens`, its `top` highest raw logits
+ * as `[id, logit]`, best first (the `eval --json` shape).
+ */
+export async function evalWithLlamaCpp(
+  model: string,
+  tokens: readonly number[],
+  top: number,
+): Promise<[number, number][][]> {
+  const threads = navigator.hardwareConcurrency;
+  const result = await runWorker<{ top: [number, number][][] }>("eval", {
+    model,
+    tokens,
+    top,
+    threads,
+  });
+  return result.top;
 }
 
 /** One tensor as llama.cpp's tooling (node-llama-cpp's GGUF parser) reads it. */

@@ -5,6 +5,7 @@
 //
 //   node worker.mjs generate '{"model":"m.gguf","prompt":"…","count":8,"threads":2}'
 //   node worker.mjs tensors '{"model":"m.gguf"}'
+//   node worker.mjs eval '{"model":"m.gguf","tokens":[1,5,9],"top":8,"threads":2}'
 //   node worker.mjs info '{}'
 import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
 
@@ -33,6 +34,22 @@ async function generate({ model: modelPath, prompt, count, threads }) {
   return { promptTokens: prompted.map(Number), tokens: generated.map(Number), text };
 }
 
+// Teacher-forced: after each input token, llama.cpp's `top` highest raw logits, best first.
+async function evaluate({ model: modelPath, tokens, top, threads }) {
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath });
+  const contextSize = Math.max(256, tokens.length + 1);
+  const context = await model.createContext({ contextSize, threads });
+  const request = { logits: { filter: { tokens: [], includeTop: top } } };
+  const outputs = await context.getSequence().controlledEvaluate(
+    tokens.map((token) => [token, { generateNext: request }]),
+  );
+  const result = outputs.map((output) => [...output.next.logits].slice(0, top));
+  await context.dispose();
+  await model.dispose();
+  return { top: result };
+}
+
 async function tensors({ model }) {
   const info = await readGgufFileInfo(model, { logWarnings: false });
   return info.fullTensorInfo.map((t) => ({
@@ -52,7 +69,7 @@ async function info() {
   };
 }
 
-const commands = { generate, tensors, info };
+const commands = { generate, eval: evaluate, tensors, info };
 try {
   if (!commands[command]) throw new Error(`unknown command "${command}"`);
   process.stdout.write(JSON.stringify(await commands[command](args)));

@@ -1,0 +1,74 @@
+/**
+ * A weight matrix kept in its quantized bytes: a mat-vec decodes one row at a time into a
+ * small scratch buffer, so a model costs its file size in memory, not its f32 size.
+ *
+ * @example
+ * ```ts
+ * import { Matrix } from "./matrix.ts";
+ * import { quantizer } from "../quant/registry.ts";
+ * const values = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+ * const bytes = new Uint8Array(68);
+ * quantizer("Q8_0").quantize(values, bytes);
+ * const m = new Matrix(quantizer("Q8_0"), 2, 32, bytes); // 2 rows of 32
+ * const out = new Float32Array(2);
+ * m.matVec(new Float32Array(32).fill(1), out);
+ * ```
+ * @module
+ */
+import type { QuantFormat } from "../quant/format.ts";
+import { rowByteSize } from "../quant/types.ts";
+
+/** A row-major matrix of `rows` × `cols` values stored in `format` blocks. */
+export class Matrix {
+  /** Bytes of one row. */
+  readonly rowBytes: number;
+  readonly #scratch: Float32Array;
+
+  constructor(
+    readonly format: QuantFormat,
+    readonly rows: number,
+    readonly cols: number,
+    readonly bytes: Uint8Array,
+  ) {
+    this.rowBytes = rowByteSize(format.type, cols);
+    if (bytes.length !== rows * this.rowBytes) {
+      throw new RangeError(
+        `A ${rows}×${cols} ${format.type.name} matrix needs ${rows * this.rowBytes} bytes, ` +
+          `got ${bytes.length}`,
+      );
+    }
+    this.#scratch = new Float32Array(cols);
+  }
+
+  /** Row `index`, decoded into `out` (length `cols`). */
+  decodeRow(index: number, out: Float32Array): void {
+    const start = index * this.rowBytes;
+    this.format.dequantize(this.bytes.subarray(start, start + this.rowBytes), out);
+  }
+
+  /** `out = W·x`: `x` has `cols` values, `out` gets `rows`. */
+  matVec(x: Float32Array, out: Float32Array): void {
+    const row = this.#scratch;
+    for (let r = 0; r < this.rows; r++) {
+      this.decodeRow(r, row);
+      let sum = 0;
+      for (let c = 0; c < this.cols; c++) sum += row[c]! * x[c]!;
+      out[r] = sum;
+    }
+  }
+
+  /**
+   * The `index`-th of `count` equal slices along the rows: expert `index` of a stacked
+   * `ffn_*_exps` tensor. Shares the bytes.
+   */
+  slice(index: number, count: number): Matrix {
+    const rows = this.rows / count;
+    const start = index * rows * this.rowBytes;
+    return new Matrix(
+      this.format,
+      rows,
+      this.cols,
+      this.bytes.subarray(start, start + rows * this.rowBytes),
+    );
+  }
+}
