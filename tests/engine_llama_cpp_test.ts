@@ -3,9 +3,11 @@
  * positions, judged as the engine issue's acceptance judges them (top-1 agreement ≥ 95 % where
  * llama.cpp's top-1/top-2 margin exceeds 0.05, mean |Δlogit| of llama.cpp's top-3 ≤ 0.05).
  *
- * F32 and F16 here. Quantized weights wait for the engine's block dot products: llama.cpp
- * quantizes activations (Q8_0/Q8_K) before those, so the plain f32 reference differs from it
- * by more than the budget on quantized files (mean |Δ| 0.03–0.10 measured).
+ * The model runs with `ggml` numerics (activations rounded as llama.cpp's CPU dot products
+ * round them, F16 KV cache), llama.cpp without flash attention: on F32 and F16 files the logits
+ * then agree to ~2·10⁻⁴. Quantized files are not here yet: with quantized experts llama.cpp
+ * still differs from the exactly emulated block arithmetic by ~0.015 per logit even for one
+ * token (mean |Δ| 0.04–0.13 over 48 positions), a gap being investigated.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -38,7 +40,7 @@ for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-ol
           const tokens = inputTokens();
           const theirs = await evalWithLlamaCpp(path, tokens, 8);
           using gguf = await openGGUF(path);
-          const model = await ReferenceModel.load(gguf, { maxContext: 64 });
+          const model = await ReferenceModel.load(gguf, { maxContext: 64, numerics: "ggml" });
           const ours = tokens.map((token, pos) => model.forward(token, pos).slice());
           const agreement = logitAgreement(ours, theirs);
           const summary = JSON.stringify(agreement);

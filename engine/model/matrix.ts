@@ -15,20 +15,27 @@
  * ```
  * @module
  */
+import { roundActivations, type VecDotType } from "../quant/activations.ts";
 import type { QuantFormat } from "../quant/format.ts";
 import { rowByteSize } from "../quant/types.ts";
 
-/** A row-major matrix of `rows` × `cols` values stored in `format` blocks. */
+/**
+ * A row-major matrix of `rows` × `cols` values stored in `format` blocks. With an
+ * `activationType`, a mat-vec first rounds its input as ggml's dot products do (see
+ * `quant/activations.ts`); without one it uses the exact f32 input.
+ */
 export class Matrix {
   /** Bytes of one row. */
   readonly rowBytes: number;
   readonly #scratch: Float32Array;
+  readonly #rounded: Float32Array | null;
 
   constructor(
     readonly format: QuantFormat,
     readonly rows: number,
     readonly cols: number,
     readonly bytes: Uint8Array,
+    readonly activationType: VecDotType | null = null,
   ) {
     this.rowBytes = rowByteSize(format.type, cols);
     if (bytes.length !== rows * this.rowBytes) {
@@ -38,6 +45,7 @@ export class Matrix {
       );
     }
     this.#scratch = new Float32Array(cols);
+    this.#rounded = activationType ? new Float32Array(cols) : null;
   }
 
   /** Row `index`, decoded into `out` (length `cols`). */
@@ -49,6 +57,10 @@ export class Matrix {
   /** `out = W·x`: `x` has `cols` values, `out` gets `rows`. */
   matVec(x: Float32Array, out: Float32Array): void {
     const row = this.#scratch;
+    if (this.#rounded) {
+      roundActivations(this.activationType!, x, this.#rounded);
+      x = this.#rounded;
+    }
     for (let r = 0; r < this.rows; r++) {
       this.decodeRow(r, row);
       let sum = 0;

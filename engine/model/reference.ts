@@ -18,13 +18,20 @@
  * @module
  */
 import type { GGUFFile } from "../gguf/read.ts";
+import { roundActivations } from "../quant/activations.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
-import { type FeedForward, loadWeights, type ModelWeights } from "./weights.ts";
+import { type FeedForward, loadWeights, type ModelWeights, type Numerics } from "./weights.ts";
 
 /** Options for running a model. */
 export interface RunOptions {
   /** Positions the KV cache holds (default: the model's context length, at most 4096). */
   readonly maxContext?: number;
+  /**
+   * `f32` (default): exact f32 activations, the oracle. `ggml`: activations rounded as
+   * llama.cpp's CPU backend rounds them (vec_dot types for mat-vecs, an F16 KV cache and F16
+   * queries), to compare with llama.cpp logit for logit.
+   */
+  readonly numerics?: Numerics;
 }
 
 /** Which experts a token was routed to in one layer, and with what weights. */
@@ -87,6 +94,7 @@ export class ReferenceModel {
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
     maxContext: number,
+    readonly numerics: Numerics,
   ) {
     this.#state = new State(config, weights, maxContext);
   }
@@ -94,9 +102,10 @@ export class ReferenceModel {
   /** Reads the configuration and weights of `gguf`. */
   static async load(gguf: GGUFFile, options: RunOptions = {}): Promise<ReferenceModel> {
     const config = readConfig(gguf);
-    const weights = await loadWeights(gguf, config);
+    const numerics = options.numerics ?? "f32";
+    const weights = await loadWeights(gguf, config, numerics);
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
-    return new ReferenceModel(config, weights, maxContext);
+    return new ReferenceModel(config, weights, maxContext, numerics);
   }
 
   /** Positions the KV cache holds. */
@@ -154,6 +163,13 @@ export class ReferenceModel {
       for (let h = 0; h < c.heads; h++) rope(s.q, h * c.headDim, pos, c);
       for (let h = 0; h < c.kvHeads; h++) rope(s.k, h * c.headDim, pos, c);
 
+      // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
+      if (this.numerics === "ggml") {
+        roundActivations("F16", s.q, s.q);
+        roundActivations("F16", s.k, s.k);
+        roundActivations("F16", s.v, s.v);
+      }
+
       // remember this position's key and value
       s.keyCache[l]!.set(s.k, pos * kvWidth);
       s.valueCache[l]!.set(s.v, pos * vWidth);
@@ -170,6 +186,11 @@ export class ReferenceModel {
           s.scores[t] = dot * scale;
         }
         softmax(s.scores, pos + 1);
+        // llama.cpp multiplies V (F16) by the probabilities converted to F16
+        if (this.numerics === "ggml") {
+          const probabilities = s.scores.subarray(0, pos + 1);
+          roundActivations("F16", probabilities, probabilities);
+        }
         const out = s.attention.subarray(h * c.valueDim, (h + 1) * c.valueDim);
         out.fill(0);
         for (let t = 0; t <= pos; t++) {

@@ -6,6 +6,7 @@
 import { GGUFError } from "../gguf/errors.ts";
 import type { GGUFFile } from "../gguf/read.ts";
 import type { TensorInfo } from "../gguf/types.ts";
+import { vecDotType } from "../quant/activations.ts";
 import { quantFormat } from "../quant/registry.ts";
 import type { ModelConfig } from "./config.ts";
 import { Matrix } from "./matrix.ts";
@@ -45,10 +46,20 @@ export interface ModelWeights {
 }
 
 /**
+ * How mat-vecs treat activations: `f32` exactly, or `ggml` rounded as ggml's CPU dot products
+ * round them (to follow llama.cpp's numbers).
+ */
+export type Numerics = "f32" | "ggml";
+
+/**
  * Reads every tensor the forward pass uses into memory (quantized) and checks its shape.
  * @throws {GGUFError} naming a missing tensor, a wrong shape or an unsupported type.
  */
-export async function loadWeights(gguf: GGUFFile, config: ModelConfig): Promise<ModelWeights> {
+export async function loadWeights(
+  gguf: GGUFFile,
+  config: ModelConfig,
+  numerics: Numerics = "f32",
+): Promise<ModelWeights> {
   const shapeOf = (info: TensorInfo, expected: number[]) => {
     const same = info.shape.length === expected.length &&
       info.shape.every((dim, i) => dim === expected[i]);
@@ -74,7 +85,8 @@ export async function loadWeights(gguf: GGUFFile, config: ModelConfig): Promise<
     const info = gguf.tensor(name);
     shapeOf(info, shape);
     const rows = shape.slice(1).reduce((a, b) => a * b, 1);
-    return new Matrix(formatOf(info), rows, shape[0]!, await gguf.readTensor(info));
+    const activations = numerics === "ggml" ? vecDotType(info.typeName) : null;
+    return new Matrix(formatOf(info), rows, shape[0]!, await gguf.readTensor(info), activations);
   };
   const vector = async (name: string, length: number) => {
     const info = gguf.tensor(name);

@@ -171,12 +171,14 @@ export function generateWithLlamaCpp(
 
 /**
  * Teacher-forced evaluation in llama.cpp: after each of `tokens`, its `top` highest raw logits
- * as `[id, logit]`, best first (the `eval --json` shape).
+ * as `[id, logit]`, best first (the `eval --json` shape). Flash attention is off unless asked
+ * for: its F16 accumulation is not what moebench's `ggml` numerics follow.
  */
 export async function evalWithLlamaCpp(
   model: string,
   tokens: readonly number[],
   top: number,
+  { flashAttention = false }: { flashAttention?: boolean } = {},
 ): Promise<[number, number][][]> {
   const threads = navigator.hardwareConcurrency;
   const result = await runWorker<{ top: [number, number][][] }>("eval", {
@@ -184,6 +186,7 @@ export async function evalWithLlamaCpp(
     tokens,
     top,
     threads,
+    flashAttention,
   });
   return result.top;
 }

@@ -5,7 +5,7 @@
 //
 //   node worker.mjs generate '{"model":"m.gguf","prompt":"…","count":8,"threads":2}'
 //   node worker.mjs tensors '{"model":"m.gguf"}'
-//   node worker.mjs eval '{"model":"m.gguf","tokens":[1,5,9],"top":8,"threads":2}'
+//   node worker.mjs eval '{"model":"m.gguf","tokens":[1,5,9],"top":8,"threads":2,"flashAttention":false}'
 //   node worker.mjs info '{}'
 import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
 
@@ -35,11 +35,13 @@ async function generate({ model: modelPath, prompt, count, threads }) {
 }
 
 // Teacher-forced: after each input token, llama.cpp's `top` highest raw logits, best first.
-async function evaluate({ model: modelPath, tokens, top, threads }) {
+// node-llama-cpp turns flash attention on by default; its F16 accumulation differs from the
+// plain attention moebench's numerics follow, so comparisons ask for it off.
+async function evaluate({ model: modelPath, tokens, top, threads, flashAttention }) {
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath });
   const contextSize = Math.max(256, tokens.length + 1);
-  const context = await model.createContext({ contextSize, threads });
+  const context = await model.createContext({ contextSize, threads, flashAttention });
   const request = { logits: { filter: { tokens: [], includeTop: top } } };
   const outputs = await context.getSequence().controlledEvaluate(
     tokens.map((token) => [token, { generateNext: request }]),
