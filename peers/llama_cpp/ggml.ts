@@ -42,6 +42,11 @@ const DEQUANTIZERS = [
 
 /** ggml, loaded. */
 export interface Ggml extends Disposable {
+  /**
+   * The CPU backend's activation converter for a vec_dot type (`type_traits_cpu[id].from_float`,
+   * e.g. `quantize_row_q8_0`): what ggml's dot products actually multiply.
+   */
+  fromFloat(typeId: number, values: Float32Array): Uint8Array;
   typeSize(typeId: number): bigint;
   blockSize(typeId: number): bigint;
   typeName(typeId: number): string;
@@ -53,6 +58,33 @@ export interface Ggml extends Disposable {
    */
   dequantize(typeName: string, blocks: Uint8Array, count: number): Float32Array;
   close(): void;
+}
+
+const CPU_SYMBOLS = {
+  ggml_cpu_init: { parameters: [], result: "void" },
+  ggml_get_type_traits_cpu: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/**
+ * One of the CPU backend builds node-llama-cpp ships. ggml picks the best for the CPU at run
+ * time; the AVX2 build (`haswell`) has the x86 code paths llama.cpp runs here, and is used
+ * where present.
+ */
+async function loadCpuBackend(): Promise<Deno.DynamicLibrary<typeof CPU_SYMBOLS>> {
+  const dir = await llamaCppLibraryDir();
+  let path: string;
+  try {
+    path = await findLibrary(dir, "libggml-cpu-haswell");
+  } catch {
+    path = await findLibrary(dir, "libggml-cpu");
+  }
+  try {
+    const cpu = Deno.dlopen(path, CPU_SYMBOLS);
+    cpu.symbols.ggml_cpu_init();
+    return cpu;
+  } catch (error) {
+    throw new LlamaCppUnavailable(`cannot load ${path}: ${error}`, { cause: error });
+  }
 }
 
 /**
@@ -73,11 +105,31 @@ export async function loadGgml(): Promise<Ggml> {
   } catch (error) {
     throw new LlamaCppUnavailable(`cannot load ${path}: ${error}`, { cause: error });
   }
+  const cpu = await loadCpuBackend();
   const symbols = lib.symbols as unknown as
     & typeof lib.symbols
     & Record<string, (src: Uint8Array, dst: Float32Array, k: bigint) => void>;
-  const close = () => lib.close();
+  const close = () => {
+    cpu.close();
+    lib.close();
+  };
   return {
+    fromFloat(typeId, values) {
+      const traits = cpu.symbols.ggml_get_type_traits_cpu(typeId);
+      const fromFloat = traits && new Deno.UnsafePointerView(traits).getPointer(0);
+      if (!fromFloat) throw new RangeError(`ggml has no from_float for type ${typeId}`);
+      const definition = { parameters: ["buffer", "buffer", "i64"], result: "void" } as const;
+      const convert = new Deno.UnsafeFnPointer(
+        fromFloat as Deno.PointerObject<typeof definition>,
+        definition,
+      );
+      const out = new Uint8Array(
+        Number(symbols.ggml_type_size(typeId)) * values.length /
+          Number(symbols.ggml_blck_size(typeId)),
+      );
+      convert.call(values, out, BigInt(values.length));
+      return out;
+    },
     typeSize: (id) => symbols.ggml_type_size(id) as bigint,
     blockSize: (id) => symbols.ggml_blck_size(id) as bigint,
     typeName(id) {

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { roundActivations, type VecDotType } from "./activations.ts";
+import { quantFormat } from "./registry.ts";
+import { ggmlType } from "./types.ts";
+import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
+import { Prng } from "../synth/prng.ts";
+
+const ggml = await loadGgml().catch((error) => {
+  console.warn(`ggml oracle unavailable, its tests are skipped: ${error.message}`);
+  return null;
+});
+
+/** Activation rows like a transformer's: mostly small, a few large outliers, some zero blocks. */
+function activationRow(length: number, seed: number): Float32Array {
+  const prng = new Prng(seed);
+  const x = new Float32Array(length);
+  for (let i = 0; i < length; i++) x[i] = prng.uniform(1) * (i % 53 === 0 ? 20 : 1);
+  x.fill(0, 256, 512); // an all-zero Q8_K block and eight Q8_0 blocks
+  return x;
+}
+
+for (const type of ["Q8_0", "Q8_1", "Q8_K", "F16"] as VecDotType[]) {
+  Deno.test({
+    name: `roundActivations() gives the values ggml's ${type} converter produces`,
+    ignore: ggml === null,
+    fn() {
+      const x = activationRow(2048, 3);
+      const ours = new Float32Array(x.length);
+      roundActivations(type, x, ours);
+      const blocks = ggml!.fromFloat(ggmlType(type).id, x);
+      const theirs = new Float32Array(x.length);
+      // Q8_1 and Q8_K values are d·q like Q8_0's; decode them with the matching layout
+      decode(type, blocks, theirs);
+      for (let i = 0; i < x.length; i++) {
+        assert.equal(ours[i], theirs[i], `value ${i} of ${x[i]}`);
+      }
+    },
+  });
+}
+
+/** d·q for each value of ggml's converted blocks. */
+function decode(type: VecDotType, blocks: Uint8Array, out: Float32Array): void {
+  if (type === "F16" || type === "Q8_0") return quantFormat(type).dequantize(blocks, out);
+  const view = new DataView(blocks.buffer);
+  const info = ggmlType(type);
+  const qs = info.fields.find((f) => f.name === "qs")!.offset;
+  for (let b = 0; b < out.length / info.blockSize; b++) {
+    const at = b * info.bytesPerBlock;
+    const d = type === "Q8_K" ? view.getFloat32(at, true) : view.getFloat16(at, true);
+    for (let j = 0; j < info.blockSize; j++) {
+      out[b * info.blockSize + j] = d * view.getInt8(at + qs + j);
+    }
+  }
+}
