@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, reportError } from "./cli/common.ts";
 import { demoCommand } from "./cli/demo.ts";
+import { evalCommand } from "./cli/eval.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { synthCommand } from "./cli/synth.ts";
 import { VERSION } from "./version.ts";
@@ -16,7 +17,8 @@ function program() {
     .version(VERSION)
     .addCommand(demoCommand())
     .addCommand(synthCommand())
-    .addCommand(inspectCommand());
+    .addCommand(inspectCommand())
+    .addCommand(evalCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {
     command.exitOverride();

@@ -74,6 +74,35 @@ Deno.test("`demo` synthesizes and inspects the default model", async () => {
   });
 });
 
+Deno.test("`eval --json` prints the top logits after each token, best first", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "m.gguf");
+    assert.equal((await moebench("synth", "--preset", "tiny-qwen2moe", "--out", out)).code, 0);
+    const result = await moebench(
+      "eval",
+      "--model",
+      out,
+      "--tokens",
+      "1,383,412",
+      "--top",
+      "4",
+      "--json",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const { top } = JSON.parse(result.stdout);
+    assert.equal(top.length, 3);
+    for (const position of top) {
+      assert.equal(position.length, 4);
+      const logits = position.map(([, logit]: [number, number]) => logit);
+      assert.deepStrictEqual(logits, [...logits].sort((a, b) => b - a));
+      assert.ok(position.every(([id]: [number]) => Number.isInteger(id) && id < 1024));
+    }
+    const bad = await moebench("eval", "--model", out, "--tokens", "1,5000");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^moebench: Token id 5000 is outside the vocabulary \(0–1023\)\n$/);
+  });
+});
+
 const USER_MISTAKES: [string, string[], RegExp][] = [
   ["an unknown command", ["frobnicate"], /unknown command 'frobnicate'/],
   ["an unknown flag", ["inspect", "x.gguf", "--frob"], /unknown option '--frob'/],

@@ -19,3 +19,4 @@ export {
 export { Matrix } from "./matrix.ts";
 export { type FeedForward, type LayerWeights, loadWeights, type ModelWeights } from "./weights.ts";
 export { ReferenceModel, type Routing, type RunOptions } from "./reference.ts";
+export { evaluateTokens, type ScoredToken, topLogits } from "./evaluate.ts";
