@@ -16,4 +16,5 @@ export * from "./engine/gguf/mod.ts";
 export * from "./engine/quant/mod.ts";
 export * from "./engine/synth/mod.ts";
 export * from "./engine/model/mod.ts";
+export * from "./engine/tokenizer/mod.ts";
 export { VERSION } from "./version.ts";

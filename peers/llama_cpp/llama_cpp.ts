@@ -191,6 +191,11 @@ export async function evalWithLlamaCpp(
   return result.top;
 }
 
+/** Each text as llama.cpp tokenizes it (no BOS; special tokens written in the text stay text). */
+export function tokenizeWithLlamaCpp(model: string, texts: readonly string[]): Promise<number[][]> {
+  return runWorker("tokenize", { model, texts });
+}
+
 /** One tensor as llama.cpp's tooling (node-llama-cpp's GGUF parser) reads it. */
 export interface LlamaCppTensor {
   readonly name: string;

@@ -6,6 +6,7 @@
 //   node worker.mjs generate '{"model":"m.gguf","prompt":"…","count":8,"threads":2}'
 //   node worker.mjs tensors '{"model":"m.gguf"}'
 //   node worker.mjs eval '{"model":"m.gguf","tokens":[1,5,9],"top":8,"threads":2,"flashAttention":false}'
+//   node worker.mjs tokenize '{"model":"m.gguf","texts":["hello world"]}'
 //   node worker.mjs info '{}'
 import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
 
@@ -52,6 +53,15 @@ async function evaluate({ model: modelPath, tokens, top, threads, flashAttention
   return { top: result };
 }
 
+// Each text's token ids as llama.cpp tokenizes it: no BOS, special tokens treated as text.
+async function tokenize({ model: modelPath, texts }) {
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath, vocabOnly: true });
+  const result = texts.map((text) => [...model.tokenize(text, false)].map(Number));
+  await model.dispose();
+  return result;
+}
+
 async function tensors({ model }) {
   const info = await readGgufFileInfo(model, { logWarnings: false });
   return info.fullTensorInfo.map((t) => ({
@@ -71,7 +81,7 @@ async function info() {
   };
 }
 
-const commands = { generate, eval: evaluate, tensors, info };
+const commands = { generate, eval: evaluate, tokenize, tensors, info };
 try {
   if (!commands[command]) throw new Error(`unknown command "${command}"`);
   process.stdout.write(JSON.stringify(await commands[command](args)));
