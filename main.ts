@@ -7,6 +7,7 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, reportError } from "./cli/common.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evalCommand } from "./cli/eval.ts";
+import { generateCommand } from "./cli/generate.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { synthCommand } from "./cli/synth.ts";
 import { VERSION } from "./version.ts";
@@ -18,6 +19,7 @@ function program() {
     .addCommand(demoCommand())
     .addCommand(synthCommand())
     .addCommand(inspectCommand())
+    .addCommand(generateCommand())
     .addCommand(evalCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {

@@ -17,4 +17,11 @@ export * from "./engine/quant/mod.ts";
 export * from "./engine/synth/mod.ts";
 export * from "./engine/model/mod.ts";
 export * from "./engine/tokenizer/mod.ts";
+export { Sampler, type SamplerOptions } from "./engine/sample.ts";
+export {
+  generate,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerateStats,
+} from "./engine/generate.ts";
 export { VERSION } from "./version.ts";

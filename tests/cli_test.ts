@@ -161,3 +161,28 @@ Deno.test("`--help` and `--version` exit with code 0", async () => {
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+/);
 });
+
+Deno.test("`generate` streams text, prints stats on stderr, and is greedy by default", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "m.gguf");
+    assert.equal((await moebench("synth", "--preset", "tiny-qwen3moe", "--out", out)).code, 0);
+    const args = ["generate", "--model", out, "--prompt", "the router", "-n", "6"];
+    const json = await moebench(...args, "--json");
+    assert.equal(json.code, 0, json.stderr);
+    const result = JSON.parse(json.stdout);
+    assert.equal(result.tokens.length, 6);
+    for (const key of ["prefill_tps", "decode_tps", "ttft_ms", "n_prompt", "n_gen"]) {
+      assert.ok(Number.isFinite(result.stats[key]), key);
+    }
+    const again = JSON.parse((await moebench(...args, "--json")).stdout);
+    assert.deepStrictEqual(again.tokens, result.tokens, "greedy is deterministic");
+    const streamed = await moebench(...args);
+    assert.equal(streamed.stdout.trimEnd(), result.text.trimEnd());
+    assert.match(streamed.stderr, /6 generated at [\d.]+ tok\/s/);
+    const sampled = await moebench(...args, "--temp", "1", "--seed", "4", "--json");
+    assert.notDeepStrictEqual(JSON.parse(sampled.stdout).tokens, result.tokens);
+    const both = await moebench("generate", "--model", out, "--prompt", "x", "--tokens", "1,2");
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give exactly one of --prompt and --tokens/);
+  });
+});

@@ -15,9 +15,13 @@ import { openGGUF } from "../engine/gguf/read.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
 import { Prng } from "../engine/synth/prng.ts";
 import { synthesize } from "../engine/synth/synth.ts";
-import { evalWithLlamaCpp, llamaCppUnavailableReason } from "../peers/llama_cpp/llama_cpp.ts";
+import {
+  evalWithLlamaCpp,
+  generateWithLlamaCpp,
+  llamaCppUnavailableReason,
+} from "../peers/llama_cpp/llama_cpp.ts";
 import { logitAgreement } from "./_logit_agreement.ts";
-import { withTempDir } from "./_helpers.ts";
+import { runMoebench, withTempDir } from "./_helpers.ts";
 
 const unavailable = await llamaCppUnavailableReason();
 if (unavailable) console.warn(`llama.cpp comparisons skipped: ${unavailable}`);
@@ -51,4 +55,39 @@ for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-ol
       },
     });
   }
+}
+
+for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe"]) {
+  Deno.test({
+    name: `\`moebench generate\` continues a prompt as llama.cpp does (${preset} F32, greedy)`,
+    ignore: unavailable !== null,
+    async fn() {
+      await withTempDir(async (dir) => {
+        const path = join(dir, "m.gguf");
+        await synthesize({ preset, out: path, type: "F32", seed: 5 });
+        const prompt = "the expert layers and the router";
+        const theirs = await generateWithLlamaCpp(path, prompt, 12);
+        const result = await runMoebench(
+          "generate",
+          "--model",
+          path,
+          "--prompt",
+          prompt,
+          "-n",
+          "12",
+          "--numerics",
+          "ggml",
+          "--json",
+        );
+        assert.equal(result.code, 0, result.stderr);
+        const ours = JSON.parse(result.stdout);
+        assert.deepStrictEqual(ours.tokens, theirs.tokens);
+        // node-llama-cpp detokenizes the tokens as a text of their own, which drops
+        // SentencePiece's leading space; as a continuation the space belongs to the text
+        assert.equal(ours.text.replace(/^ /, ""), theirs.text);
+        assert.equal(ours.stats.n_prompt, theirs.promptTokens.length + 1, "BOS + the prompt");
+        assert.equal(ours.stats.n_gen, 12);
+      });
+    },
+  });
 }

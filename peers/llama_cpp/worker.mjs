@@ -13,12 +13,12 @@ import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
 const [command, argumentsJson] = process.argv.slice(2);
 const args = JSON.parse(argumentsJson ?? "{}");
 
-async function generate({ model: modelPath, prompt, count, threads }) {
+async function generate({ model: modelPath, prompt, count, threads, flashAttention = false }) {
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath });
   // node-llama-cpp's default thread count oversubscribes small machines (~500 ms a token on
   // 2 cores instead of ~1 ms): the caller passes one thread per core
-  const context = await model.createContext({ contextSize: 512, threads });
+  const context = await model.createContext({ contextSize: 512, threads, flashAttention });
   const prompted = model.tokenize(prompt, false);
   const bos = model.tokens.bos;
   const input = bos === null ? prompted : [bos, ...prompted];

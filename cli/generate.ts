@@ -1,0 +1,79 @@
+/**
+ * `moebench generate`: continue a prompt, streaming the text.
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { openGGUF } from "../engine/gguf/read.ts";
+import { generate } from "../engine/generate.ts";
+import { ReferenceModel } from "../engine/model/reference.ts";
+import { Sampler } from "../engine/sample.ts";
+import { SentencePieceTokenizer } from "../engine/tokenizer/spm.ts";
+import { parseDecimal, parseWholeNumber, printJson, UsageError } from "./common.ts";
+import { parseTokenList } from "./eval.ts";
+
+/** The `generate` command. */
+export function generateCommand() {
+  return new Command("generate")
+    .description("continue a prompt (text or token ids), streaming the new text")
+    .requiredOption("--model <file>", "GGUF model")
+    .option("--prompt <text>", "prompt text (tokenized with the model's tokenizer)")
+    .option("--tokens <ids>", "prompt as token ids, e.g. 1,415,2392", parseTokenList)
+    .option("-n, --n-predict <count>", "tokens to generate", parseWholeNumber, 64)
+    .option("--temp <t>", "temperature (0: greedy)", parseDecimal, 0)
+    .option("--top-k <k>", "sample among the k most likely tokens (0: all)", parseWholeNumber, 40)
+    .option("--top-p <p>", "sample among tokens with cumulative probability p", parseDecimal, 0.95)
+    .option("--min-p <p>", "drop tokens below p × the best token's probability", parseDecimal, 0.05)
+    .option("--repeat-penalty <f>", "penalise the last 64 tokens (1: off)", parseDecimal, 1)
+    .option("--seed <s>", "random seed for sampling", parseWholeNumber, 0)
+    .option("--no-bos", "do not start the prompt with BOS")
+    .addOption(
+      new Option("--numerics <mode>", "f32: exact activations; ggml: rounded as llama.cpp's CPU")
+        .choices(["f32", "ggml"] as const).default("f32" as const),
+    )
+    .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
+    .action(async (options) => {
+      if ((options.prompt === undefined) === (options.tokens === undefined)) {
+        throw new UsageError("give exactly one of --prompt and --tokens");
+      }
+      using gguf = await openGGUF(options.model);
+      const tokenizer = SentencePieceTokenizer.fromGGUF(gguf);
+      const prompt = options.tokens ??
+        tokenizer.encode(options.prompt!, { addBos: options.bos && tokenizer.addBos });
+      if (
+        options.tokens && options.bos && tokenizer.bosId !== null && prompt[0] !== tokenizer.bosId
+      ) {
+        prompt.unshift(tokenizer.bosId);
+      }
+      const sampler = new Sampler({
+        temperature: options.temp,
+        topK: options.topK,
+        topP: options.topP,
+        minP: options.minP,
+        repeatPenalty: options.repeatPenalty,
+        seed: options.seed,
+      });
+      const model = await ReferenceModel.load(gguf, {
+        maxContext: prompt.length + options.nPredict,
+        numerics: options.numerics,
+      });
+      const stream = options.json ? undefined : (_token: number, text: string) => {
+        Deno.stdout.writeSync(new TextEncoder().encode(text));
+      };
+      const result = generate(model, tokenizer, prompt, {
+        maxTokens: options.nPredict,
+        sampler,
+        ...(stream ? { onToken: stream } : {}),
+      });
+      if (options.json) {
+        printJson(result);
+        return;
+      }
+      const { stats } = result;
+      console.log();
+      console.error(
+        `\n${stats.n_prompt} prompt tokens at ${stats.prefill_tps.toFixed(1)} tok/s, ` +
+          `${stats.n_gen} generated at ${stats.decode_tps.toFixed(1)} tok/s, ` +
+          `first token after ${stats.ttft_ms.toFixed(0)} ms`,
+      );
+    });
+}
