@@ -8,6 +8,7 @@ import { EXIT_USAGE, reportError } from "./cli/common.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { generateCommand } from "./cli/generate.ts";
+import { perplexityCommand } from "./cli/perplexity.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { synthCommand } from "./cli/synth.ts";
 import { VERSION } from "./version.ts";
@@ -20,7 +21,8 @@ function program() {
     .addCommand(synthCommand())
     .addCommand(inspectCommand())
     .addCommand(generateCommand())
-    .addCommand(evalCommand());
+    .addCommand(evalCommand())
+    .addCommand(perplexityCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {
     command.exitOverride();

@@ -25,3 +25,4 @@ export {
   type GenerateStats,
 } from "./engine/generate.ts";
 export { VERSION } from "./version.ts";
+export { perplexity, type PerplexityOptions, type PerplexityResult } from "./engine/perplexity.ts";

@@ -186,3 +186,23 @@ Deno.test("`generate` streams text, prints stats on stderr, and is greedy by def
     assert.match(both.stderr, /give exactly one of --prompt and --tokens/);
   });
 });
+
+Deno.test("`perplexity` needs 2·ctx tokens and names an unreadable text file", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "m.gguf");
+    assert.equal((await moebench("synth", "--preset", "tiny-mixtral", "--out", out)).code, 0);
+    const text = join(dir, "short.txt");
+    await Deno.writeTextFile(text, "the router");
+    const short = await moebench("perplexity", "--model", out, "--text", text, "--ctx", "16");
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /needs at least 32 tokens; the text has \d+/);
+    const missing = await moebench("perplexity", "--model", out, "--text", join(dir, "nope.txt"));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^moebench: Cannot read text file ".*nope.txt"/);
+    await Deno.writeTextFile(text, "the router and the experts ".repeat(20));
+    const ok = await moebench("perplexity", "--model", out, "--text", text, "--ctx", "16");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^\[1\][\d.]+,\[2\][\d.]+,/);
+    assert.match(ok.stdout, /Final estimate: PPL = [\d.]+ \+\/- [\d.]+/);
+  });
+});

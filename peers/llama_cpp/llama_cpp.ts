@@ -191,6 +191,12 @@ export async function evalWithLlamaCpp(
   return result.top;
 }
 
+/** After each of `tokens` but the last, llama.cpp's log-probability of the next one. */
+export function logProbsWithLlamaCpp(model: string, tokens: readonly number[]): Promise<number[]> {
+  const threads = navigator.hardwareConcurrency;
+  return runWorker("logprobs", { model, tokens, threads, flashAttention: false });
+}
+
 /** Each text as llama.cpp tokenizes it (no BOS; special tokens written in the text stay text). */
 export function tokenizeWithLlamaCpp(model: string, texts: readonly string[]): Promise<number[][]> {
   return runWorker("tokenize", { model, texts });

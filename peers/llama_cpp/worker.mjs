@@ -6,6 +6,7 @@
 //   node worker.mjs generate '{"model":"m.gguf","prompt":"…","count":8,"threads":2}'
 //   node worker.mjs tensors '{"model":"m.gguf"}'
 //   node worker.mjs eval '{"model":"m.gguf","tokens":[1,5,9],"top":8,"threads":2,"flashAttention":false}'
+//   node worker.mjs logprobs '{"model":"m.gguf","tokens":[1,5,9,7],"threads":2}'
 //   node worker.mjs tokenize '{"model":"m.gguf","texts":["hello world"]}'
 //   node worker.mjs info '{}'
 import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
@@ -53,6 +54,28 @@ async function evaluate({ model: modelPath, tokens, top, threads, flashAttention
   return { top: result };
 }
 
+// After each token but the last, log p(next token) under llama.cpp's full softmax.
+async function logprobs({ model: modelPath, tokens, threads, flashAttention = false }) {
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath });
+  const contextSize = Math.max(256, tokens.length + 1);
+  const context = await model.createContext({ contextSize, threads, flashAttention });
+  // all logits: node-llama-cpp's totalLogitWeight only covers filtered tokens when filtering
+  const items = tokens.map((token, i) =>
+    i + 1 < tokens.length ? [token, { generateNext: { logits: true } }] : token
+  );
+  const outputs = await context.getSequence().controlledEvaluate(items);
+  const result = outputs.slice(0, tokens.length - 1).map((output, i) => {
+    const logits = [...output.next.logits.values()];
+    const max = Math.max(...logits);
+    const total = logits.reduce((sum, logit) => sum + Math.exp(logit - max), 0);
+    return output.next.logits.get(tokens[i + 1]) - max - Math.log(total);
+  });
+  await context.dispose();
+  await model.dispose();
+  return result;
+}
+
 // Each text's token ids as llama.cpp tokenizes it: no BOS, special tokens treated as text.
 async function tokenize({ model: modelPath, texts }) {
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
@@ -81,7 +104,7 @@ async function info() {
   };
 }
 
-const commands = { generate, eval: evaluate, tokenize, tensors, info };
+const commands = { generate, eval: evaluate, logprobs, tokenize, tensors, info };
 try {
   if (!commands[command]) throw new Error(`unknown command "${command}"`);
   process.stdout.write(JSON.stringify(await commands[command](args)));

@@ -1,0 +1,98 @@
+/**
+ * Perplexity as llama.cpp's `llama-perplexity` computes it, so that figures compare: the text's
+ * tokens (with BOS) are cut into chunks of `ctx` tokens, each evaluated from position 0 with its
+ * first token replaced by BOS; the negative log-likelihood of each token in the second half of
+ * the chunk is averaged, and PPL = e^mean ± the standard error.
+ *
+ * @example
+ * ```ts
+ * import { perplexity } from "./perplexity.ts";
+ * import { ReferenceModel } from "./model/reference.ts";
+ * import { openGGUF } from "./gguf/read.ts";
+ * import { synthesize } from "./synth/synth.ts";
+ * const out = await Deno.makeTempFile({ suffix: ".gguf" });
+ * await synthesize({ preset: "tiny-olmoe", out, type: "Q8_0" });
+ * using gguf = await openGGUF(out);
+ * const model = await ReferenceModel.load(gguf, { maxContext: 16 });
+ * const tokens = Array.from({ length: 40 }, (_, i) => 3 + ((i * 37) % 1000));
+ * const result = perplexity(model, tokens, { ctx: 16, bosId: 1 });
+ * console.log(result.chunks.length); // 2
+ * ```
+ * @module
+ */
+import type { ReferenceModel } from "./model/reference.ts";
+
+/** How to cut the text. */
+export interface PerplexityOptions {
+  /** Tokens per chunk (llama.cpp's `-c`). */
+  readonly ctx: number;
+  /** At most this many chunks (default: all whole chunks). */
+  readonly maxChunks?: number;
+  /** Replaces each chunk's first token, as llama.cpp does when the model adds BOS. */
+  readonly bosId: number | null;
+  /** Called after each chunk with the running perplexity. */
+  readonly onChunk?: (chunk: number, chunks: number, runningPpl: number) => void;
+}
+
+/** The estimate and how it was made. */
+export interface PerplexityResult {
+  readonly ppl: number;
+  /** Standard error of the estimate (llama.cpp's "±"). */
+  readonly stderr: number;
+  /** Running perplexity after each chunk (llama.cpp's `[1]…,[2]…`). */
+  readonly chunks: number[];
+  /** Tokens scored. */
+  readonly count: number;
+}
+
+/**
+ * Computes perplexity over `tokens` (already including BOS if the model adds it).
+ * @throws {RangeError} when there are fewer than 2·ctx tokens, as llama.cpp requires.
+ */
+export function perplexity(
+  model: ReferenceModel,
+  tokens: readonly number[],
+  options: PerplexityOptions,
+): PerplexityResult {
+  const { ctx } = options;
+  if (tokens.length < 2 * ctx) {
+    throw new RangeError(
+      `Perplexity with a context of ${ctx} needs at least ${2 * ctx} tokens; the text has ` +
+        `${tokens.length}`,
+    );
+  }
+  const available = Math.floor(tokens.length / ctx);
+  const chunkCount = Math.min(available, options.maxChunks ?? available);
+  const first = Math.floor(ctx / 2);
+  let nll = 0;
+  let nll2 = 0;
+  let count = 0;
+  const chunks: number[] = [];
+  for (let chunk = 0; chunk < chunkCount; chunk++) {
+    const start = chunk * ctx;
+    for (let pos = 0; pos < ctx - 1; pos++) {
+      const token = pos === 0 && options.bosId !== null ? options.bosId : tokens[start + pos]!;
+      const logits = model.forward(token, pos);
+      if (pos < first) continue;
+      const v = -logSoftmaxAt(logits, tokens[start + pos + 1]!);
+      nll += v;
+      nll2 += v * v;
+      count++;
+    }
+    chunks.push(Math.exp(nll / count));
+    options.onChunk?.(chunk + 1, chunkCount, chunks[chunk]!);
+  }
+  const mean = nll / count;
+  const variance = nll2 / count - mean * mean;
+  const ppl = Math.exp(mean);
+  return { ppl, stderr: variance > 0 ? Math.sqrt(variance / (count - 1)) * ppl : 0, chunks, count };
+}
+
+/** log p(token) under softmax(logits). */
+function logSoftmaxAt(logits: Float32Array, token: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  return logits[token]! - max - Math.log(sum);
+}
