@@ -8,6 +8,7 @@ import { generate } from "../engine/generate.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
 import { Sampler } from "../engine/sample.ts";
 import { SentencePieceTokenizer } from "../engine/tokenizer/spm.ts";
+import { peakResidentBytes, residentBytes } from "../util/memory.ts";
 import { parseDecimal, parseWholeNumber, printJson, UsageError } from "./common.ts";
 import { parseTokenList } from "./eval.ts";
 
@@ -35,6 +36,7 @@ export function generateCommand() {
       if ((options.prompt === undefined) === (options.tokens === undefined)) {
         throw new UsageError("give exactly one of --prompt and --tokens");
       }
+      const baselineBytes = residentBytes();
       using gguf = await openGGUF(options.model);
       const tokenizer = SentencePieceTokenizer.fromGGUF(gguf);
       const prompt = options.tokens ??
@@ -64,8 +66,15 @@ export function generateCommand() {
         sampler,
         ...(stream ? { onToken: stream } : {}),
       });
+      const peak = peakResidentBytes();
+      const memory = {
+        model_bytes: gguf.tensors.reduce((sum, t) => sum + t.bytes, 0),
+        kv_cache_bytes: model.kvCacheBytes,
+        baseline_rss_bytes: baselineBytes,
+        peak_rss_bytes: peak,
+      };
       if (options.json) {
-        printJson(result);
+        printJson({ ...result, stats: { ...result.stats, memory } });
         return;
       }
       const { stats } = result;

@@ -362,7 +362,21 @@ async function readValue(
     fail(`metadata key "${key}" has ${count} items, more than the limit of ${MAX_ARRAY_ITEMS}`);
   }
   const items: unknown[] = [];
-  for (let i = 0; i < count; i++) items.push((await readScalar(cursor, scalar)).value);
+  if (scalar === "string") {
+    // vocabularies hold 10⁵–10⁶ strings: read them without a wrapper object each
+    for (let i = 0; i < count; i++) items.push(await cursor.string("string value", false));
+  } else if (scalar === "bool" || scalar === "u64" || scalar === "i64") {
+    for (let i = 0; i < count; i++) items.push((await readScalar(cursor, scalar)).value);
+  } else {
+    // numbers: whole windows at a time
+    const size = SCALAR_BYTES[scalar];
+    for (let i = 0; i < count;) {
+      const batch = Math.min(count - i, Math.floor(WINDOW_BYTES / size));
+      await cursor.need(batch * size);
+      for (let j = 0; j < batch; j++) items.push(cursor.number(scalar));
+      i += batch;
+    }
+  }
   return { type: "array", itemType: scalar, value: items } as MetadataValue;
 }
 
@@ -371,21 +385,14 @@ async function readScalar(cursor: Cursor, type: ScalarTypeName): Promise<Metadat
   await cursor.need(SCALAR_BYTES[type]);
   switch (type) {
     case "u8":
-      return { type, value: cursor.view.getUint8(cursor.advance(1)) };
     case "i8":
-      return { type, value: cursor.view.getInt8(cursor.advance(1)) };
     case "u16":
-      return { type, value: cursor.view.getUint16(cursor.advance(2), true) };
     case "i16":
-      return { type, value: cursor.view.getInt16(cursor.advance(2), true) };
     case "u32":
-      return { type, value: cursor.u32() };
     case "i32":
-      return { type, value: cursor.view.getInt32(cursor.advance(4), true) };
     case "f32":
-      return { type, value: cursor.view.getFloat32(cursor.advance(4), true) };
     case "f64":
-      return { type, value: cursor.view.getFloat64(cursor.advance(8), true) };
+      return { type, value: cursor.number(type) };
     case "bool": {
       const at = cursor.position;
       const byte = cursor.view.getUint8(cursor.advance(1));
@@ -456,6 +463,29 @@ class Cursor {
 
   u32(): number {
     return this.view.getUint32(this.advance(4), true);
+  }
+
+  /** One value of a numeric type that is a JavaScript number (made available already). */
+  number(type: "u8" | "i8" | "u16" | "i16" | "u32" | "i32" | "f32" | "f64"): number {
+    const view = this.view;
+    switch (type) {
+      case "u8":
+        return view.getUint8(this.advance(1));
+      case "i8":
+        return view.getInt8(this.advance(1));
+      case "u16":
+        return view.getUint16(this.advance(2), true);
+      case "i16":
+        return view.getInt16(this.advance(2), true);
+      case "u32":
+        return view.getUint32(this.advance(4), true);
+      case "i32":
+        return view.getInt32(this.advance(4), true);
+      case "f32":
+        return view.getFloat32(this.advance(4), true);
+      case "f64":
+        return view.getFloat64(this.advance(8), true);
+    }
   }
 
   u64(): bigint {

@@ -113,6 +113,12 @@ export class ReferenceModel {
     return this.#state.maxContext;
   }
 
+  /** Bytes of the KV cache (f32 keys and values for every layer and position). */
+  get kvCacheBytes(): number {
+    const s = this.#state;
+    return [...s.keyCache, ...s.valueCache].reduce((sum, cache) => sum + cache.byteLength, 0);
+  }
+
   /**
    * Feeds `token` at position `pos` and returns the logits for the next token. Positions must
    * come in order from 0 (earlier positions' keys and values are read from the cache). The

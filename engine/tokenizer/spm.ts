@@ -39,7 +39,9 @@ const utf8 = new TextEncoder();
 export class SentencePieceTokenizer {
   readonly #ids = new Map<string, number>();
   readonly #byteIds: number[] = [];
-  readonly #pieceBytes: Uint8Array[];
+  /** Every token's text as UTF-8, back to back; token i is bytes [#pieceStart[i], #pieceStart[i+1]). */
+  readonly #pieceBytes: Uint8Array;
+  readonly #pieceStart: Uint32Array;
   /** Special tokens, longest first, split out of the text before merging. */
   readonly #specials: { id: number; text: string; type: number }[];
 
@@ -57,13 +59,20 @@ export class SentencePieceTokenizer {
       const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
       if (byte && types[id] === TOKEN_TYPE.byte) this.#byteIds[parseInt(byte[1]!, 16)] = id;
     });
-    this.#pieceBytes = tokens.map((token, id) => {
-      if (types[id] === TOKEN_TYPE.byte) return Uint8Array.of(parseInt(token.slice(3, 5), 16));
-      if (types[id] === TOKEN_TYPE.control || types[id] === TOKEN_TYPE.unknown) {
-        return new Uint8Array();
+    // one buffer for all pieces, encoded in place: a vocabulary of 150k tokens as separate
+    // arrays costs ~100 MB of memory
+    this.#pieceStart = new Uint32Array(tokens.length + 1);
+    const buffer = new Uint8Array(tokens.reduce((sum, token) => sum + 3 * token.length, 0));
+    let end = 0;
+    tokens.forEach((token, id) => {
+      if (types[id] === TOKEN_TYPE.byte) {
+        buffer[end++] = parseInt(token.slice(3, 5), 16);
+      } else if (types[id] !== TOKEN_TYPE.control && types[id] !== TOKEN_TYPE.unknown) {
+        end += utf8.encodeInto(token.replaceAll(SPACE_MARK, " "), buffer.subarray(end)).written;
       }
-      return utf8.encode(token.replaceAll(SPACE_MARK, " "));
+      this.#pieceStart[id + 1] = end;
     });
+    this.#pieceBytes = buffer.slice(0, end);
     this.#specials = tokens
       .map((text, id) => ({ id, text, type: types[id]! }))
       .filter(({ type, text }) =>
@@ -134,7 +143,11 @@ export class SentencePieceTokenizer {
 
   /** The UTF-8 bytes of `ids`, for streaming output that must not split a character. */
   decodeBytes(ids: readonly number[]): Uint8Array {
-    const pieces = ids.map((id) => this.#pieceBytes[id] ?? new Uint8Array());
+    const pieces = ids.map((id) =>
+      id >= 0 && id < this.tokens.length
+        ? this.#pieceBytes.subarray(this.#pieceStart[id]!, this.#pieceStart[id + 1]!)
+        : new Uint8Array()
+    );
     const bytes = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
     let at = 0;
     for (const piece of pieces) {
