@@ -34,7 +34,9 @@ function inputTokens(): number[] {
   return [1, ...Array.from({ length: 47 }, () => 3 + (prng.nextU32() % 1021))];
 }
 
-for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe"]) {
+const TINY = ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe", "tiny-deepseek2"];
+
+for (const preset of TINY) {
   for (const type of ["F32", "F16"]) {
     Deno.test({
       name: `reference forward pass matches llama.cpp's logits on ${preset} ${type}`,
@@ -59,7 +61,7 @@ for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-ol
   }
 }
 
-for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe"]) {
+for (const preset of TINY) {
   Deno.test({
     name: `\`moebench generate\` continues a prompt as llama.cpp does (${preset} F32, greedy)`,
     ignore: unavailable !== null,
@@ -93,6 +95,36 @@ for (const preset of ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-ol
     },
   });
 }
+
+Deno.test({
+  name: "DeepSeek-V3's shape (q compression, sigmoid router in expert groups) matches llama.cpp",
+  ignore: unavailable !== null,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "v3.gguf");
+      // two of its three dense leading layers and one MoE layer, widths ÷ 16
+      await synthesize({
+        preset: "deepseek-v3-shape",
+        out: path,
+        type: "F16",
+        scale: 0.0625,
+        layers: 3,
+        seed: 4,
+      });
+      const prng = new Prng(99);
+      const tokens = [1, ...Array.from({ length: 23 }, () => 3 + (prng.nextU32() % 5000))];
+      const theirs = await evalWithLlamaCpp(path, tokens, 8);
+      using gguf = await openGGUF(path);
+      const model = await ReferenceModel.load(gguf, { maxContext: 32, numerics: "ggml" });
+      assert.equal(model.config.router.gating, "sigmoid");
+      assert.equal(model.config.router.groups, 8);
+      const ours = tokens.map((token, pos) => model.forward(token, pos).slice());
+      const agreement = logitAgreement(ours, theirs);
+      assert.ok(agreement.top1Agreement >= 0.95, JSON.stringify(agreement));
+      assert.ok(agreement.meanTop3Delta <= 0.05, JSON.stringify(agreement));
+    });
+  },
+});
 
 Deno.test({
   name: "`moebench perplexity` equals llama-perplexity's estimate from llama.cpp's own logits",

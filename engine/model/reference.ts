@@ -20,7 +20,14 @@
 import type { GGUFFile } from "../gguf/read.ts";
 import { roundActivations } from "../quant/activations.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
-import { type FeedForward, loadWeights, type ModelWeights, type Numerics } from "./weights.ts";
+import {
+  type FeedForward,
+  type GroupedQueryAttentionWeights,
+  type LatentAttentionWeights,
+  loadWeights,
+  type ModelWeights,
+  type Numerics,
+} from "./weights.ts";
 
 /** Options for running a model. */
 export interface RunOptions {
@@ -44,50 +51,87 @@ export interface Routing {
 class State {
   readonly x: Float32Array; // (dim) residual stream
   readonly xb: Float32Array; // (dim) normalised input of a sublayer
-  readonly q: Float32Array; // (heads·headDim)
-  readonly k: Float32Array; // (kvHeads·headDim)
-  readonly v: Float32Array; // (kvHeads·valueDim)
+  readonly q: Float32Array; // (heads·headDim) or, latent: (heads·(nope+rope))
+  readonly k: Float32Array; // (keyWidth) this position's key(s)
+  readonly v: Float32Array; // (valueWidth) this position's value(s)
+  readonly queries: Float32Array; // (heads·keyHeadDim) what attention compares with keys
+  readonly qCompressed: Float32Array; // (qLoraRank) latent attention's compressed query
   readonly scores: Float32Array; // (maxContext) attention scores of one head
-  readonly attention: Float32Array; // (heads·valueDim) attention output before projection
+  readonly attended: Float32Array; // (heads·valueHeadDim) attention output per head
+  readonly attention: Float32Array; // (heads·valueDim) before the output projection
   readonly sublayerOut: Float32Array; // (dim)
   readonly routerLogits: Float32Array; // (experts)
-  readonly hidden: Float32Array; // (largest feed-forward width) gate activations
-  readonly hiddenUp: Float32Array; // (largest feed-forward width) up activations
+  readonly hidden: Float32Array; // (widest feed-forward) gate activations
+  readonly hiddenUp: Float32Array; // (widest feed-forward) up activations
   readonly expertOut: Float32Array; // (dim)
   readonly logits: Float32Array; // (vocab)
-  readonly keyCache: Float32Array[]; // (layers) × (maxContext, kvHeads·headDim)
-  readonly valueCache: Float32Array[]; // (layers) × (maxContext, kvHeads·valueDim)
+  readonly keyCache: Float32Array[]; // (layers) × (maxContext, keyWidth)
+  readonly valueCache: Float32Array[]; // (layers) × (maxContext, valueWidth)
 
-  constructor(config: ModelConfig, weights: ModelWeights, readonly maxContext: number) {
-    const { dim, heads, kvHeads, headDim, valueDim } = config;
+  constructor(c: ModelConfig, weights: ModelWeights, readonly maxContext: number) {
+    const shape = attentionShape(c);
     const widest = Math.max(
-      ...weights.layers.flatMap((layer) => [
-        layer.experts[0]!.up.rows,
-        layer.shared?.up.rows ?? 0,
-      ]),
+      ...weights.layers.flatMap(({ ffn }) =>
+        ffn.kind === "dense"
+          ? [ffn.dense.up.rows]
+          : [ffn.experts[0]!.up.rows, ffn.shared?.up.rows ?? 0]
+      ),
     );
-    this.x = new Float32Array(dim);
-    this.xb = new Float32Array(dim);
-    this.q = new Float32Array(heads * headDim);
-    this.k = new Float32Array(kvHeads * headDim);
-    this.v = new Float32Array(kvHeads * valueDim);
+    const mla = c.latent;
+    this.x = new Float32Array(c.dim);
+    this.xb = new Float32Array(c.dim);
+    this.q = new Float32Array(mla ? c.heads * (mla.nopeDim + mla.ropeDim) : c.heads * c.headDim);
+    this.k = new Float32Array(shape.keyWidth);
+    this.v = new Float32Array(shape.valueWidth);
+    this.queries = new Float32Array(c.heads * shape.keyHeadDim);
+    this.qCompressed = new Float32Array(mla?.qLoraRank ?? 0);
     this.scores = new Float32Array(maxContext);
-    this.attention = new Float32Array(heads * valueDim);
-    this.sublayerOut = new Float32Array(dim);
-    this.routerLogits = new Float32Array(config.experts);
+    this.attended = new Float32Array(c.heads * shape.valueHeadDim);
+    this.attention = new Float32Array(c.heads * (mla ? mla.valueDim : c.valueDim));
+    this.sublayerOut = new Float32Array(c.dim);
+    this.routerLogits = new Float32Array(c.experts);
     this.hidden = new Float32Array(widest);
     this.hiddenUp = new Float32Array(widest);
-    this.expertOut = new Float32Array(dim);
-    this.logits = new Float32Array(config.vocabSize);
-    this.keyCache = weights.layers.map(() => new Float32Array(maxContext * kvHeads * headDim));
-    this.valueCache = weights.layers.map(() => new Float32Array(maxContext * kvHeads * valueDim));
+    this.expertOut = new Float32Array(c.dim);
+    this.logits = new Float32Array(c.vocabSize);
+    this.keyCache = weights.layers.map(() => new Float32Array(maxContext * shape.keyWidth));
+    this.valueCache = weights.layers.map(() => new Float32Array(maxContext * shape.valueWidth));
   }
+}
+
+/**
+ * What attention compares and mixes. Grouped-query attention: kvHeads keys and values per
+ * position. Latent attention (absorbed, as llama.cpp runs it): one key per position, the
+ * normalised latent followed by its RoPE part, and the latent itself as the value.
+ */
+function attentionShape(c: ModelConfig) {
+  const mla = c.latent;
+  if (mla) {
+    return {
+      kvHeads: 1,
+      keyHeadDim: mla.kvLoraRank + mla.ropeDim,
+      valueHeadDim: mla.kvLoraRank,
+      keyWidth: mla.kvLoraRank + mla.ropeDim,
+      valueWidth: mla.kvLoraRank,
+      // the scale of the full per-head query·key, before absorption
+      scale: 1 / Math.sqrt(mla.nopeDim + mla.ropeDim),
+    };
+  }
+  return {
+    kvHeads: c.kvHeads,
+    keyHeadDim: c.headDim,
+    valueHeadDim: c.valueDim,
+    keyWidth: c.kvHeads * c.headDim,
+    valueWidth: c.kvHeads * c.valueDim,
+    scale: 1 / Math.sqrt(c.headDim),
+  };
 }
 
 /** A model run by the reference forward pass. */
 export class ReferenceModel {
   readonly #state: State;
-  /** The routing of the last `forward` call, per layer (for traces and tests). */
+  readonly #shape: ReturnType<typeof attentionShape>;
+  /** The routing of the last `forward` call, per MoE layer (for traces and tests). */
   readonly routing: Routing[] = [];
 
   private constructor(
@@ -97,6 +141,7 @@ export class ReferenceModel {
     readonly numerics: Numerics,
   ) {
     this.#state = new State(config, weights, maxContext);
+    this.#shape = attentionShape(config);
   }
 
   /** Reads the configuration and weights of `gguf`. */
@@ -134,9 +179,6 @@ export class ReferenceModel {
     if (!(pos >= 0 && pos < s.maxContext)) {
       throw new RangeError(`Position ${pos} is outside the context of ${s.maxContext} tokens`);
     }
-    const groupSize = c.heads / c.kvHeads; // query heads per key-value head
-    const kvWidth = c.kvHeads * c.headDim;
-    const vWidth = c.kvHeads * c.valueDim;
     this.routing.length = 0;
 
     // token embedding
@@ -148,92 +190,65 @@ export class ReferenceModel {
       // attention rmsnorm
       rmsNorm(s.xb, s.x, layer.attnNorm, c.rmsEpsilon);
 
-      // qkv projections (and qwen2moe's biases)
-      layer.wq.matVec(s.xb, s.q);
-      layer.wk.matVec(s.xb, s.k);
-      layer.wv.matVec(s.xb, s.v);
-      if (layer.bq) addInPlace(s.q, layer.bq);
-      if (layer.bk) addInPlace(s.k, layer.bk);
-      if (layer.bv) addInPlace(s.v, layer.bv);
-
-      // q/k rmsnorm: per head (qwen3moe) or over all heads at once (olmoe)
-      if (c.qkNorm === "per-head") {
-        for (let h = 0; h < c.heads; h++) normHead(s.q, h, c.headDim, layer.qNorm!, c.rmsEpsilon);
-        for (let h = 0; h < c.kvHeads; h++) normHead(s.k, h, c.headDim, layer.kNorm!, c.rmsEpsilon);
-      } else if (c.qkNorm === "full") {
-        rmsNorm(s.q, s.q, layer.qNorm!, c.rmsEpsilon);
-        rmsNorm(s.k, s.k, layer.kNorm!, c.rmsEpsilon);
-      }
-
-      // rope: rotate the first ropeDim dimensions of every q and k head by position
-      for (let h = 0; h < c.heads; h++) rope(s.q, h * c.headDim, pos, c);
-      for (let h = 0; h < c.kvHeads; h++) rope(s.k, h * c.headDim, pos, c);
+      // queries, and this position's keys and values
+      if (layer.attention.kind === "grouped") this.#groupedQkv(layer.attention, pos);
+      else this.#latentQkv(layer.attention, pos);
 
       // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
       if (this.numerics === "ggml") {
-        roundActivations("F16", s.q, s.q);
+        roundActivations("F16", s.queries, s.queries);
         roundActivations("F16", s.k, s.k);
         roundActivations("F16", s.v, s.v);
       }
+      s.keyCache[l]!.set(s.k, pos * this.#shape.keyWidth);
+      s.valueCache[l]!.set(s.v, pos * this.#shape.valueWidth);
 
-      // remember this position's key and value
-      s.keyCache[l]!.set(s.k, pos * kvWidth);
-      s.valueCache[l]!.set(s.v, pos * vWidth);
+      // causal attention of every query head over positions 0..pos
+      this.#attend(l, pos);
 
-      // causal attention of each query head over positions 0..pos of its key-value head
-      const scale = 1 / Math.sqrt(c.headDim);
-      for (let h = 0; h < c.heads; h++) {
-        const kvHead = Math.floor(h / groupSize);
-        const query = h * c.headDim;
-        for (let t = 0; t <= pos; t++) {
-          const key = t * kvWidth + kvHead * c.headDim;
-          let dot = 0;
-          for (let i = 0; i < c.headDim; i++) dot += s.q[query + i]! * s.keyCache[l]![key + i]!;
-          s.scores[t] = dot * scale;
+      // latent attention: each head's attended latent up-projected to its value width
+      if (layer.attention.kind === "latent") {
+        const mla = c.latent!;
+        for (let h = 0; h < c.heads; h++) {
+          layer.attention.wvB[h]!.matVec(
+            s.attended.subarray(h * mla.kvLoraRank, (h + 1) * mla.kvLoraRank),
+            s.attention.subarray(h * mla.valueDim, (h + 1) * mla.valueDim),
+          );
         }
-        softmax(s.scores, pos + 1);
-        // llama.cpp multiplies V (F16) by the probabilities converted to F16
-        if (this.numerics === "ggml") {
-          const probabilities = s.scores.subarray(0, pos + 1);
-          roundActivations("F16", probabilities, probabilities);
-        }
-        const out = s.attention.subarray(h * c.valueDim, (h + 1) * c.valueDim);
-        out.fill(0);
-        for (let t = 0; t <= pos; t++) {
-          const value = t * vWidth + kvHead * c.valueDim;
-          addScaled(out, s.valueCache[l]!.subarray(value, value + c.valueDim), s.scores[t]!);
-        }
+      } else {
+        s.attention.set(s.attended);
       }
 
       // output projection and residual
-      layer.wo.matVec(s.attention, s.sublayerOut);
+      layer.attention.wo.matVec(s.attention, s.sublayerOut);
       addInPlace(s.x, s.sublayerOut);
 
       // ffn rmsnorm
       rmsNorm(s.xb, s.x, layer.ffnNorm, c.rmsEpsilon);
 
-      // router: softmax over all experts, keep the top-k (renormalised where the model says)
-      layer.router.matVec(s.xb, s.routerLogits);
-      softmax(s.routerLogits, c.experts);
-      const routing = topK(s.routerLogits, c.expertsUsed);
-      if (c.normalizeExpertWeights) {
-        const sum = Math.max(routing.weights.reduce((a, b) => a + b, 0), 6.103515625e-5);
-        routing.weights = routing.weights.map((weight) => weight / sum);
-      }
-      this.routing.push(routing);
+      if (layer.ffn.kind === "dense") {
+        // a dense SwiGLU feed-forward (DeepSeek's leading layers)
+        swiglu(layer.ffn.dense, s.xb, s.hidden, s.hiddenUp, s.sublayerOut);
+      } else {
+        const moe = layer.ffn;
+        // router: choose the top-k experts and their weights
+        moe.router.matVec(s.xb, s.routerLogits);
+        const routing = route(s.routerLogits, moe.selectionBias, c);
+        this.routing.push(routing);
 
-      // experts: the weighted sum of the chosen experts' SwiGLU feed-forwards
-      s.sublayerOut.fill(0);
-      for (const [i, e] of routing.experts.entries()) {
-        swiglu(layer.experts[e]!, s.xb, s.hidden, s.hiddenUp, s.expertOut);
-        addScaled(s.sublayerOut, s.expertOut, routing.weights[i]!);
-      }
+        // experts: the weighted sum of the chosen experts' SwiGLU feed-forwards
+        s.sublayerOut.fill(0);
+        for (const [i, e] of routing.experts.entries()) {
+          swiglu(moe.experts[e]!, s.xb, s.hidden, s.hiddenUp, s.expertOut);
+          addScaled(s.sublayerOut, s.expertOut, routing.weights[i]!);
+        }
 
-      // shared expert (qwen2moe), gated by sigmoid(gate · x)
-      if (layer.shared) {
-        swiglu(layer.shared, s.xb, s.hidden, s.hiddenUp, s.expertOut);
-        const gate = layer.sharedGate ? sigmoid(dot(layer.sharedGate, s.xb)) : 1;
-        addScaled(s.sublayerOut, s.expertOut, gate);
+        // shared experts, for every token (qwen2moe gates them with a sigmoid)
+        if (moe.shared) {
+          swiglu(moe.shared, s.xb, s.hidden, s.hiddenUp, s.expertOut);
+          const gate = moe.sharedGate ? sigmoid(dot(moe.sharedGate, s.xb)) : 1;
+          addScaled(s.sublayerOut, s.expertOut, gate);
+        }
       }
 
       // residual
@@ -245,6 +260,133 @@ export class ReferenceModel {
     w.output.matVec(s.x, s.logits);
     return s.logits;
   }
+
+  /** Grouped-query attention: q, k, v projections, biases, q/k norms, RoPE. */
+  #groupedQkv(a: GroupedQueryAttentionWeights, pos: number): void {
+    const c = this.config;
+    const s = this.#state;
+    a.wq.matVec(s.xb, s.q);
+    a.wk.matVec(s.xb, s.k);
+    a.wv.matVec(s.xb, s.v);
+    if (a.bq) addInPlace(s.q, a.bq);
+    if (a.bk) addInPlace(s.k, a.bk);
+    if (a.bv) addInPlace(s.v, a.bv);
+
+    // q/k rmsnorm: per head (qwen3moe) or over all heads at once (olmoe)
+    if (c.qkNorm === "per-head") {
+      for (let h = 0; h < c.heads; h++) normHead(s.q, h, c.headDim, a.qNorm!, c.rmsEpsilon);
+      for (let h = 0; h < c.kvHeads; h++) normHead(s.k, h, c.headDim, a.kNorm!, c.rmsEpsilon);
+    } else if (c.qkNorm === "full") {
+      rmsNorm(s.q, s.q, a.qNorm!, c.rmsEpsilon);
+      rmsNorm(s.k, s.k, a.kNorm!, c.rmsEpsilon);
+    }
+
+    // rope: rotate the first ropeDim dimensions of every q and k head by position
+    for (let h = 0; h < c.heads; h++) rope(s.q, h * c.headDim, pos, c);
+    for (let h = 0; h < c.kvHeads; h++) rope(s.k, h * c.headDim, pos, c);
+    s.queries.set(s.q);
+  }
+
+  /**
+   * Latent attention, absorbed: the key is the normalised latent plus a shared RoPE part; each
+   * head's query is its no-position part mapped into the latent by `wkB`, plus its RoPE part.
+   */
+  #latentQkv(a: LatentAttentionWeights, pos: number): void {
+    const c = this.config;
+    const mla = c.latent!;
+    const s = this.#state;
+    const qHead = mla.nopeDim + mla.ropeDim;
+    const keyHead = mla.kvLoraRank + mla.ropeDim;
+
+    // queries, directly or through the compressed rank
+    if (a.wq) {
+      a.wq.matVec(s.xb, s.q);
+    } else {
+      a.wqA!.matVec(s.xb, s.qCompressed);
+      rmsNorm(s.qCompressed, s.qCompressed, a.qANorm!, c.rmsEpsilon);
+      a.wqB!.matVec(s.qCompressed, s.q);
+    }
+
+    // the key: [normalised latent | rotated shared RoPE part]; the value: the latent
+    a.wkvA.matVec(s.xb, s.k);
+    const latent = s.k.subarray(0, mla.kvLoraRank);
+    rmsNorm(latent, latent, a.kvANorm, c.rmsEpsilon);
+    ropeSlice(s.k, mla.kvLoraRank, mla.ropeDim, pos, c);
+    s.v.set(latent);
+
+    // per head: [wkB · q_nope | rotated q_rope]
+    for (let h = 0; h < c.heads; h++) {
+      const query = s.queries.subarray(h * keyHead, (h + 1) * keyHead);
+      a.wkB[h]!.matVec(s.q.subarray(h * qHead, h * qHead + mla.nopeDim), query);
+      query.set(s.q.subarray(h * qHead + mla.nopeDim, (h + 1) * qHead), mla.kvLoraRank);
+      ropeSlice(query, mla.kvLoraRank, mla.ropeDim, pos, c);
+    }
+  }
+
+  /** Softmax attention of each query head over the cached keys and values 0..pos. */
+  #attend(layer: number, pos: number): void {
+    const c = this.config;
+    const s = this.#state;
+    const { kvHeads, keyHeadDim, valueHeadDim, keyWidth, valueWidth, scale } = this.#shape;
+    const groupSize = c.heads / kvHeads; // query heads per key-value head
+    const keys = s.keyCache[layer]!;
+    const values = s.valueCache[layer]!;
+    for (let h = 0; h < c.heads; h++) {
+      const kvHead = Math.floor(h / groupSize);
+      const query = h * keyHeadDim;
+      for (let t = 0; t <= pos; t++) {
+        const key = t * keyWidth + kvHead * keyHeadDim;
+        let sum = 0;
+        for (let i = 0; i < keyHeadDim; i++) sum += s.queries[query + i]! * keys[key + i]!;
+        s.scores[t] = sum * scale;
+      }
+      softmax(s.scores, pos + 1);
+      // llama.cpp multiplies V (F16) by the probabilities converted to F16
+      if (this.numerics === "ggml") {
+        const probabilities = s.scores.subarray(0, pos + 1);
+        roundActivations("F16", probabilities, probabilities);
+      }
+      const out = s.attended.subarray(h * valueHeadDim, (h + 1) * valueHeadDim);
+      out.fill(0);
+      for (let t = 0; t <= pos; t++) {
+        const value = t * valueWidth + kvHead * valueHeadDim;
+        addScaled(out, values.subarray(value, value + valueHeadDim), s.scores[t]!);
+      }
+    }
+  }
+}
+
+/**
+ * The router, as llama.cpp's `build_moe_ffn`: gating (softmax or sigmoid), an optional bias
+ * that affects only which experts are chosen, expert groups, top-k, then the chosen experts'
+ * unbiased weights, renormalised and scaled as the model says.
+ */
+function route(logits: Float32Array, selectionBias: Float32Array | null, c: ModelConfig): Routing {
+  const { router } = c;
+  const probabilities = Float32Array.from(logits);
+  if (router.gating === "softmax") softmax(probabilities, probabilities.length);
+  else probabilities.forEach((x, i) => probabilities[i] = sigmoid(x));
+  const selection = Float32Array.from(probabilities);
+  if (selectionBias) addInPlace(selection, selectionBias);
+  if (router.groups > 1) {
+    // keep the groups whose two best experts score highest
+    const perGroup = c.experts / router.groups;
+    const groupScores = Array.from({ length: router.groups }, (_, g) => {
+      const best = topK(selection.subarray(g * perGroup, (g + 1) * perGroup), 2);
+      return best.weights.reduce((a, b) => a + b, 0);
+    });
+    const kept = new Set(topK(Float32Array.from(groupScores), router.groupsUsed).experts);
+    for (let g = 0; g < router.groups; g++) {
+      if (!kept.has(g)) selection.fill(-Infinity, g * perGroup, (g + 1) * perGroup);
+    }
+  }
+  const experts = topK(selection, c.expertsUsed).experts;
+  let weights = experts.map((e) => probabilities[e]!);
+  if (router.normalize) {
+    const sum = Math.max(weights.reduce((a, b) => a + b, 0), 6.103515625e-5);
+    weights = weights.map((weight) => weight / sum);
+  }
+  return { experts, weights: weights.map((weight) => weight * router.scale) };
 }
 
 // --- the operations, each as plain as it can be ---
@@ -271,9 +413,20 @@ function normHead(
 
 /** Rotary position embedding of the head starting at `x[at]`, in place. */
 function rope(x: Float32Array, at: number, pos: number, c: ModelConfig): void {
-  const half = c.ropeDim / 2;
+  ropeSlice(x, at, c.ropeDim, pos, c);
+}
+
+/** RoPE of the `ropeDim` values starting at `x[at]`, paired as the model's style says. */
+function ropeSlice(
+  x: Float32Array,
+  at: number,
+  ropeDim: number,
+  pos: number,
+  c: ModelConfig,
+): void {
+  const half = ropeDim / 2;
   for (let i = 0; i < half; i++) {
-    const theta = pos * Math.pow(c.ropeBase, (-2 * i) / c.ropeDim);
+    const theta = pos * Math.pow(c.ropeBase, (-2 * i) / ropeDim);
     const cos = Math.cos(theta);
     const sin = Math.sin(theta);
     // normal: neighbours (2i, 2i+1); neox: (i, i + ropeDim/2)

@@ -1,8 +1,24 @@
 import assert from "node:assert/strict";
 import { openGGUF } from "../gguf/read.ts";
 import { synthesize } from "../synth/synth.ts";
+import { str } from "../gguf/types.ts";
+import { writeGGUF } from "../gguf/write.ts";
 import { ReferenceModel } from "./reference.ts";
 import { withTempDir } from "../../tests/_helpers.ts";
+
+Deno.test("DeepSeek layers: a dense first layer, then routed and shared experts", async () => {
+  await withTempDir(async (dir) => {
+    const out = `${dir}/m.gguf`;
+    await synthesize({ preset: "tiny-deepseek2", out, type: "Q8_0" });
+    using gguf = await openGGUF(out);
+    const model = await ReferenceModel.load(gguf, { maxContext: 8 });
+    assert.equal(model.weights.layers[0]!.ffn.kind, "dense");
+    assert.equal(model.weights.layers[1]!.ffn.kind, "mixture");
+    assert.equal(model.weights.layers[1]!.attention.kind, "latent");
+    assert.ok(model.forward(1, 0).every(Number.isFinite));
+    assert.equal(model.routing.length, 3, "routing is recorded for the three MoE layers");
+  });
+});
 
 Deno.test("ReferenceModel routes each token to top-k experts with weights summing to one", async () => {
   await withTempDir(async (dir) => {
@@ -28,11 +44,14 @@ Deno.test("ReferenceModel routes each token to top-k experts with weights summin
 Deno.test("ReferenceModel rejects unsupported architectures, bad tokens and positions", async () => {
   await withTempDir(async (dir) => {
     const out = `${dir}/m.gguf`;
-    await synthesize({ preset: "tiny-deepseek2", out, type: "Q4_0" });
-    using deepseek = await openGGUF(out);
+    await writeGGUF(out, {
+      metadata: new Map([["general.architecture", str("gpt2")]]),
+      tensors: [],
+    });
+    using dense = await openGGUF(out);
     await assert.rejects(
-      ReferenceModel.load(deepseek),
-      /architecture "deepseek2" is not supported \(supported: llama, qwen2moe, qwen3moe, olmoe\)/,
+      ReferenceModel.load(dense),
+      /architecture "gpt2" is not supported \(supported: llama, qwen2moe, qwen3moe, olmoe, deepseek2\)/,
     );
     await synthesize({ preset: "tiny-mixtral", out, type: "Q4_0" });
     using gguf = await openGGUF(out);

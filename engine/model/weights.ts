@@ -11,16 +11,16 @@ import { quantFormat } from "../quant/registry.ts";
 import type { ModelConfig } from "./config.ts";
 import { Matrix } from "./matrix.ts";
 
-/** One expert's feed-forward: down(silu(gate·x) ⊙ up·x). */
+/** A SwiGLU feed-forward: down(silu(gate·x) ⊙ up·x). */
 export interface FeedForward {
   readonly gate: Matrix; // (hidden, dim)
   readonly up: Matrix; // (hidden, dim)
   readonly down: Matrix; // (dim, hidden)
 }
 
-/** One transformer block. */
-export interface LayerWeights {
-  readonly attnNorm: Float32Array; // (dim)
+/** Grouped-query attention with each architecture's optional biases and q/k norms. */
+export interface GroupedQueryAttentionWeights {
+  readonly kind: "grouped";
   readonly wq: Matrix; // (heads·headDim, dim)
   readonly wk: Matrix; // (kvHeads·headDim, dim)
   readonly wv: Matrix; // (kvHeads·valueDim, dim)
@@ -30,11 +30,40 @@ export interface LayerWeights {
   readonly bv: Float32Array | null;
   readonly qNorm: Float32Array | null; // (headDim) per head, or (heads·headDim) over all
   readonly kNorm: Float32Array | null;
-  readonly ffnNorm: Float32Array; // (dim)
+}
+
+/** DeepSeek's latent attention, with the key-value up-projection split per head for absorption. */
+export interface LatentAttentionWeights {
+  readonly kind: "latent";
+  /** Queries from one projection (V2-Lite) … */
+  readonly wq: Matrix | null; // (heads·(nope+rope), dim)
+  /** … or through a compressed rank. */
+  readonly wqA: Matrix | null; // (qLoraRank, dim)
+  readonly qANorm: Float32Array | null; // (qLoraRank)
+  readonly wqB: Matrix | null; // (heads·(nope+rope), qLoraRank)
+  readonly wkvA: Matrix; // (kvLoraRank + rope, dim)
+  readonly kvANorm: Float32Array; // (kvLoraRank)
+  readonly wkB: readonly Matrix[]; // (heads) × (kvLoraRank, nope): absorbed into the query
+  readonly wvB: readonly Matrix[]; // (heads) × (valueDim, kvLoraRank): applied after attention
+  readonly wo: Matrix; // (dim, heads·valueDim)
+}
+
+/** Routed experts, with shared experts where the model has them. */
+export interface MixtureWeights {
+  readonly kind: "mixture";
   readonly router: Matrix; // (experts, dim)
+  readonly selectionBias: Float32Array | null; // (experts), DeepSeek-V3's exp_probs_b
   readonly experts: readonly FeedForward[]; // (experts)
   readonly shared: FeedForward | null;
-  readonly sharedGate: Float32Array | null; // (dim): the shared expert's sigmoid gate
+  readonly sharedGate: Float32Array | null; // (dim): qwen2moe's sigmoid gate of the shared expert
+}
+
+/** One transformer block. */
+export interface LayerWeights {
+  readonly attnNorm: Float32Array; // (dim)
+  readonly attention: GroupedQueryAttentionWeights | LatentAttentionWeights;
+  readonly ffnNorm: Float32Array; // (dim)
+  readonly ffn: MixtureWeights | { readonly kind: "dense"; readonly dense: FeedForward };
 }
 
 /** Every weight of the model. */
@@ -95,54 +124,55 @@ export async function loadWeights(
     formatOf(info).dequantize(await gguf.readTensor(info), values);
     return values;
   };
-  const optionalVector = (name: string, length: number) =>
-    gguf.findTensor(name) ? vector(name, length) : Promise.resolve(null);
+  const widthOf = (name: string) => gguf.tensor(name).shape[1]!;
+  const feedForward = async (blk: (name: string) => string, suffix: string) => {
+    const hidden = widthOf(blk(`ffn_up${suffix}.weight`));
+    return {
+      gate: await matrix(blk(`ffn_gate${suffix}.weight`), [config.dim, hidden]),
+      up: await matrix(blk(`ffn_up${suffix}.weight`), [config.dim, hidden]),
+      down: await matrix(blk(`ffn_down${suffix}.weight`), [hidden, config.dim]),
+    };
+  };
 
-  const { dim, heads, kvHeads, headDim, valueDim, experts, vocabSize } = config;
+  const { dim, experts, vocabSize } = config;
   const layers: LayerWeights[] = [];
   for (let l = 0; l < config.layers; l++) {
     const blk = (name: string) => `blk.${l}.${name}`;
-    const ffnHidden = gguf.tensor(blk("ffn_up_exps.weight")).shape[1]!;
-    const stacked = {
-      gate: await matrix(blk("ffn_gate_exps.weight"), [dim, ffnHidden, experts]),
-      up: await matrix(blk("ffn_up_exps.weight"), [dim, ffnHidden, experts]),
-      down: await matrix(blk("ffn_down_exps.weight"), [ffnHidden, dim, experts]),
-    };
-    const qkNormLength = config.qkNorm === "per-head" ? headDim : heads * headDim;
-    const kNormLength = config.qkNorm === "per-head" ? headDim : kvHeads * headDim;
-    let shared: FeedForward | null = null;
-    if (config.sharedExpert) {
-      const sharedHidden = gguf.tensor(blk("ffn_up_shexp.weight")).shape[1]!;
-      shared = {
-        gate: await matrix(blk("ffn_gate_shexp.weight"), [dim, sharedHidden]),
-        up: await matrix(blk("ffn_up_shexp.weight"), [dim, sharedHidden]),
-        down: await matrix(blk("ffn_down_shexp.weight"), [sharedHidden, dim]),
+    const attention = config.latent
+      ? await latentAttention(config, blk, matrix, vector, gguf)
+      : await groupedAttention(config, blk, matrix, vector);
+    let ffn: LayerWeights["ffn"];
+    if (l < config.leadingDenseBlocks) {
+      ffn = { kind: "dense", dense: await feedForward(blk, "") };
+    } else {
+      const hidden = widthOf(blk("ffn_up_exps.weight"));
+      const stacked = {
+        gate: await matrix(blk("ffn_gate_exps.weight"), [dim, hidden, experts]),
+        up: await matrix(blk("ffn_up_exps.weight"), [dim, hidden, experts]),
+        down: await matrix(blk("ffn_down_exps.weight"), [hidden, dim, experts]),
+      };
+      ffn = {
+        kind: "mixture",
+        router: await matrix(blk("ffn_gate_inp.weight"), [dim, experts]),
+        selectionBias: gguf.findTensor(blk("exp_probs_b.bias"))
+          ? await vector(blk("exp_probs_b.bias"), experts)
+          : null,
+        experts: Array.from({ length: experts }, (_, e) => ({
+          gate: stacked.gate.slice(e, experts),
+          up: stacked.up.slice(e, experts),
+          down: stacked.down.slice(e, experts),
+        })),
+        shared: config.sharedExpert === "none" ? null : await feedForward(blk, "_shexp"),
+        sharedGate: config.sharedExpert === "gated"
+          ? await vector(blk("ffn_gate_inp_shexp.weight"), dim)
+          : null,
       };
     }
     layers.push({
       attnNorm: await vector(blk("attn_norm.weight"), dim),
-      wq: await matrix(blk("attn_q.weight"), [dim, heads * headDim]),
-      wk: await matrix(blk("attn_k.weight"), [dim, kvHeads * headDim]),
-      wv: await matrix(blk("attn_v.weight"), [dim, kvHeads * valueDim]),
-      wo: await matrix(blk("attn_output.weight"), [heads * valueDim, dim]),
-      bq: config.qkvBias ? await vector(blk("attn_q.bias"), heads * headDim) : null,
-      bk: config.qkvBias ? await vector(blk("attn_k.bias"), kvHeads * headDim) : null,
-      bv: config.qkvBias ? await vector(blk("attn_v.bias"), kvHeads * valueDim) : null,
-      qNorm: config.qkNorm === "none"
-        ? null
-        : await vector(blk("attn_q_norm.weight"), qkNormLength),
-      kNorm: config.qkNorm === "none" ? null : await vector(blk("attn_k_norm.weight"), kNormLength),
+      attention,
       ffnNorm: await vector(blk("ffn_norm.weight"), dim),
-      router: await matrix(blk("ffn_gate_inp.weight"), [dim, experts]),
-      experts: Array.from({ length: experts }, (_, e) => ({
-        gate: stacked.gate.slice(e, experts),
-        up: stacked.up.slice(e, experts),
-        down: stacked.down.slice(e, experts),
-      })),
-      shared,
-      sharedGate: config.sharedExpert
-        ? await optionalVector(blk("ffn_gate_inp_shexp.weight"), dim)
-        : null,
+      ffn,
     });
   }
   const tokenEmbedding = await matrix("token_embd.weight", [dim, vocabSize]);
@@ -154,5 +184,59 @@ export async function loadWeights(
     output: gguf.findTensor("output.weight")
       ? await matrix("output.weight", [dim, vocabSize])
       : tokenEmbedding,
+  };
+}
+
+type MatrixLoader = (name: string, shape: number[]) => Promise<Matrix>;
+type VectorLoader = (name: string, length: number) => Promise<Float32Array>;
+
+async function groupedAttention(
+  c: ModelConfig,
+  blk: (name: string) => string,
+  matrix: MatrixLoader,
+  vector: VectorLoader,
+): Promise<GroupedQueryAttentionWeights> {
+  const qWidth = c.heads * c.headDim;
+  const kWidth = c.kvHeads * c.headDim;
+  const vWidth = c.kvHeads * c.valueDim;
+  const qNormLength = c.qkNorm === "per-head" ? c.headDim : qWidth;
+  const kNormLength = c.qkNorm === "per-head" ? c.headDim : kWidth;
+  return {
+    kind: "grouped",
+    wq: await matrix(blk("attn_q.weight"), [c.dim, qWidth]),
+    wk: await matrix(blk("attn_k.weight"), [c.dim, kWidth]),
+    wv: await matrix(blk("attn_v.weight"), [c.dim, vWidth]),
+    wo: await matrix(blk("attn_output.weight"), [c.heads * c.valueDim, c.dim]),
+    bq: c.qkvBias ? await vector(blk("attn_q.bias"), qWidth) : null,
+    bk: c.qkvBias ? await vector(blk("attn_k.bias"), kWidth) : null,
+    bv: c.qkvBias ? await vector(blk("attn_v.bias"), vWidth) : null,
+    qNorm: c.qkNorm === "none" ? null : await vector(blk("attn_q_norm.weight"), qNormLength),
+    kNorm: c.qkNorm === "none" ? null : await vector(blk("attn_k_norm.weight"), kNormLength),
+  };
+}
+
+async function latentAttention(
+  c: ModelConfig,
+  blk: (name: string) => string,
+  matrix: MatrixLoader,
+  vector: VectorLoader,
+  gguf: GGUFFile,
+): Promise<LatentAttentionWeights> {
+  const mla = c.latent!;
+  const qWidth = c.heads * (mla.nopeDim + mla.ropeDim);
+  const compressed = gguf.findTensor(blk("attn_q_a.weight")) !== undefined;
+  const wkB = await matrix(blk("attn_k_b.weight"), [mla.nopeDim, mla.kvLoraRank, c.heads]);
+  const wvB = await matrix(blk("attn_v_b.weight"), [mla.kvLoraRank, mla.valueDim, c.heads]);
+  return {
+    kind: "latent",
+    wq: compressed ? null : await matrix(blk("attn_q.weight"), [c.dim, qWidth]),
+    wqA: compressed ? await matrix(blk("attn_q_a.weight"), [c.dim, mla.qLoraRank]) : null,
+    qANorm: compressed ? await vector(blk("attn_q_a_norm.weight"), mla.qLoraRank) : null,
+    wqB: compressed ? await matrix(blk("attn_q_b.weight"), [mla.qLoraRank, qWidth]) : null,
+    wkvA: await matrix(blk("attn_kv_a_mqa.weight"), [c.dim, mla.kvLoraRank + mla.ropeDim]),
+    kvANorm: await vector(blk("attn_kv_a_norm.weight"), mla.kvLoraRank),
+    wkB: Array.from({ length: c.heads }, (_, h) => wkB.slice(h, c.heads)),
+    wvB: Array.from({ length: c.heads }, (_, h) => wvB.slice(h, c.heads)),
+    wo: await matrix(blk("attn_output.weight"), [c.heads * mla.valueDim, c.dim]),
   };
 }
