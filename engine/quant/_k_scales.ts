@@ -12,3 +12,19 @@ export function scaleMinK4(scales: Uint8Array, at: number, j: number): [number, 
   const min = (scales[at + j + 4]! >> 4) | ((scales[at + j]! >> 6) << 4);
   return [scale, min];
 }
+
+/**
+ * The two sub-blocks of pair `pair` (0–3): `[d·scale, dmin·min]` for the low-nibble sub-block,
+ * then for the high-nibble one, as Q4_K and Q5_K decode them.
+ */
+export function pairScales(
+  scales: Uint8Array,
+  at: number,
+  pair: number,
+  d: number,
+  dmin: number,
+): [number, number, number, number] {
+  const [scaleLow, minLow] = scaleMinK4(scales, at, 2 * pair);
+  const [scaleHigh, minHigh] = scaleMinK4(scales, at, 2 * pair + 1);
+  return [d * scaleLow, dmin * minLow, d * scaleHigh, dmin * minHigh];
+}

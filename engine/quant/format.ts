@@ -50,3 +50,29 @@ export function checkBlockSpans(type: GGMLTypeInfo, values: number, bytes: numbe
 export function roundHalfAwayFromZero(x: number): number {
   return Math.trunc(x < 0 ? x - 0.5 : x + 0.5);
 }
+
+/**
+ * Decodes the block at `bytes[at…]` (with `view` over the same bytes) into the block's values
+ * at `out[to…]`.
+ */
+export type BlockDecoder = (
+  bytes: Uint8Array,
+  view: DataView,
+  at: number,
+  out: Float32Array,
+  to: number,
+) => void;
+
+/** A format's decoder from its per-block decoder: the loop over blocks is written once, here. */
+export function blockFormat(type: GGMLTypeInfo, decodeBlock: BlockDecoder): QuantFormat {
+  return {
+    type,
+    dequantize(src, dst) {
+      const blocks = checkBlockSpans(type, dst.length, src.length);
+      const view = new DataView(src.buffer, src.byteOffset, src.length);
+      for (let b = 0; b < blocks; b++) {
+        decodeBlock(src, view, b * type.bytesPerBlock, dst, b * type.blockSize);
+      }
+    },
+  };
+}

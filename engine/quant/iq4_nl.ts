@@ -9,7 +9,7 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 /** ggml's `kvalues_iq4nl`: the 16 levels of IQ4_NL and IQ4_XS. */
@@ -33,26 +33,15 @@ export const IQ4_VALUES: readonly number[] = [
 ];
 
 const type = ggmlType("IQ4_NL");
-const BLOCK = type.blockSize;
-const HALF = BLOCK / 2;
-const BYTES = type.bytesPerBlock;
 const D = fieldOffset(type, "d");
 const QS = fieldOffset(type, "qs");
 
 /** IQ4_NL reference dequantization, as ggml's `dequantize_row_iq4_nl`. */
-export const IQ4_NL: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      for (let j = 0; j < HALF; j++) {
-        const packed = src[at + QS + j]!;
-        dst[b * BLOCK + j] = d * IQ4_VALUES[packed & 0x0f]!;
-        dst[b * BLOCK + HALF + j] = d * IQ4_VALUES[packed >> 4]!;
-      }
-    }
-  },
-};
+export const IQ4_NL: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  for (let j = 0; j < 16; j++) {
+    const packed = bytes[at + QS + j]!;
+    out[to + j] = d * IQ4_VALUES[packed & 0x0f]!;
+    out[to + 16 + j] = d * IQ4_VALUES[packed >> 4]!;
+  }
+});

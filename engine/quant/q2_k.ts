@@ -12,42 +12,29 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q2_K");
-const BLOCK = type.blockSize;
-const BYTES = type.bytesPerBlock;
 const SCALES = fieldOffset(type, "scales");
 const QS = fieldOffset(type, "qs");
 const D = fieldOffset(type, "d");
 const DMIN = fieldOffset(type, "dmin");
 
 /** Q2_K reference dequantization, as ggml's `dequantize_row_q2_K`. */
-export const Q2_K: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      const dmin = readF16(view, at + DMIN);
-      let out = b * BLOCK;
-      let sub = 0;
-      for (let half = 0; half < 2; half++) {
-        const qs = at + QS + half * 32;
-        for (let shift = 0; shift < 8; shift += 2) {
-          for (const offset of [0, 16]) {
-            const packed = src[at + SCALES + sub++]!;
-            const dl = d * (packed & 0x0f);
-            const ml = dmin * (packed >> 4);
-            for (let l = 0; l < 16; l++) {
-              dst[out++] = dl * ((src[qs + offset + l]! >> shift) & 3) - ml;
-            }
-          }
-        }
+export const Q2_K: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  const dmin = readF16(view, at + DMIN);
+  let sub = 0;
+  for (let half = 0; half < 2; half++) {
+    const qs = at + QS + half * 32;
+    for (let shift = 0; shift < 8; shift += 2) {
+      for (const offset of [0, 16]) {
+        const packed = bytes[at + SCALES + sub++]!;
+        const dl = d * (packed & 0x0f);
+        const ml = dmin * (packed >> 4);
+        for (let l = 0; l < 16; l++) out[to++] = dl * ((bytes[qs + offset + l]! >> shift) & 3) - ml;
       }
     }
-  },
-};
+  }
+});

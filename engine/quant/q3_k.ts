@@ -11,12 +11,10 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q3_K");
-const BLOCK = type.blockSize;
-const BYTES = type.bytesPerBlock;
 const HMASK = fieldOffset(type, "hmask");
 const QS = fieldOffset(type, "qs");
 const SCALES = fieldOffset(type, "scales");
@@ -33,33 +31,23 @@ function unpackScales(src: Uint8Array, at: number, out: Int32Array): void {
 }
 
 /** Q3_K reference dequantization, as ggml's `dequantize_row_q3_K`. */
-export const Q3_K: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    const scales = new Int32Array(16);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      unpackScales(src, at + SCALES, scales);
-      let out = b * BLOCK;
-      let sub = 0;
-      let mask = 1;
-      for (let half = 0; half < 2; half++) {
-        const qs = at + QS + half * 32;
-        for (let shift = 0; shift < 8; shift += 2) {
-          for (const offset of [0, 16]) {
-            const dl = d * (scales[sub++]! - 32);
-            for (let l = 0; l < 16; l++) {
-              const low = (src[qs + offset + l]! >> shift) & 3;
-              const q = low - ((src[at + HMASK + offset + l]! & mask) ? 0 : 4);
-              dst[out++] = dl * q;
-            }
-          }
-          mask <<= 1;
+export const Q3_K: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  const scales = new Int32Array(16);
+  unpackScales(bytes, at + SCALES, scales);
+  let sub = 0;
+  let mask = 1;
+  for (let half = 0; half < 2; half++) {
+    const qs = at + QS + half * 32;
+    for (let shift = 0; shift < 8; shift += 2) {
+      for (const offset of [0, 16]) {
+        const dl = d * (scales[sub++]! - 32);
+        for (let l = 0; l < 16; l++) {
+          const low = (bytes[qs + offset + l]! >> shift) & 3;
+          out[to++] = dl * (low - ((bytes[at + HMASK + offset + l]! & mask) ? 0 : 4));
         }
       }
+      mask <<= 1;
     }
-  },
-};
+  }
+});

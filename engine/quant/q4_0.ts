@@ -8,7 +8,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
 import { ggmlType } from "./types.ts";
 
 const type = ggmlType("Q4_0");
@@ -19,7 +19,14 @@ const fround = Math.fround;
 
 /** Q4_0 reference conversions, bit-exact with ggml's `quantize_row_q4_0_ref`. */
 export const Q4_0: Quantizer = {
-  type,
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = readF16(view, at);
+    for (let j = 0; j < HALF; j++) {
+      const packed = bytes[at + 2 + j]!;
+      out[to + j] = d * ((packed & 0x0f) - 8);
+      out[to + HALF + j] = d * ((packed >> 4) - 8);
+    }
+  }),
   quantize(src, dst) {
     const blocks = checkBlockSpans(type, src.length, dst.length);
     const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
@@ -42,18 +49,6 @@ export const Q4_0: Quantizer = {
         const low = Math.min(15, Math.trunc(fround(fround(src[x + j]! * inverse) + 8.5)));
         const high = Math.min(15, Math.trunc(fround(fround(src[x + HALF + j]! * inverse) + 8.5)));
         view.setUint8(b * BYTES + 2 + j, low | (high << 4));
-      }
-    }
-  },
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const d = readF16(view, b * BYTES);
-      for (let j = 0; j < HALF; j++) {
-        const packed = view.getUint8(b * BYTES + 2 + j);
-        dst[b * BLOCK + j] = d * ((packed & 0x0f) - 8);
-        dst[b * BLOCK + HALF + j] = d * ((packed >> 4) - 8);
       }
     }
   },

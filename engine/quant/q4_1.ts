@@ -8,33 +8,21 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q4_1");
-const BLOCK = type.blockSize;
-const HALF = BLOCK / 2;
-const BYTES = type.bytesPerBlock;
 const D = fieldOffset(type, "d");
 const M = fieldOffset(type, "m");
 const QS = fieldOffset(type, "qs");
-const fround = Math.fround;
 
 /** Q4_1 reference dequantization, as ggml's `dequantize_row_q4_1`. */
-export const Q4_1: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      const m = readF16(view, at + M);
-      for (let j = 0; j < HALF; j++) {
-        const packed = src[at + QS + j]!;
-        dst[b * BLOCK + j] = fround((packed & 0x0f) * d) + m;
-        dst[b * BLOCK + HALF + j] = fround((packed >> 4) * d) + m;
-      }
-    }
-  },
-};
+export const Q4_1: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  const m = readF16(view, at + M);
+  for (let j = 0; j < 16; j++) {
+    const packed = bytes[at + QS + j]!;
+    out[to + j] = (packed & 0x0f) * d + m;
+    out[to + 16 + j] = (packed >> 4) * d + m;
+  }
+});

@@ -8,34 +8,21 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q5_0");
-const BLOCK = type.blockSize;
-const HALF = BLOCK / 2;
-const BYTES = type.bytesPerBlock;
 const D = fieldOffset(type, "d");
 const QH = fieldOffset(type, "qh");
 const QS = fieldOffset(type, "qs");
 
 /** Q5_0 reference dequantization, as ggml's `dequantize_row_q5_0`. */
-export const Q5_0: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      const high = view.getUint32(at + QH, true);
-      for (let j = 0; j < HALF; j++) {
-        const packed = src[at + QS + j]!;
-        const q0 = ((packed & 0x0f) | (((high >>> j) << 4) & 0x10)) - 16;
-        const q1 = ((packed >> 4) | ((high >>> (j + 12)) & 0x10)) - 16;
-        dst[b * BLOCK + j] = q0 * d;
-        dst[b * BLOCK + HALF + j] = q1 * d;
-      }
-    }
-  },
-};
+export const Q5_0: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  const high = view.getUint32(at + QH, true);
+  for (let j = 0; j < 16; j++) {
+    const packed = bytes[at + QS + j]!;
+    out[to + j] = (((packed & 0x0f) | (((high >>> j) << 4) & 0x10)) - 16) * d;
+    out[to + 16 + j] = (((packed >> 4) | ((high >>> (j + 12)) & 0x10)) - 16) * d;
+  }
+});

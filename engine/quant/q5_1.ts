@@ -8,37 +8,23 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q5_1");
-const BLOCK = type.blockSize;
-const HALF = BLOCK / 2;
-const BYTES = type.bytesPerBlock;
 const D = fieldOffset(type, "d");
 const M = fieldOffset(type, "m");
 const QH = fieldOffset(type, "qh");
 const QS = fieldOffset(type, "qs");
-const fround = Math.fround;
 
 /** Q5_1 reference dequantization, as ggml's `dequantize_row_q5_1`. */
-export const Q5_1: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      const m = readF16(view, at + M);
-      const high = view.getUint32(at + QH, true);
-      for (let j = 0; j < HALF; j++) {
-        const packed = src[at + QS + j]!;
-        const q0 = (packed & 0x0f) | (((high >>> j) << 4) & 0x10);
-        const q1 = (packed >> 4) | ((high >>> (j + 12)) & 0x10);
-        dst[b * BLOCK + j] = fround(q0 * d) + m;
-        dst[b * BLOCK + HALF + j] = fround(q1 * d) + m;
-      }
-    }
-  },
-};
+export const Q5_1: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  const m = readF16(view, at + M);
+  const high = view.getUint32(at + QH, true);
+  for (let j = 0; j < 16; j++) {
+    const packed = bytes[at + QS + j]!;
+    out[to + j] = ((packed & 0x0f) | (((high >>> j) << 4) & 0x10)) * d + m;
+    out[to + 16 + j] = ((packed >> 4) | ((high >>> (j + 12)) & 0x10)) * d + m;
+  }
+});

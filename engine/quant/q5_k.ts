@@ -9,14 +9,12 @@
  * ```
  * @module
  */
-import { scaleMinK4 } from "./_k_scales.ts";
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
+import { pairScales } from "./_k_scales.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q5_K");
-const BLOCK = type.blockSize;
-const BYTES = type.bytesPerBlock;
 const D = fieldOffset(type, "d");
 const DMIN = fieldOffset(type, "dmin");
 const SCALES = fieldOffset(type, "scales");
@@ -24,33 +22,19 @@ const QH = fieldOffset(type, "qh");
 const QS = fieldOffset(type, "qs");
 
 /** Q5_K reference dequantization, as ggml's `dequantize_row_q5_K`. */
-export const Q5_K: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      const dmin = readF16(view, at + DMIN);
-      let out = b * BLOCK;
-      for (let pair = 0; pair < 4; pair++) {
-        const [scaleLow, minLow] = scaleMinK4(src, at + SCALES, 2 * pair);
-        const [scaleHigh, minHigh] = scaleMinK4(src, at + SCALES, 2 * pair + 1);
-        const d1 = d * scaleLow, m1 = dmin * minLow;
-        const d2 = d * scaleHigh, m2 = dmin * minHigh;
-        const lowBit = 1 << (2 * pair);
-        const highBit = lowBit << 1;
-        const qs = at + QS + pair * 32;
-        for (let l = 0; l < 32; l++) {
-          const q = (src[qs + l]! & 0x0f) + (src[at + QH + l]! & lowBit ? 16 : 0);
-          dst[out++] = d1 * q - m1;
-        }
-        for (let l = 0; l < 32; l++) {
-          const q = (src[qs + l]! >> 4) + (src[at + QH + l]! & highBit ? 16 : 0);
-          dst[out++] = d2 * q - m2;
-        }
-      }
+export const Q5_K: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  const dmin = readF16(view, at + DMIN);
+  for (let pair = 0; pair < 4; pair++) {
+    const [d1, m1, d2, m2] = pairScales(bytes, at + SCALES, pair, d, dmin);
+    const lowBit = 1 << (2 * pair);
+    const highBit = lowBit << 1;
+    const qs = at + QS + pair * 32;
+    for (let l = 0; l < 32; l++) {
+      out[to++] = d1 * ((bytes[qs + l]! & 0x0f) + (bytes[at + QH + l]! & lowBit ? 16 : 0)) - m1;
     }
-  },
-};
+    for (let l = 0; l < 32; l++) {
+      out[to++] = d2 * ((bytes[qs + l]! >> 4) + (bytes[at + QH + l]! & highBit ? 16 : 0)) - m2;
+    }
+  }
+});

@@ -12,46 +12,35 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { checkBlockSpans, type QuantFormat } from "./format.ts";
+import { blockFormat, type QuantFormat } from "./format.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q6_K");
-const BLOCK = type.blockSize;
-const BYTES = type.bytesPerBlock;
 const QL = fieldOffset(type, "ql");
 const QH = fieldOffset(type, "qh");
 const SCALES = fieldOffset(type, "scales");
 const D = fieldOffset(type, "d");
+
 const fround = Math.fround;
 
 /** Q6_K reference dequantization, as ggml's `dequantize_row_q6_K`. */
-export const Q6_K: QuantFormat = {
-  type,
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * BYTES;
-      const d = readF16(view, at + D);
-      for (let half = 0; half < 2; half++) {
-        const ql = at + QL + half * 64;
-        const qh = at + QH + half * 32;
-        const scales = at + SCALES + half * 8;
-        const out = b * BLOCK + half * 128;
-        for (let l = 0; l < 32; l++) {
-          const sub = l >> 4;
-          const high = src[qh + l]!;
-          const q1 = ((src[ql + l]! & 0x0f) | ((high & 3) << 4)) - 32;
-          const q2 = ((src[ql + l + 32]! & 0x0f) | (((high >> 2) & 3) << 4)) - 32;
-          const q3 = ((src[ql + l]! >> 4) | (((high >> 4) & 3) << 4)) - 32;
-          const q4 = ((src[ql + l + 32]! >> 4) | (((high >> 6) & 3) << 4)) - 32;
-          const scale = (i: number) => fround(d * view.getInt8(scales + sub + i));
-          dst[out + l] = scale(0) * q1;
-          dst[out + l + 32] = scale(2) * q2;
-          dst[out + l + 64] = scale(4) * q3;
-          dst[out + l + 96] = scale(6) * q4;
-        }
-      }
+export const Q6_K: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
+  const d = readF16(view, at + D);
+  for (let half = 0; half < 2; half++) {
+    const ql = at + QL + half * 64;
+    const qh = at + QH + half * 32;
+    const scales = at + SCALES + half * 8;
+    const first = to + half * 128;
+    for (let l = 0; l < 32; l++) {
+      const high = bytes[qh + l]!;
+      // the four quants sharing these bytes, and their sub-blocks' scales (d·scale in f32)
+      const scale = (i: number) => fround(d * view.getInt8(scales + (l >> 4) + i));
+      out[first + l] = scale(0) * (((bytes[ql + l]! & 0x0f) | ((high & 3) << 4)) - 32);
+      out[first + l + 32] = scale(2) *
+        (((bytes[ql + l + 32]! & 0x0f) | (((high >> 2) & 3) << 4)) - 32);
+      out[first + l + 64] = scale(4) * (((bytes[ql + l]! >> 4) | (((high >> 4) & 3) << 4)) - 32);
+      out[first + l + 96] = scale(6) *
+        (((bytes[ql + l + 32]! >> 4) | (((high >> 6) & 3) << 4)) - 32);
     }
-  },
-};
+  }
+});

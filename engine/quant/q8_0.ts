@@ -7,7 +7,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { checkBlockSpans, type Quantizer, roundHalfAwayFromZero } from "./format.ts";
+import { blockFormat, checkBlockSpans, type Quantizer, roundHalfAwayFromZero } from "./format.ts";
 import { ggmlType } from "./types.ts";
 
 const type = ggmlType("Q8_0");
@@ -17,7 +17,10 @@ const fround = Math.fround;
 
 /** Q8_0 reference conversions, bit-exact with ggml's `quantize_row_q8_0_ref`. */
 export const Q8_0: Quantizer = {
-  type,
+  ...blockFormat(type, (_bytes, view, at, out, to) => {
+    const d = readF16(view, at);
+    for (let j = 0; j < BLOCK; j++) out[to + j] = d * view.getInt8(at + 2 + j);
+  }),
   quantize(src, dst) {
     const blocks = checkBlockSpans(type, src.length, dst.length);
     const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
@@ -36,16 +39,6 @@ export const Q8_0: Quantizer = {
       const qs = b * BYTES + 2;
       for (let j = 0; j < BLOCK; j++) {
         quants[qs + j] = roundHalfAwayFromZero(fround(src[x + j]! * inverse));
-      }
-    }
-  },
-  dequantize(src, dst) {
-    const blocks = checkBlockSpans(type, dst.length, src.length);
-    const view = new DataView(src.buffer, src.byteOffset, src.length);
-    for (let b = 0; b < blocks; b++) {
-      const d = readF16(view, b * BYTES);
-      for (let j = 0; j < BLOCK; j++) {
-        dst[b * BLOCK + j] = d * view.getInt8(b * BYTES + 2 + j);
       }
     }
   },
