@@ -12,10 +12,14 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `moebench ARGS…` (as `deno run -A main.ts`) in the repository, as CI would (CI=1). */
+/**
+ * Runs `moebench ARGS…` (as `deno run -A main.ts`) in the repository, as CI would (CI=1).
+ * `--quiet` keeps Deno's own messages (npm downloads on a fresh machine) out of stderr, which
+ * the tests read as moebench's.
+ */
 export async function runMoebench(...args: string[]): Promise<CliResult> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
+    args: ["run", "--quiet", "-A", "main.ts", ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
