@@ -14,8 +14,11 @@ import { getLlama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
 const [command, argumentsJson] = process.argv.slice(2);
 const args = JSON.parse(argumentsJson ?? "{}");
 
+/** llama.cpp, CPU only, prebuilt binaries only (never a build), quiet. */
+const loadLlama = () => getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+
 async function generate({ model: modelPath, prompt, count, threads, flashAttention = false }) {
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const llama = await loadLlama();
   const model = await llama.loadModel({ modelPath });
   // node-llama-cpp's default thread count oversubscribes small machines (~500 ms a token on
   // 2 cores instead of ~1 ms): the caller passes one thread per core
@@ -40,7 +43,7 @@ async function generate({ model: modelPath, prompt, count, threads, flashAttenti
 // node-llama-cpp turns flash attention on by default; its F16 accumulation differs from the
 // plain attention moebench's numerics follow, so comparisons ask for it off.
 async function evaluate({ model: modelPath, tokens, top, threads, flashAttention }) {
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const llama = await loadLlama();
   const model = await llama.loadModel({ modelPath });
   const contextSize = Math.max(256, tokens.length + 1);
   const context = await model.createContext({ contextSize, threads, flashAttention });
@@ -56,7 +59,7 @@ async function evaluate({ model: modelPath, tokens, top, threads, flashAttention
 
 // After each token but the last, log p(next token) under llama.cpp's full softmax.
 async function logprobs({ model: modelPath, tokens, threads, flashAttention = false }) {
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const llama = await loadLlama();
   const model = await llama.loadModel({ modelPath });
   const contextSize = Math.max(256, tokens.length + 1);
   const context = await model.createContext({ contextSize, threads, flashAttention });
@@ -78,7 +81,7 @@ async function logprobs({ model: modelPath, tokens, threads, flashAttention = fa
 
 // Each text's token ids as llama.cpp tokenizes it: no BOS, special tokens treated as text.
 async function tokenize({ model: modelPath, texts }) {
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const llama = await loadLlama();
   const model = await llama.loadModel({ modelPath, vocabOnly: true });
   const result = texts.map((text) => [...model.tokenize(text, false)].map(Number));
   await model.dispose();
@@ -96,7 +99,7 @@ async function tensors({ model }) {
 }
 
 async function info() {
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const llama = await loadLlama();
   return {
     build: llama.buildType,
     release: llama.llamaCppRelease.release,
