@@ -7,7 +7,7 @@ import { openGGUF } from "../engine/gguf/read.ts";
 import { generate } from "../engine/generate.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
 import { Sampler } from "../engine/sample.ts";
-import { SentencePieceTokenizer } from "../engine/tokenizer/spm.ts";
+import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { peakResidentBytes, residentBytes } from "../util/memory.ts";
 import { parseDecimal, parseWholeNumber, printJson, UsageError } from "./common.ts";
 import { parseTokenList } from "./eval.ts";
@@ -38,7 +38,7 @@ export function generateCommand() {
       }
       const baselineBytes = residentBytes();
       using gguf = await openGGUF(options.model);
-      const tokenizer = SentencePieceTokenizer.fromGGUF(gguf);
+      const tokenizer = loadTokenizer(gguf);
       const prompt = options.tokens ??
         tokenizer.encode(options.prompt!, { addBos: options.bos && tokenizer.addBos });
       if (

@@ -6,7 +6,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
 import { perplexity } from "../engine/perplexity.ts";
-import { SentencePieceTokenizer } from "../engine/tokenizer/spm.ts";
+import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { parseWholeNumber, printJson, UsageError } from "./common.ts";
 
 /** The `perplexity` command. */
@@ -35,7 +35,7 @@ export function perplexityCommand() {
       }
       if (options.ctx < 4) throw new UsageError("--ctx must be at least 4");
       using gguf = await openGGUF(options.model);
-      const tokenizer = SentencePieceTokenizer.fromGGUF(gguf);
+      const tokenizer = loadTokenizer(gguf);
       const tokens = tokenizer.encode(text);
       const model = await ReferenceModel.load(gguf, {
         maxContext: options.ctx,

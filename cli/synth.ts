@@ -24,6 +24,10 @@ export function synthCommand() {
     .option("--seed <n>", "random seed (same seed → byte-identical file)", parseWholeNumber, 0)
     .option("--scale <factor>", "shrink widths by this factor in (0, 1]", parseDecimal)
     .option("--layers <n>", "number of layers to keep", parseWholeNumber)
+    .addOption(
+      new Option("--tokenizer <kind>", "spm: SentencePiece; bpe: byte-level BPE (qwen2 pre)")
+        .choices(["spm", "bpe"] as const).default("spm" as const),
+    )
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -36,6 +40,7 @@ export function synthCommand() {
         out: options.out,
         type: options.type,
         seed: options.seed,
+        tokenizer: options.tokenizer,
         ...(options.scale !== undefined ? { scale: options.scale } : {}),
         ...(options.layers !== undefined ? { layers: options.layers } : {}),
         onProgress: (done, total) => progress.update(done, total),

@@ -6,7 +6,7 @@
  * ```ts
  * import { generate } from "./generate.ts";
  * import { ReferenceModel } from "./model/reference.ts";
- * import { SentencePieceTokenizer } from "./tokenizer/spm.ts";
+ * import { loadTokenizer } from "./tokenizer/tokenizer.ts";
  * import { Sampler } from "./sample.ts";
  * import { openGGUF } from "./gguf/read.ts";
  * import { synthesize } from "./synth/synth.ts";
@@ -14,7 +14,7 @@
  * await synthesize({ preset: "tiny-mixtral", out, type: "Q8_0" });
  * using gguf = await openGGUF(out);
  * const model = await ReferenceModel.load(gguf, { maxContext: 32 });
- * const tokenizer = SentencePieceTokenizer.fromGGUF(gguf);
+ * const tokenizer = loadTokenizer(gguf);
  * const prompt = tokenizer.encode("the router");
  * const result = generate(model, tokenizer, prompt, { maxTokens: 4, sampler: new Sampler() });
  * console.log(result.tokens.length); // 4
@@ -23,7 +23,7 @@
  */
 import type { ReferenceModel } from "./model/reference.ts";
 import type { Sampler } from "./sample.ts";
-import type { SentencePieceTokenizer } from "./tokenizer/spm.ts";
+import type { Tokenizer } from "./tokenizer/tokenizer.ts";
 
 /** What to generate. */
 export interface GenerateOptions {
@@ -57,7 +57,7 @@ export interface GenerateResult {
  */
 export function generate(
   model: ReferenceModel,
-  tokenizer: SentencePieceTokenizer,
+  tokenizer: Tokenizer,
   prompt: readonly number[],
   options: GenerateOptions,
 ): GenerateResult {

@@ -61,14 +61,20 @@ for (const preset of TINY) {
   }
 }
 
-for (const preset of TINY) {
+const GENERATE_CASES: [string, "spm" | "bpe"][] = [
+  ...TINY.map((preset): [string, "spm"] => [preset, "spm"]),
+  ["tiny-qwen3moe", "bpe"],
+];
+
+for (const [preset, tokenizer] of GENERATE_CASES) {
   Deno.test({
-    name: `\`moebench generate\` continues a prompt as llama.cpp does (${preset} F32, greedy)`,
+    name:
+      `\`moebench generate\` continues a prompt as llama.cpp does (${preset} F32, ${tokenizer}, greedy)`,
     ignore: unavailable !== null,
     async fn() {
       await withTempDir(async (dir) => {
         const path = join(dir, "m.gguf");
-        await synthesize({ preset, out: path, type: "F32", seed: 5 });
+        await synthesize({ preset, out: path, type: "F32", seed: 5, tokenizer });
         const prompt = "the expert layers and the router";
         const theirs = await generateWithLlamaCpp(path, prompt, 12);
         const result = await runMoebench(
@@ -89,7 +95,8 @@ for (const preset of TINY) {
         // node-llama-cpp detokenizes the tokens as a text of their own, which drops
         // SentencePiece's leading space; as a continuation the space belongs to the text
         assert.equal(ours.text.replace(/^ /, ""), theirs.text);
-        assert.equal(ours.stats.n_prompt, theirs.promptTokens.length + 1, "BOS + the prompt");
+        const bos = tokenizer === "spm" ? 1 : 0; // SentencePiece models add BOS, these BPE ones not
+        assert.equal(ours.stats.n_prompt, theirs.promptTokens.length + bos);
         assert.equal(ours.stats.n_gen, 12);
       });
     },

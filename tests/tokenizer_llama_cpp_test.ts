@@ -1,12 +1,12 @@
 /**
- * moebench's tokenizers against llama.cpp's on the same vocabulary: over 200 varied strings
+ * moebench's tokenizers against llama.cpp's on the same vocabularies: over 200 varied strings
  * (unicode, emoji, whitespace runs, digits, code), the token ids must be identical.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { synthesize } from "../engine/synth/synth.ts";
-import { SentencePieceTokenizer } from "../engine/tokenizer/spm.ts";
+import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { llamaCppUnavailableReason, tokenizeWithLlamaCpp } from "../peers/llama_cpp/llama_cpp.ts";
 import { withTempDir } from "./_helpers.ts";
 
@@ -84,22 +84,31 @@ function corpus(): string[] {
   return texts;
 }
 
-for (
-  const [preset, vocabNote] of [["tiny-mixtral", "1,024 tokens"], [
-    "mixtral-8x7b-shape",
-    "32,000 tokens",
-  ]]
-) {
+const CASES = [
+  ["tiny-mixtral", "spm", "SentencePiece, 1,024 tokens"],
+  ["mixtral-8x7b-shape", "spm", "SentencePiece, 32,000 tokens"],
+  ["tiny-qwen2moe", "bpe", "byte-level BPE (qwen2), 1,024 tokens"],
+  ["qwen3-30b-a3b-shape", "bpe", "byte-level BPE (qwen2), 151,936 tokens"],
+] as const;
+
+for (const [preset, tokenizerKind, description] of CASES) {
   Deno.test({
-    name: `SentencePiece tokenization equals llama.cpp's on 260 strings (${vocabNote})`,
+    name: `tokenization equals llama.cpp's on 260 strings (${description})`,
     ignore: unavailable !== null,
     async fn() {
       await withTempDir(async (dir) => {
         const path = join(dir, "m.gguf");
         // the vocabulary is what matters; keep the weights tiny
-        await synthesize({ preset: preset!, out: path, type: "Q4_0", scale: 0.0625, layers: 1 });
+        await synthesize({
+          preset,
+          out: path,
+          type: "Q4_0",
+          scale: 0.0625,
+          layers: 1,
+          tokenizer: tokenizerKind,
+        });
         using gguf = await openGGUF(path);
-        const tokenizer = SentencePieceTokenizer.fromGGUF(gguf);
+        const tokenizer = loadTokenizer(gguf);
         const texts = corpus();
         const theirs = await tokenizeWithLlamaCpp(path, texts);
         for (const [i, text] of texts.entries()) {

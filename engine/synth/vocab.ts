@@ -32,7 +32,7 @@ export interface Vocabulary {
   readonly eosId: number;
 }
 
-const COMMON_WORDS = (
+export const COMMON_WORDS: readonly string[] = (
   "the of and to in is it that for was on are as with his they at be this from have or by one " +
   "had not but what all were when we there can an your which their said if do will each about " +
   "how up out them then she many some so these would other into has more her two like him see " +

@@ -67,7 +67,8 @@ export class SentencePieceTokenizer {
     tokens.forEach((token, id) => {
       if (types[id] === TOKEN_TYPE.byte) {
         buffer[end++] = parseInt(token.slice(3, 5), 16);
-      } else if (types[id] !== TOKEN_TYPE.control && types[id] !== TOKEN_TYPE.unknown) {
+      } else if (types[id] === TOKEN_TYPE.normal || types[id] === TOKEN_TYPE.userDefined) {
+        // control, unknown and unused tokens render as nothing, as in llama.cpp
         end += utf8.encodeInto(token.replaceAll(SPACE_MARK, " "), buffer.subarray(end)).written;
       }
       this.#pieceStart[id + 1] = end;

@@ -25,7 +25,7 @@ async function generate({ model: modelPath, prompt, count, threads, flashAttenti
   const context = await model.createContext({ contextSize: 512, threads, flashAttention });
   const prompted = model.tokenize(prompt, false);
   const bos = model.tokens.bos;
-  const input = bos === null ? prompted : [bos, ...prompted];
+  const input = bos !== null && model.tokens.shouldPrependBosToken ? [bos, ...prompted] : prompted;
   const generated = [];
   if (count > 0) {
     for await (const token of context.getSequence().evaluate(input, { temperature: 0 })) {
