@@ -5,9 +5,9 @@
  *
  * The model runs with `ggml` numerics (activations rounded as llama.cpp's CPU dot products
  * round them, F16 KV cache), llama.cpp without flash attention: on F32 and F16 files the logits
- * then agree to ~2·10⁻⁴. Quantized files are not here yet: with quantized experts llama.cpp
- * still differs from the exactly emulated block arithmetic by ~0.015 per logit even for one
- * token (mean |Δ| 0.04–0.13 over 48 positions), a gap being investigated.
+ * agree to ~2·10⁻⁴; on Q8_0 and Q4_0 files within the budget. K-quant mixes and DeepSeek's
+ * quantized files are not all within it yet (llama.cpp's repacked and panel kernels for
+ * K-quants round activations in ways not yet followed), so they are not asserted here.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -36,8 +36,11 @@ function inputTokens(): number[] {
 
 const TINY = ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe", "tiny-deepseek2"];
 
+const QUANTIZED = ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe"];
+
 for (const preset of TINY) {
-  for (const type of ["F32", "F16"]) {
+  const types = QUANTIZED.includes(preset) ? ["F32", "F16", "Q8_0", "Q4_0"] : ["F32", "F16"];
+  for (const type of types) {
     Deno.test({
       name: `reference forward pass matches llama.cpp's logits on ${preset} ${type}`,
       ignore: unavailable !== null,

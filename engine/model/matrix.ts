@@ -76,11 +76,7 @@ export class Matrix {
   slice(index: number, count: number): Matrix {
     const rows = this.rows / count;
     const start = index * rows * this.rowBytes;
-    return new Matrix(
-      this.format,
-      rows,
-      this.cols,
-      this.bytes.subarray(start, start + rows * this.rowBytes),
-    );
+    const bytes = this.bytes.subarray(start, start + rows * this.rowBytes);
+    return new Matrix(this.format, rows, this.cols, bytes, this.activationType);
   }
 }
