@@ -18,5 +18,5 @@ export {
   type ShapeScaling,
   type SynthArchitecture,
 } from "./presets.ts";
-export { buildVocabulary, SPACE_MARK, TokenType, type Vocabulary } from "./vocab.ts";
+export { buildVocabulary, type Vocabulary } from "./vocab.ts";
 export { Prng } from "./prng.ts";

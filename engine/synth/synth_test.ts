@@ -6,7 +6,9 @@ import { F32 } from "../quant/float.ts";
 import { findPreset, PRESETS, scaleShape } from "./presets.ts";
 import { synthesize } from "./synth.ts";
 import { planTensors } from "./tensor_plan.ts";
-import { buildVocabulary, SPACE_MARK, TokenType } from "./vocab.ts";
+import { buildVocabulary } from "./vocab.ts";
+import { SPACE_MARK } from "../tokenizer/spm.ts";
+import { TOKEN_TYPE } from "../tokenizer/token_type.ts";
 
 async function sha256(path: string): Promise<string> {
   return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
@@ -127,10 +129,10 @@ Deno.test("buildVocabulary() has the specials, byte tokens, and every piece's pr
   assert.equal(new Set(vocab.tokens).size, 3000);
   assert.deepStrictEqual(vocab.tokens.slice(0, 4), ["<unk>", "<s>", "</s>", "<0x00>"]);
   assert.equal(vocab.tokens[3 + 255], "<0xFF>");
-  assert.equal(vocab.types[3], TokenType.byte);
+  assert.equal(vocab.types[3], TOKEN_TYPE.byte);
   const known = new Set(vocab.tokens);
   for (const [id, token] of vocab.tokens.entries()) {
-    if (vocab.types[id] !== TokenType.normal || [...token].length < 2) continue;
+    if (vocab.types[id] !== TOKEN_TYPE.normal || [...token].length < 2) continue;
     const prefix = [...token].slice(0, -1).join("");
     assert.ok(known.has(prefix), `"${token}" has no prefix "${prefix}"`);
   }

@@ -8,19 +8,8 @@
  * built from listed pieces can be reached by merges.
  * @module
  */
-
-/** SentencePiece's word-boundary marker (U+2581), which stands for a space. */
-export const SPACE_MARK = "\u2581";
-
-/** llama.cpp's token types (`llama_token_type`). */
-export const TokenType = {
-  normal: 1,
-  unknown: 2,
-  control: 3,
-  userDefined: 4,
-  unused: 5,
-  byte: 6,
-} as const;
+import { SPACE_MARK } from "../tokenizer/spm.ts";
+import { TOKEN_TYPE } from "../tokenizer/token_type.ts";
 
 /** A vocabulary as GGUF stores it. */
 export interface Vocabulary {
@@ -58,10 +47,10 @@ export const COMMON_WORDS: readonly string[] = (
  */
 export function buildVocabulary(size: number): Vocabulary {
   const tokens: string[] = ["<unk>", "<s>", "</s>"];
-  const types: number[] = [TokenType.unknown, TokenType.control, TokenType.control];
+  const types: number[] = [TOKEN_TYPE.unknown, TOKEN_TYPE.control, TOKEN_TYPE.control];
   for (let byte = 0; byte < 256; byte++) {
     tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>`);
-    types.push(TokenType.byte);
+    types.push(TOKEN_TYPE.byte);
   }
   const minimum = tokens.length + 95 + 1;
   if (size < minimum) throw new RangeError(`A vocabulary needs at least ${minimum} tokens`);
@@ -71,7 +60,7 @@ export function buildVocabulary(size: number): Vocabulary {
     if (tokens.length >= size || seen.has(piece)) return;
     seen.add(piece);
     tokens.push(piece);
-    types.push(TokenType.normal);
+    types.push(TOKEN_TYPE.normal);
   };
   add(SPACE_MARK);
   for (let code = 0x21; code < 0x7f; code++) add(String.fromCharCode(code));
@@ -99,6 +88,6 @@ export function buildVocabulary(size: number): Vocabulary {
     frontier = next;
   }
   // earlier pieces merge first, as higher-probability pieces do in a trained model
-  const scores = tokens.map((_, id) => (types[id] === TokenType.normal ? -id : 0));
+  const scores = tokens.map((_, id) => (types[id] === TOKEN_TYPE.normal ? -id : 0));
   return { tokens, scores, types, unknownId: 0, bosId: 1, eosId: 2 };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { byteToUnicode } from "../tokenizer/bpe.ts";
-import { TOKEN_TYPE } from "../tokenizer/spm.ts";
+import { TOKEN_TYPE } from "../tokenizer/token_type.ts";
 import { COMMON_WORDS } from "./vocab.ts";
 
 /** A BPE vocabulary as GGUF stores it. */
@@ -80,7 +80,7 @@ export function buildBpeVocabulary(size: number): BpeVocabulary {
       return { symbols: out, count };
     });
   }
-  const types = tokens.map(() => TOKEN_TYPE.normal);
+  const types: number[] = tokens.map(() => TOKEN_TYPE.normal);
   for (let i = 0; tokens.length < size - 1; i++) {
     tokens.push(`<|reserved_${i}|>`);
     types.push(TOKEN_TYPE.unused);

@@ -19,7 +19,8 @@
  * ```
  * @module
  */
-import { TOKEN_TYPE } from "./spm.ts";
+import { partitionSpecial, type SpecialToken, specialTokens } from "./_special_tokens.ts";
+import { TOKEN_TYPE } from "./token_type.ts";
 
 /** Pre-tokenizer regexes by `tokenizer.ggml.pre`, as llama.cpp's `llama-vocab.cpp` has them. */
 const PRE_TOKENIZERS: Readonly<Record<string, RegExp>> = {
@@ -72,7 +73,7 @@ export class BytePairTokenizer {
   readonly #split: RegExp;
   readonly #byteChars = byteToUnicode();
   readonly #charBytes = new Map(this.#byteChars.map((char, byte) => [char, byte]));
-  readonly #specials: { id: number; text: string; type: number }[];
+  readonly #specials: SpecialToken[];
 
   constructor(
     readonly tokens: readonly string[],
@@ -95,17 +96,14 @@ export class BytePairTokenizer {
       if (!this.#ids.has(token)) this.#ids.set(token, id);
     });
     merges.forEach((merge, rank) => this.#ranks.set(merge, rank));
-    this.#specials = tokens
-      .map((text, id) => ({ id, text, type: types[id]! }))
-      .filter(({ type }) => type === TOKEN_TYPE.control || type === TOKEN_TYPE.userDefined)
-      .sort((a, b) => b.text.length - a.text.length);
+    this.#specials = specialTokens(tokens, types, [TOKEN_TYPE.control, TOKEN_TYPE.userDefined]);
   }
 
   /** Token ids of `text`. */
   encode(text: string, options: { addBos?: boolean; parseSpecial?: boolean } = {}): number[] {
     const output: number[] = [];
     if ((options.addBos ?? this.addBos) && this.bosId !== null) output.push(this.bosId);
-    for (const fragment of this.#partition(text, options.parseSpecial ?? false)) {
+    for (const fragment of partitionSpecial(text, this.#specials, options.parseSpecial ?? false)) {
       if (typeof fragment === "number") {
         output.push(fragment);
         continue;
@@ -141,22 +139,6 @@ export class BytePairTokenizer {
       }
     }
     return Uint8Array.from(bytes);
-  }
-
-  /** Splits out special tokens: user-defined always, control ones only with `parseSpecial`. */
-  #partition(text: string, parseSpecial: boolean): (string | number)[] {
-    let fragments: (string | number)[] = text.length > 0 ? [text] : [];
-    for (const special of this.#specials) {
-      if (!parseSpecial && special.type !== TOKEN_TYPE.userDefined) continue;
-      fragments = fragments.flatMap((fragment) => {
-        if (typeof fragment === "number" || !fragment.includes(special.text)) return [fragment];
-        return fragment.split(special.text).flatMap((part, i, parts) => [
-          ...(part.length > 0 ? [part] : []),
-          ...(i < parts.length - 1 ? [special.id] : []),
-        ]);
-      });
-    }
-    return fragments;
   }
 
   /** llama.cpp's `llm_tokenizer_bpe_session` on one pre-token (already byte-mapped). */

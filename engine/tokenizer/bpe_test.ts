@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BytePairTokenizer, byteToUnicode } from "./bpe.ts";
-import { TOKEN_TYPE } from "./spm.ts";
+import { TOKEN_TYPE } from "./token_type.ts";
 
 function tiny(): BytePairTokenizer {
   const bytes = byteToUnicode();

@@ -3,5 +3,6 @@
  * @module
  */
 export { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
-export { type EncodeOptions, SentencePieceTokenizer, TOKEN_TYPE } from "./spm.ts";
+export { type EncodeOptions, SentencePieceTokenizer, SPACE_MARK } from "./spm.ts";
+export { TOKEN_TYPE } from "./token_type.ts";
 export { BytePairTokenizer, byteToUnicode, SUPPORTED_PRE_TOKENIZERS } from "./bpe.ts";

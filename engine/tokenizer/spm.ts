@@ -20,9 +20,8 @@
  */
 import type { GGUFFile } from "../gguf/read.ts";
 import { GGUFError } from "../gguf/errors.ts";
-
-/** llama.cpp's token types (`llama_token_type`). */
-export const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 };
+import { partitionSpecial, type SpecialToken, specialTokens } from "./_special_tokens.ts";
+import { TOKEN_TYPE } from "./token_type.ts";
 
 /** How to encode. */
 export interface EncodeOptions {
@@ -32,7 +31,8 @@ export interface EncodeOptions {
   readonly parseSpecial?: boolean;
 }
 
-const SPACE_MARK = "\u2581";
+/** SentencePiece's word-boundary marker (U+2581), which stands for a space. */
+export const SPACE_MARK = "\u2581";
 const utf8 = new TextEncoder();
 
 /** A SentencePiece vocabulary and its encoder/decoder. */
@@ -43,7 +43,7 @@ export class SentencePieceTokenizer {
   readonly #pieceBytes: Uint8Array;
   readonly #pieceStart: Uint32Array;
   /** Special tokens, longest first, split out of the text before merging. */
-  readonly #specials: { id: number; text: string; type: number }[];
+  readonly #specials: SpecialToken[];
 
   constructor(
     readonly tokens: readonly string[],
@@ -74,14 +74,11 @@ export class SentencePieceTokenizer {
       this.#pieceStart[id + 1] = end;
     });
     this.#pieceBytes = buffer.slice(0, end);
-    this.#specials = tokens
-      .map((text, id) => ({ id, text, type: types[id]! }))
-      .filter(({ type, text }) =>
-        text.length > 0 &&
-        (type === TOKEN_TYPE.control || type === TOKEN_TYPE.userDefined ||
-          type === TOKEN_TYPE.unknown)
-      )
-      .sort((a, b) => b.text.length - a.text.length);
+    this.#specials = specialTokens(tokens, types, [
+      TOKEN_TYPE.control,
+      TOKEN_TYPE.userDefined,
+      TOKEN_TYPE.unknown,
+    ]);
   }
 
   /**
@@ -124,7 +121,7 @@ export class SentencePieceTokenizer {
     const output: number[] = [];
     if ((options.addBos ?? this.addBos) && this.bosId !== null) output.push(this.bosId);
     let previousWasSpecial = true; // the first fragment gets the space prefix
-    for (const fragment of this.#partition(text, options.parseSpecial ?? false)) {
+    for (const fragment of partitionSpecial(text, this.#specials, options.parseSpecial ?? false)) {
       if (typeof fragment === "number") {
         output.push(fragment);
         previousWasSpecial = true;
@@ -156,26 +153,6 @@ export class SentencePieceTokenizer {
       at += piece.length;
     }
     return bytes;
-  }
-
-  /**
-   * Splits `text` at special tokens (user-defined ones always, control and unknown ones only
-   * with `parseSpecial`), longest first, as llama.cpp's `tokenizer_st_partition` does.
-   */
-  #partition(text: string, parseSpecial: boolean): (string | number)[] {
-    let fragments: (string | number)[] = text.length > 0 ? [text] : [];
-    for (const special of this.#specials) {
-      if (!parseSpecial && special.type !== TOKEN_TYPE.userDefined) continue;
-      fragments = fragments.flatMap((fragment) => {
-        if (typeof fragment === "number" || !fragment.includes(special.text)) return [fragment];
-        const parts = fragment.split(special.text);
-        return parts.flatMap((part, i) => {
-          const pieces: (string | number)[] = part.length > 0 ? [part] : [];
-          return i < parts.length - 1 ? [...pieces, special.id] : pieces;
-        });
-      });
-    }
-    return fragments;
   }
 
   /**

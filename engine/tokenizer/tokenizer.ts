@@ -17,7 +17,8 @@
 import { GGUFError } from "../gguf/errors.ts";
 import type { GGUFFile } from "../gguf/read.ts";
 import { BytePairTokenizer } from "./bpe.ts";
-import { SentencePieceTokenizer, TOKEN_TYPE } from "./spm.ts";
+import { SentencePieceTokenizer } from "./spm.ts";
+import { TOKEN_TYPE } from "./token_type.ts";
 
 /** What the engine needs of a tokenizer. */
 export interface Tokenizer {
