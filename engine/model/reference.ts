@@ -19,6 +19,7 @@
  */
 import type { GGUFFile } from "../gguf/read.ts";
 import { roundActivations } from "../quant/activations.ts";
+import { topLogits } from "./evaluate.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import {
   type FeedForward,
@@ -372,15 +373,17 @@ function route(logits: Float32Array, selectionBias: Float32Array | null, c: Mode
     // keep the groups whose two best experts score highest
     const perGroup = c.experts / router.groups;
     const groupScores = Array.from({ length: router.groups }, (_, g) => {
-      const best = topK(selection.subarray(g * perGroup, (g + 1) * perGroup), 2);
-      return best.weights.reduce((a, b) => a + b, 0);
+      const best = topLogits(selection.subarray(g * perGroup, (g + 1) * perGroup), 2);
+      return best.reduce((sum, [, score]) => sum + score, 0);
     });
-    const kept = new Set(topK(Float32Array.from(groupScores), router.groupsUsed).experts);
+    const kept = new Set(
+      topLogits(Float32Array.from(groupScores), router.groupsUsed).map(([g]) => g),
+    );
     for (let g = 0; g < router.groups; g++) {
       if (!kept.has(g)) selection.fill(-Infinity, g * perGroup, (g + 1) * perGroup);
     }
   }
-  const experts = topK(selection, c.expertsUsed).experts;
+  const experts = topLogits(selection, c.expertsUsed).map(([e]) => e);
   let weights = experts.map((e) => probabilities[e]!);
   if (router.normalize) {
     const sum = Math.max(weights.reduce((a, b) => a + b, 0), 6.103515625e-5);
@@ -449,12 +452,6 @@ function softmax(x: Float32Array, length: number): void {
     sum += x[i]!;
   }
   for (let i = 0; i < length; i++) x[i] = x[i]! / sum;
-}
-
-/** The `k` largest values' indices and values, largest first (ties: lower index first). */
-function topK(values: Float32Array, k: number): { experts: number[]; weights: number[] } {
-  const order = [...values.keys()].sort((a, b) => values[b]! - values[a]! || a - b).slice(0, k);
-  return { experts: order, weights: order.map((i) => values[i]!) };
 }
 
 /** out = down · (silu(gate · x) ⊙ (up · x)), using `hidden` and `hiddenUp` as scratch. */
