@@ -1,13 +1,10 @@
 /**
- * The reference forward pass against llama.cpp on the same files: teacher-forced logits over 48
- * positions, judged as the engine issue's acceptance judges them (top-1 agreement ≥ 95 % where
- * llama.cpp's top-1/top-2 margin exceeds 0.05, mean |Δlogit| of llama.cpp's top-3 ≤ 0.05).
+ * moebench against a live llama.cpp on the same files, for what the recorded fixtures
+ * (`llama_cpp_fixtures_test.ts`) do not cover: greedy generation from a prompt, DeepSeek-V3's
+ * shape, and llama-perplexity's procedure.
  *
  * The model runs with `ggml` numerics (activations rounded as llama.cpp's CPU dot products
- * round them, F16 KV cache), llama.cpp without flash attention: on F32 and F16 files the logits
- * agree to ~2·10⁻⁴; on Q8_0 and Q4_0 files within the budget. K-quant mixes and DeepSeek's
- * quantized files are not all within it yet (llama.cpp's repacked and panel kernels for
- * K-quants round activations in ways not yet followed), so they are not asserted here.
+ * round them, F16 KV cache), llama.cpp without flash attention.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -28,41 +25,7 @@ import { runMoebench, withTempDir } from "./_helpers.ts";
 const unavailable = await llamaCppUnavailableReason();
 if (unavailable) console.warn(`llama.cpp comparisons skipped: ${unavailable}`);
 
-/** BOS, then 47 pseudo-random ordinary tokens of the 1024-token synthetic vocabulary. */
-function inputTokens(): number[] {
-  const prng = new Prng(99);
-  return [1, ...Array.from({ length: 47 }, () => 3 + (prng.nextU32() % 1021))];
-}
-
 const TINY = ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe", "tiny-deepseek2"];
-
-const QUANTIZED = ["tiny-mixtral", "tiny-qwen2moe", "tiny-qwen3moe", "tiny-olmoe"];
-
-for (const preset of TINY) {
-  const types = QUANTIZED.includes(preset) ? ["F32", "F16", "Q8_0", "Q4_0"] : ["F32", "F16"];
-  for (const type of types) {
-    Deno.test({
-      name: `reference forward pass matches llama.cpp's logits on ${preset} ${type}`,
-      ignore: unavailable !== null,
-      async fn() {
-        await withTempDir(async (dir) => {
-          const path = join(dir, "m.gguf");
-          await synthesize({ preset, out: path, type, seed: 3 });
-          const tokens = inputTokens();
-          const theirs = await evalWithLlamaCpp(path, tokens, 8);
-          using gguf = await openGGUF(path);
-          const model = await ReferenceModel.load(gguf, { maxContext: 64, numerics: "ggml" });
-          const ours = tokens.map((token, pos) => model.forward(token, pos).slice());
-          const agreement = logitAgreement(ours, theirs);
-          const summary = JSON.stringify(agreement);
-          assert.ok(agreement.decisive >= 40, summary);
-          assert.ok(agreement.top1Agreement >= 0.95, summary);
-          assert.ok(agreement.meanTop3Delta <= 0.05, summary);
-        });
-      },
-    });
-  }
-}
 
 const GENERATE_CASES: [string, "spm" | "bpe"][] = [
   ...TINY.map((preset): [string, "spm"] => [preset, "spm"]),

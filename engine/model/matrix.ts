@@ -17,7 +17,8 @@
  */
 import { roundActivations, type VecDotType } from "../quant/activations.ts";
 import type { QuantFormat } from "../quant/format.ts";
-import { rowByteSize } from "../quant/types.ts";
+import { readF16 } from "../quant/float.ts";
+import { fieldOffset, rowByteSize } from "../quant/types.ts";
 
 /**
  * A row-major matrix of `rows` × `cols` values stored in `format` blocks. With an
@@ -29,6 +30,10 @@ export class Matrix {
   readonly rowBytes: number;
   readonly #scratch: Float32Array;
   readonly #rounded: Float32Array | null;
+  /** For Q8_1 activations: the error of each block's stored sum, and where `m` sits in a block. */
+  readonly #sumErrors: Float32Array | null;
+  readonly #minOffset: number;
+  readonly #view: DataView;
 
   constructor(
     readonly format: QuantFormat,
@@ -46,6 +51,9 @@ export class Matrix {
     }
     this.#scratch = new Float32Array(cols);
     this.#rounded = activationType ? new Float32Array(cols) : null;
+    this.#sumErrors = activationType === "Q8_1" ? new Float32Array(cols / 32) : null;
+    this.#minOffset = this.#sumErrors ? fieldOffset(format.type, "m") : 0;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Row `index`, decoded into `out` (length `cols`). */
@@ -57,14 +65,23 @@ export class Matrix {
   /** `out = W·x`: `x` has `cols` values, `out` gets `rows`. */
   matVec(x: Float32Array, out: Float32Array): void {
     const row = this.#scratch;
+    const sumErrors = this.#sumErrors;
     if (this.#rounded) {
-      roundActivations(this.activationType!, x, this.#rounded);
+      roundActivations(this.activationType!, x, this.#rounded, sumErrors ?? undefined);
       x = this.#rounded;
     }
+    const blockBytes = this.format.type.bytesPerBlock;
     for (let r = 0; r < this.rows; r++) {
       this.decodeRow(r, row);
       let sum = 0;
       for (let c = 0; c < this.cols; c++) sum += row[c]! * x[c]!;
+      if (sumErrors) {
+        // ggml multiplies each weight block's minimum by the activation block's f16 sum
+        for (let b = 0; b < sumErrors.length; b++) {
+          const at = r * this.rowBytes + b * blockBytes + this.#minOffset;
+          sum += readF16(this.#view, at) * sumErrors[b]!;
+        }
+      }
       out[r] = sum;
     }
   }

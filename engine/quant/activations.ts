@@ -61,8 +61,20 @@ function roundHalfEven(x: number): number {
   return fround(x + 12582912) - 12582912;
 }
 
-/** Writes into `out` the values ggml's dot products see for the activation row `x`. */
-export function roundActivations(type: VecDotType, x: Float32Array, out: Float32Array): void {
+/**
+ * Writes into `out` the values ggml's dot products see for the activation row `x`.
+ *
+ * A Q8_1 block also stores its sum `s = d·Σq` as f16, which ggml's Q4_1/Q5_1 dot products
+ * multiply by the weight block's minimum `m` instead of summing `m·d·q` term by term. For Q8_1,
+ * `sumErrors` (one per block of 32) receives `s − d·Σq`, the part of that product the values
+ * in `out` cannot carry: add `m·sumErrors[block]` to a dot product to get ggml's.
+ */
+export function roundActivations(
+  type: VecDotType,
+  x: Float32Array,
+  out: Float32Array,
+  sumErrors?: Float32Array,
+): void {
   switch (type) {
     case "F32":
       out.set(x);
@@ -83,23 +95,36 @@ export function roundActivations(type: VecDotType, x: Float32Array, out: Float32
       }
       return;
     case "Q8_0":
-    case "Q8_1":
       return roundBlocksQ8(x, out);
+    case "Q8_1":
+      return roundBlocksQ8(x, out, sumErrors);
     case "Q8_K":
       return roundBlocksQ8K(x, out);
   }
 }
 
-/** Q8_0/Q8_1 blocks of 32: d = f16(amax/127), q = round-half-even(x·127/amax). */
-function roundBlocksQ8(x: Float32Array, out: Float32Array): void {
+/**
+ * Q8_0/Q8_1 blocks of 32: d = f16(amax/127), q = round-half-even(x·127/amax). With `sumErrors`
+ * (Q8_1), each block's f16(s) − d·Σq, where ggml's stored sum s = f16(amax/127 · Σq) takes the
+ * f32 scale, not the f16 one.
+ */
+function roundBlocksQ8(x: Float32Array, out: Float32Array, sumErrors?: Float32Array): void {
   for (let block = 0; block < x.length; block += 32) {
     let amax = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[block + j]!));
-    f16[0] = fround(amax / 127);
+    const scale = fround(amax / 127);
+    f16[0] = scale;
     const d = f16[0]!;
     const inverse = amax !== 0 ? fround(127 / amax) : 0;
+    let quantSum = 0;
     for (let j = 0; j < 32; j++) {
-      out[block + j] = d * roundHalfEven(fround(x[block + j]! * inverse));
+      const q = roundHalfEven(fround(x[block + j]! * inverse));
+      quantSum += q;
+      out[block + j] = d * q;
+    }
+    if (sumErrors) {
+      f16[0] = fround(scale * quantSum);
+      sumErrors[block / 32] = f16[0]! - d * quantSum;
     }
   }
 }

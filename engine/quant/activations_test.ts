@@ -52,3 +52,26 @@ function decode(type: VecDotType, blocks: Uint8Array, out: Float32Array): void {
     }
   }
 }
+
+Deno.test({
+  name: "roundActivations() gives the error of the block sums ggml's Q8_1 converter stores",
+  ignore: ggml === null,
+  fn() {
+    const x = activationRow(2048, 5);
+    const rounded = new Float32Array(x.length);
+    const sumErrors = new Float32Array(x.length / 32);
+    roundActivations("Q8_1", x, rounded, sumErrors);
+    const blocks = ggml!.fromFloat(ggmlType("Q8_1").id, x);
+    const view = new DataView(blocks.buffer);
+    const { bytesPerBlock } = ggmlType("Q8_1");
+    const s = ggmlType("Q8_1").fields.find((f) => f.name === "s")!.offset;
+    let nonZero = 0;
+    for (let b = 0; b < sumErrors.length; b++) {
+      const exact = rounded.subarray(b * 32, (b + 1) * 32).reduce((sum, v) => sum + v, 0);
+      const stored = view.getFloat16(b * bytesPerBlock + s, true);
+      assert.equal(exact + sumErrors[b]!, stored, `block ${b}`);
+      if (sumErrors[b] !== 0) nonZero++;
+    }
+    assert.ok(nonZero > sumErrors.length / 2, "most stored sums are rounded");
+  },
+});
