@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, reportError } from "./cli/common.ts";
+import { benchCommand } from "./cli/bench.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { generateCommand } from "./cli/generate.ts";
@@ -22,7 +23,8 @@ function program() {
     .addCommand(inspectCommand())
     .addCommand(generateCommand())
     .addCommand(evalCommand())
-    .addCommand(perplexityCommand());
+    .addCommand(perplexityCommand())
+    .addCommand(benchCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {
     command.exitOverride();

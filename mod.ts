@@ -26,3 +26,5 @@ export {
 } from "./engine/generate.ts";
 export { VERSION } from "./version.ts";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./engine/perplexity.ts";
+export { CpuBackend, type CpuBackendOptions } from "./engine/backend/cpu/backend.ts";
+export { benchTokens, type TokensOptions, type TokensRecord } from "./suites/tokens.ts";

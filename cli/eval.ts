@@ -2,10 +2,10 @@
  * `moebench eval`: teacher-forced top-k logits after each input token.
  * @module
  */
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { backendOption, loadModel, numericsOption, threadsOption } from "./engine_options.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { evaluateTokens } from "../engine/model/evaluate.ts";
-import { ReferenceModel } from "../engine/model/reference.ts";
 import { parseWholeNumber, printJson } from "./common.ts";
 
 /** Parses `1,2,3` into token ids. */
@@ -24,17 +24,14 @@ export function evalCommand() {
     .requiredOption("--model <file>", "GGUF model")
     .requiredOption("--tokens <ids>", "input token ids, e.g. 1,415,2392", parseTokenList)
     .option("--top <k>", "logits to show per position", parseWholeNumber, 5)
-    .addOption(
-      new Option("--numerics <mode>", "f32: exact activations; ggml: rounded as llama.cpp's CPU")
-        .choices(["f32", "ggml"] as const).default("f32" as const),
-    )
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(numericsOption())
     .option("--json", 'print {"top":[[[id,logit],…],…]}')
     .action(async (options) => {
       using gguf = await openGGUF(options.model);
-      const model = await ReferenceModel.load(gguf, {
-        maxContext: options.tokens.length,
-        numerics: options.numerics,
-      });
+      await using loaded = await loadModel(gguf, options, options.tokens.length);
+      const { model } = loaded;
       const top = evaluateTokens(model, options.tokens, options.top);
       if (options.json) {
         printJson({ top });

@@ -2,10 +2,10 @@
  * `moebench generate`: continue a prompt, streaming the text.
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
+import { backendOption, loadModel, numericsOption, threadsOption } from "./engine_options.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { generate } from "../engine/generate.ts";
-import { ReferenceModel } from "../engine/model/reference.ts";
 import { Sampler } from "../engine/sample.ts";
 import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { peakResidentBytes, residentBytes } from "../util/memory.ts";
@@ -27,10 +27,9 @@ export function generateCommand() {
     .option("--repeat-penalty <f>", "penalise the last 64 tokens (1: off)", parseDecimal, 1)
     .option("--seed <s>", "random seed for sampling", parseWholeNumber, 0)
     .option("--no-bos", "do not start the prompt with BOS")
-    .addOption(
-      new Option("--numerics <mode>", "f32: exact activations; ggml: rounded as llama.cpp's CPU")
-        .choices(["f32", "ggml"] as const).default("f32" as const),
-    )
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(numericsOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
     .action(async (options) => {
       if ((options.prompt === undefined) === (options.tokens === undefined)) {
@@ -54,10 +53,8 @@ export function generateCommand() {
         repeatPenalty: options.repeatPenalty,
         seed: options.seed,
       });
-      const model = await ReferenceModel.load(gguf, {
-        maxContext: prompt.length + options.nPredict,
-        numerics: options.numerics,
-      });
+      await using loaded = await loadModel(gguf, options, prompt.length + options.nPredict);
+      const { model } = loaded;
       const stream = options.json ? undefined : (_token: number, text: string) => {
         Deno.stdout.writeSync(new TextEncoder().encode(text));
       };

@@ -2,9 +2,9 @@
  * `moebench perplexity`: llama.cpp-compatible chunked perplexity of a text file.
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
+import { backendOption, loadModel, numericsOption, threadsOption } from "./engine_options.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
-import { ReferenceModel } from "../engine/model/reference.ts";
 import { perplexity } from "../engine/perplexity.ts";
 import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { parseWholeNumber, printJson, UsageError } from "./common.ts";
@@ -17,10 +17,9 @@ export function perplexityCommand() {
     .requiredOption("--text <file>", "UTF-8 text file")
     .option("--ctx <n>", "tokens per chunk", parseWholeNumber, 512)
     .option("--chunks <n>", "evaluate at most this many chunks", parseWholeNumber)
-    .addOption(
-      new Option("--numerics <mode>", "f32: exact activations; ggml: rounded as llama.cpp's CPU")
-        .choices(["f32", "ggml"] as const).default("f32" as const),
-    )
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(numericsOption())
     .option("--json", "print the result as JSON")
     .action(async (options) => {
       let text: string;
@@ -37,10 +36,8 @@ export function perplexityCommand() {
       using gguf = await openGGUF(options.model);
       const tokenizer = loadTokenizer(gguf);
       const tokens = tokenizer.encode(text);
-      const model = await ReferenceModel.load(gguf, {
-        maxContext: options.ctx,
-        numerics: options.numerics,
-      });
+      await using loaded = await loadModel(gguf, options, options.ctx);
+      const { model } = loaded;
       const result = perplexity(model, tokens, {
         ctx: options.ctx,
         bosId: tokenizer.addBos ? tokenizer.bosId : null,

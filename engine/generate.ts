@@ -76,7 +76,9 @@ export function generate(
   // prefill: the prompt, token by token (the reference pass has no batched path)
   const started = performance.now();
   let logits: Float32Array = new Float32Array();
-  for (const [pos, token] of prompt.entries()) logits = model.forward(token, pos);
+  for (const [pos, token] of prompt.entries()) {
+    logits = model.forward(token, pos, pos === prompt.length - 1);
+  }
   const prefillSeconds = (performance.now() - started) / 1000;
 
   // decode: choose, stream, feed back

@@ -73,9 +73,10 @@ export interface LogitFixture {
   /** After each token, llama.cpp's top logits as `[id, logit]`, best first (no flash attention). */
   readonly top: [number, number][][];
   /**
-   * How far llama.cpp moves from its own logits when flash attention is switched on (the same
-   * function, summed in another order): the size of the drift that numeric noise alone causes on
-   * this file, as the acceptance measures it.
+   * How far llama.cpp moves from its own logits when flash attention is switched on, or when it
+   * is fed one token at a time (the same function, summed in other orders; the worse of the two
+   * per figure): the drift that numeric noise alone causes on this file, as the acceptance
+   * measures it.
    */
   readonly selfAgreement: { readonly top1Agreement: number; readonly meanTop3Delta: number };
 }

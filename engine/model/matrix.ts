@@ -1,15 +1,17 @@
 /**
- * A weight matrix kept in its quantized bytes: a mat-vec decodes one row at a time into a
- * small scratch buffer, so a model costs its file size in memory, not its f32 size.
+ * Weight matrices: the `Matrix` interface the forward pass multiplies with, the backends that
+ * place and run them, and the reference implementation, which keeps a matrix in its quantized
+ * bytes and decodes one row at a time into a small scratch buffer, so a model costs its file
+ * size in memory, not its f32 size.
  *
  * @example
  * ```ts
- * import { Matrix } from "./matrix.ts";
+ * import { ReferenceMatrix } from "./matrix.ts";
  * import { quantizer } from "../quant/registry.ts";
  * const values = Float32Array.from({ length: 64 }, (_, i) => i / 64);
  * const bytes = new Uint8Array(68);
  * quantizer("Q8_0").quantize(values, bytes);
- * const m = new Matrix(quantizer("Q8_0"), 2, 32, bytes); // 2 rows of 32
+ * const m = new ReferenceMatrix(quantizer("Q8_0"), 2, 32, bytes); // 2 rows of 32
  * const out = new Float32Array(2);
  * m.matVec(new Float32Array(32).fill(1), out);
  * ```
@@ -20,12 +22,56 @@ import type { QuantFormat } from "../quant/format.ts";
 import { readF16 } from "../quant/float.ts";
 import { fieldOffset, rowByteSize } from "../quant/types.ts";
 
+/** A `rows` × `cols` weight matrix in `format` blocks. */
+export interface Matrix {
+  readonly format: QuantFormat;
+  readonly rows: number;
+  readonly cols: number;
+  /** `out = W·x`: `x` has `cols` values, `out` gets `rows`. */
+  matVec(x: Float32Array, out: Float32Array): void;
+  decodeRow(index: number, out: Float32Array): void;
+  /**
+   * The `index`-th of `count` equal slices along the rows: expert `index` of a stacked
+   * `ffn_*_exps` tensor. Shares the bytes.
+   */
+  slice(index: number, count: number): Matrix;
+}
+
+/** Fills `into` with a tensor's bytes from byte `at` of the tensor. */
+export type TensorReader = (into: Uint8Array, at: number) => Promise<unknown>;
+
+/** Where a model's matrices live and how their mat-vecs run. */
+export interface MatrixBackend {
+  /**
+   * A matrix of `byteLength` bytes, which `read(into, at)` fills in: bytes `[at, at +
+   * into.length)` of the tensor. `activationType`: how the mat-vec rounds its input (null: exact
+   * f32), where the backend offers the choice.
+   */
+  matrix(
+    format: QuantFormat,
+    rows: number,
+    cols: number,
+    byteLength: number,
+    read: TensorReader,
+    activationType: VecDotType | null,
+  ): Promise<Matrix>;
+}
+
+/** Plain TypeScript matrices in JS memory: the reference the fast backends are tested against. */
+export const referenceBackend: MatrixBackend = {
+  async matrix(format, rows, cols, byteLength, read, activationType) {
+    const bytes = new Uint8Array(byteLength);
+    await read(bytes, 0);
+    return new ReferenceMatrix(format, rows, cols, bytes, activationType);
+  },
+};
+
 /**
- * A row-major matrix of `rows` × `cols` values stored in `format` blocks. With an
- * `activationType`, a mat-vec first rounds its input as ggml's dot products do (see
- * `quant/activations.ts`); without one it uses the exact f32 input.
+ * A row-major matrix of `rows` × `cols` values stored in `format` blocks, multiplied in plain
+ * TypeScript. With an `activationType`, a mat-vec first rounds its input as ggml's dot products
+ * do (see `quant/activations.ts`); without one it uses the exact f32 input.
  */
-export class Matrix {
+export class ReferenceMatrix implements Matrix {
   /** Bytes of one row. */
   readonly rowBytes: number;
   readonly #scratch: Float32Array;
@@ -56,13 +102,11 @@ export class Matrix {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Row `index`, decoded into `out` (length `cols`). */
   decodeRow(index: number, out: Float32Array): void {
     const start = index * this.rowBytes;
     this.format.dequantize(this.bytes.subarray(start, start + this.rowBytes), out);
   }
 
-  /** `out = W·x`: `x` has `cols` values, `out` gets `rows`. */
   matVec(x: Float32Array, out: Float32Array): void {
     const row = this.#scratch;
     const sumErrors = this.#sumErrors;
@@ -86,14 +130,10 @@ export class Matrix {
     }
   }
 
-  /**
-   * The `index`-th of `count` equal slices along the rows: expert `index` of a stacked
-   * `ffn_*_exps` tensor. Shares the bytes.
-   */
-  slice(index: number, count: number): Matrix {
+  slice(index: number, count: number): ReferenceMatrix {
     const rows = this.rows / count;
     const start = index * rows * this.rowBytes;
     const bytes = this.bytes.subarray(start, start + rows * this.rowBytes);
-    return new Matrix(this.format, rows, this.cols, bytes, this.activationType);
+    return new ReferenceMatrix(this.format, rows, this.cols, bytes, this.activationType);
   }
 }

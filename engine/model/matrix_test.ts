@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { Matrix } from "./matrix.ts";
+import { ReferenceMatrix } from "./matrix.ts";
 import { quantizer } from "../quant/registry.ts";
 import { roundActivations } from "../quant/activations.ts";
 import { Prng } from "../synth/prng.ts";
 
-function stacked(activations: "Q8_0" | null): Matrix {
+function stacked(activations: "Q8_0" | null): ReferenceMatrix {
   const prng = new Prng(2);
   const values = Float32Array.from({ length: 4 * 64 }, () => prng.uniform(1));
   const bytes = new Uint8Array(4 * 2 * 34);
   quantizer("Q8_0").quantize(values, bytes);
-  return new Matrix(quantizer("Q8_0"), 4, 64, bytes, activations);
+  return new ReferenceMatrix(quantizer("Q8_0"), 4, 64, bytes, activations);
 }
 
 Deno.test("matVec() with an activation type multiplies the rounded input", () => {

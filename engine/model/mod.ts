@@ -16,7 +16,7 @@ export {
   readConfig,
   SUPPORTED_ARCHITECTURES,
 } from "./config.ts";
-export { Matrix } from "./matrix.ts";
+export { type Matrix, type MatrixBackend, referenceBackend, ReferenceMatrix } from "./matrix.ts";
 export { type FeedForward, type LayerWeights, loadWeights, type ModelWeights } from "./weights.ts";
 export { ReferenceModel, type Routing, type RunOptions } from "./reference.ts";
 export { evaluateTokens, type ScoredToken, topLogits } from "./evaluate.ts";

@@ -20,6 +20,7 @@
 import type { GGUFFile } from "../gguf/read.ts";
 import { roundActivations } from "../quant/activations.ts";
 import { topLogits } from "./evaluate.ts";
+import type { MatrixBackend } from "./matrix.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import {
   type FeedForward,
@@ -40,6 +41,8 @@ export interface RunOptions {
    * queries), to compare with llama.cpp logit for logit.
    */
   readonly numerics?: Numerics;
+  /** Where the matrices live and how they multiply (default: the plain TypeScript reference). */
+  readonly backend?: MatrixBackend;
 }
 
 /** Which experts a token was routed to in one layer, and with what weights. */
@@ -149,7 +152,7 @@ export class ReferenceModel {
   static async load(gguf: GGUFFile, options: RunOptions = {}): Promise<ReferenceModel> {
     const config = readConfig(gguf);
     const numerics = options.numerics ?? "f32";
-    const weights = await loadWeights(gguf, config, numerics);
+    const weights = await loadWeights(gguf, config, numerics, options.backend);
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
     return new ReferenceModel(config, weights, maxContext, numerics);
   }
@@ -168,9 +171,10 @@ export class ReferenceModel {
   /**
    * Feeds `token` at position `pos` and returns the logits for the next token. Positions must
    * come in order from 0 (earlier positions' keys and values are read from the cache). The
-   * returned array is reused by the next call.
+   * returned array is reused by the next call. `computeLogits` false skips the output projection
+   * (prompt positions whose logits nobody reads) and returns stale logits.
    */
-  forward(token: number, pos: number): Float32Array {
+  forward(token: number, pos: number, computeLogits = true): Float32Array {
     const c = this.config;
     const w = this.weights;
     const s = this.#state;
@@ -257,6 +261,7 @@ export class ReferenceModel {
     }
 
     // final rmsnorm and the output projection to logits
+    if (!computeLogits) return s.logits;
     rmsNorm(s.x, s.x, w.outputNorm, c.rmsEpsilon);
     w.output.matVec(s.x, s.logits);
     return s.logits;

@@ -9,7 +9,7 @@ import type { TensorInfo } from "../gguf/types.ts";
 import { vecDotType } from "../quant/activations.ts";
 import { quantFormat } from "../quant/registry.ts";
 import type { ModelConfig } from "./config.ts";
-import { Matrix } from "./matrix.ts";
+import { type Matrix, type MatrixBackend, referenceBackend } from "./matrix.ts";
 
 /** A SwiGLU feed-forward: down(silu(gate·x) ⊙ up·x). */
 export interface FeedForward {
@@ -88,6 +88,7 @@ export async function loadWeights(
   gguf: GGUFFile,
   config: ModelConfig,
   numerics: Numerics = "f32",
+  backend: MatrixBackend = referenceBackend,
 ): Promise<ModelWeights> {
   const shapeOf = (info: TensorInfo, expected: number[]) => {
     const same = info.shape.length === expected.length &&
@@ -110,12 +111,14 @@ export async function loadWeights(
     }
   };
   /** A matrix of `rows` × `cols` (ggml shape [cols, rows, …]). */
-  const matrix = async (name: string, shape: number[]) => {
+  const matrix = (name: string, shape: number[]) => {
     const info = gguf.tensor(name);
     shapeOf(info, shape);
     const rows = shape.slice(1).reduce((a, b) => a * b, 1);
     const activations = numerics === "ggml" ? vecDotType(info.typeName) : null;
-    return new Matrix(formatOf(info), rows, shape[0]!, await gguf.readTensor(info), activations);
+    const read = (into: Uint8Array, at: number) =>
+      gguf.readBytes(info.offset + at, into.length, into);
+    return backend.matrix(formatOf(info), rows, shape[0]!, info.bytes, read, activations);
   };
   const vector = async (name: string, length: number) => {
     const info = gguf.tensor(name);

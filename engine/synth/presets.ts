@@ -156,6 +156,29 @@ export const PRESETS: readonly Preset[] = [
     },
   },
   {
+    name: "moe-350m",
+    description:
+      "benchmark MoE: 8 layers, d 1024, 32 experts of 768, top-4, vocab 8192 (~350 MB in Q4_0)",
+    shape: {
+      architecture: "llama",
+      vocabSize: 8192,
+      contextLength: 4096,
+      embeddingLength: 1024,
+      blockCount: 8,
+      headCount: 16,
+      headCountKV: 4,
+      headDim: 64,
+      expertCount: 32,
+      expertUsedCount: 4,
+      expertFeedForwardLength: 768,
+      sharedExpertCount: 0,
+      leadingDenseBlocks: 0,
+      denseFeedForwardLength: 0,
+      ropeFreqBase: 10000,
+      rmsEpsilon: 1e-5,
+    },
+  },
+  {
     name: "mixtral-8x7b-shape",
     description: "Mixtral-8x7B: 32 layers, d 4096, 8 experts of 14336, top-2 (46.7B params)",
     shape: {

@@ -172,13 +172,14 @@ export function generateWithLlamaCpp(
 /**
  * Teacher-forced evaluation in llama.cpp: after each of `tokens`, its `top` highest raw logits
  * as `[id, logit]`, best first (the `eval --json` shape). Flash attention is off unless asked
- * for: its F16 accumulation is not what moebench's `ggml` numerics follow.
+ * for: its F16 accumulation is not what moebench's `ggml` numerics follow. `batchSize` 1 runs
+ * one token per decode call.
  */
 export async function evalWithLlamaCpp(
   model: string,
   tokens: readonly number[],
   top: number,
-  { flashAttention = false }: { flashAttention?: boolean } = {},
+  { flashAttention = false, batchSize }: { flashAttention?: boolean; batchSize?: number } = {},
 ): Promise<[number, number][][]> {
   const threads = navigator.hardwareConcurrency;
   const result = await runWorker<{ top: [number, number][][] }>("eval", {
@@ -187,6 +188,7 @@ export async function evalWithLlamaCpp(
     top,
     threads,
     flashAttention,
+    batchSize,
   });
   return result.top;
 }

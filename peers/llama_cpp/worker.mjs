@@ -42,11 +42,18 @@ async function generate({ model: modelPath, prompt, count, threads, flashAttenti
 // Teacher-forced: after each input token, llama.cpp's `top` highest raw logits, best first.
 // node-llama-cpp turns flash attention on by default; its F16 accumulation differs from the
 // plain attention moebench's numerics follow, so comparisons ask for it off.
-async function evaluate({ model: modelPath, tokens, top, threads, flashAttention }) {
+// `batchSize` 1 feeds one token per decode call (llama.cpp's mat-vec kernels instead of its
+// batched ones: the same function, summed in another order).
+async function evaluate({ model: modelPath, tokens, top, threads, flashAttention, batchSize }) {
   const llama = await loadLlama();
   const model = await llama.loadModel({ modelPath });
   const contextSize = Math.max(256, tokens.length + 1);
-  const context = await model.createContext({ contextSize, threads, flashAttention });
+  const context = await model.createContext({
+    contextSize,
+    threads,
+    flashAttention,
+    ...(batchSize ? { batchSize } : {}),
+  });
   const request = { logits: { filter: { tokens: [], includeTop: top } } };
   const outputs = await context.getSequence().controlledEvaluate(
     tokens.map((token) => [token, { generateNext: request }]),

@@ -1,0 +1,100 @@
+/**
+ * `deno task bench:kernels`: GB/s of every format's mat-vec kernel on a 1 GiB matrix (far beyond
+ * the last-level cache, so every token's weights come from RAM), beside what plain SIMD reads of
+ * the same bytes reach on the same threads: the ratio says how close a kernel is to the memory
+ * bandwidth that bounds decode speed.
+ *
+ *     deno task bench:kernels [--threads N] [--reps N]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadGgml } from "../../../peers/llama_cpp/ggml.ts";
+import { quantizer } from "../../quant/registry.ts";
+import { ggmlType, rowByteSize } from "../../quant/types.ts";
+import { Prng } from "../../synth/prng.ts";
+import { vecDotType } from "../../quant/activations.ts";
+import { CONVERT_KERNELS, KERNEL_NAMES, MATVEC_KERNELS, PROBE_READ_KERNEL } from "./kernels.ts";
+import { startThreads } from "./pool.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    threads: { type: "string", default: String(navigator.hardwareConcurrency) },
+    reps: { type: "string", default: "5" },
+  },
+});
+const threads = Number(args.threads);
+const reps = Number(args.reps);
+const MATRIX_BYTES = 1 << 30;
+const COLS = 4096;
+/** Real blocks of each type, tiled over the matrix (random bytes would hold NaN/denormal scales). */
+const TILE_ROWS = 64;
+
+const ggml = await loadGgml().catch(() => null);
+const { heap, pool: threadPool } = await startThreads(threads);
+await using pool = threadPool;
+const matrix = heap.alloc(MATRIX_BYTES);
+const input = heap.alloc(4 * COLS);
+const activations = heap.alloc(4 * COLS);
+const output = heap.alloc(4 * (MATRIX_BYTES / 64));
+
+/** Best and median GB/s of `reps` runs of `kernel` over `rows` rows of `rowBytes`. */
+function time(kernel: string, rows: number, rowBytes: number, cols: number, x: number) {
+  const index = KERNEL_NAMES.indexOf(kernel);
+  const rates: number[] = [];
+  for (let rep = 0; rep <= reps; rep++) {
+    const start = performance.now();
+    pool.matVec(index, matrix, rowBytes, rows, cols, x, output);
+    const seconds = (performance.now() - start) / 1000;
+    if (rep > 0) rates.push((rows * rowBytes) / seconds / 1e9);
+  }
+  rates.sort((a, b) => a - b);
+  return { best: rates.at(-1)!, median: rates[Math.floor(rates.length / 2)]! };
+}
+
+// plain reads of the whole GiB: the bandwidth kernels are measured against
+heap.bytes(matrix, MATRIX_BYTES).fill(1);
+const read = time(PROBE_READ_KERNEL, MATRIX_BYTES / 4096, 4096, 4096, activations);
+console.log(
+  `memory read (SIMD loads, ${threads} thread${threads > 1 ? "s" : ""}, 1 GiB): ` +
+    `best ${read.best.toFixed(2)} GB/s, median ${read.median.toFixed(2)} GB/s`,
+);
+console.log("type     GB/s best  median  of read bandwidth");
+const prng = new Prng(1);
+const x = Float32Array.from({ length: COLS }, () => prng.uniform(1));
+heap.f32(input, COLS).set(x);
+for (const [typeName, kernel] of Object.entries(MATVEC_KERNELS)) {
+  const type = ggmlType(typeName);
+  const rowBytes = rowByteSize(type, COLS);
+  const values = Float32Array.from({ length: TILE_ROWS * COLS }, () => prng.uniform(1));
+  const tile = ggml
+    ? ggml.quantize(type.id, values, TILE_ROWS, COLS)
+    : tryQuantize(typeName, values);
+  if (!tile) {
+    console.log(`${typeName.padEnd(8)} skipped (no quantizer here without llama.cpp)`);
+    continue;
+  }
+  const rows = Math.floor(MATRIX_BYTES / rowBytes / TILE_ROWS) * TILE_ROWS;
+  const bytes = heap.bytes(matrix, rows * rowBytes);
+  for (let at = 0; at < bytes.length; at += tile.length) bytes.set(tile, at);
+  const activationType = vecDotType(typeName);
+  const convert = activationType === "F32" ? null : CONVERT_KERNELS[activationType];
+  if (convert) pool.kernels.exports[convert]!(input, activations, COLS);
+  const rate = time(kernel, rows, rowBytes, COLS, convert ? activations : input);
+  console.log(
+    `${typeName.padEnd(8)} ${rate.best.toFixed(2).padStart(9)} ${
+      rate.median.toFixed(2).padStart(7)
+    }` +
+      `  ${(100 * rate.median / read.median).toFixed(0).padStart(5)} %`,
+  );
+}
+
+function tryQuantize(typeName: string, values: Float32Array): Uint8Array | null {
+  try {
+    const format = quantizer(typeName);
+    const out = new Uint8Array(rowByteSize(ggmlType(typeName), values.length));
+    format.quantize(values, out);
+    return out;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A bump allocator over a shared WebAssembly memory: the model's weights, the workers' stacks and
+ * the activation buffers are placed once, at load, and never freed (nothing is allocated per
+ * token). The memory grows as needed up to wasm32's 4 GiB.
+ *
+ * @example
+ * ```ts
+ * import { WasmHeap } from "./heap.ts";
+ * const heap = new WasmHeap(1024);
+ * const at = heap.alloc(4096);
+ * heap.f32(at, 1024).fill(1);
+ * ```
+ * @module
+ */
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+
+/** Bytes a wasm32 memory can address. */
+export const WASM32_LIMIT = PAGE * MAX_PAGES;
+
+/** The shared memory and the next free byte in it. */
+export class WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  #next: number;
+  #growths = 0;
+
+  /** A heap whose first free byte is `base` (the kernels' `__heap_base`). */
+  constructor(base: number) {
+    this.memory = new WebAssembly.Memory({
+      initial: Math.ceil((base + PAGE) / PAGE),
+      maximum: MAX_PAGES,
+      shared: true,
+    });
+    this.#next = base;
+  }
+
+  /** How often the memory grew: views made before a growth see only the old length. */
+  get growths(): number {
+    return this.#growths;
+  }
+
+  /** Bytes used so far. */
+  get used(): number {
+    return this.#next;
+  }
+
+  /**
+   * Reserves `bytes` (aligned to `align`) and returns their address.
+   * @throws {RangeError} past wasm32's 4 GiB.
+   */
+  alloc(bytes: number, align = 64): number {
+    const at = Math.ceil(this.#next / align) * align;
+    const end = at + bytes;
+    if (end > WASM32_LIMIT) {
+      throw new RangeError(
+        `the CPU backend holds at most 4 GiB (wasm32); this model needs more than ${end} bytes`,
+      );
+    }
+    const pages = Math.ceil(end / PAGE);
+    const current = this.memory.buffer.byteLength / PAGE;
+    if (pages > current) {
+      this.memory.grow(pages - current);
+      this.#growths++;
+    }
+    this.#next = end;
+    return at;
+  }
+
+  /** A byte view of `[at, at + length)`. */
+  bytes(at: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, at, length);
+  }
+
+  /** An f32 view of `length` values at `at`. */
+  f32(at: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, at, length);
+  }
+}

@@ -1,0 +1,187 @@
+// Shared by the CPU kernels (compiled to WebAssembly by build.sh): ggml's activation block
+// structs, f16 conversion, and the SIMD helpers the per-format mat-vecs use. Each format's own
+// block struct and mat-vec live beside its TypeScript definition in engine/quant/<format>.c.
+#pragma once
+#include <stdint.h>
+#include <stddef.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name))) name
+#define QK 32     // block size of Q4_0 … Q8_1 and IQ4_NL
+#define QK_K 256  // super-block size of the K-quants and IQ4_XS
+
+typedef uint16_t f16_t;
+
+// the activation blocks ggml converts a row to before a dot product (its "vec_dot type")
+typedef struct { f16_t d; int8_t qs[QK]; } block_q8_0;                      // 34 bytes
+typedef struct { f16_t d; f16_t s; int8_t qs[QK]; } block_q8_1;             // 36 bytes: s = d·Σq
+typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;  // 292 bytes
+
+static inline float f16_to_f32(f16_t h) {
+  // IEEE half → single: rebias the exponent; subnormals via a float multiply
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  union { uint32_t u; float f; } v;
+  if (exponent == 0) {
+    v.f = (float)mantissa * 5.9604644775390625e-8f;  // 2^-24
+    v.u |= sign;
+  } else if (exponent == 31) {
+    v.u = sign | 0x7f800000 | (mantissa << 13);
+  } else {
+    v.u = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  }
+  return v.f;
+}
+
+static inline f16_t f32_to_f16(float f) {
+  // round to nearest even, as F16C's vcvtps2ph (what ggml's x86 build uses)
+  union { float f; uint32_t u; } v = {f};
+  uint32_t sign = (v.u >> 16) & 0x8000;
+  uint32_t magnitude = v.u & 0x7fffffff;
+  if (magnitude >= 0x7f800000) return sign | 0x7c00 | (magnitude > 0x7f800000 ? 0x200 : 0);
+  if (magnitude >= 0x477ff000) return sign | 0x7c00;  // rounds to infinity
+  if (magnitude < 0x38800000) {
+    // subnormal half: let the float adder round (0.5 in the unit of 2^-24)
+    union { uint32_t u; float f; } m = {magnitude};
+    float shifted = m.f + 0.5f;
+    union { float f; uint32_t u; } r = {shifted};
+    return sign | (r.u - 0x3f000000);
+  }
+  uint32_t odd = (magnitude >> 13) & 1;
+  magnitude += 0xc8000fff + odd;  // rebias (-112 << 23) and round half to even
+  return sign | (magnitude >> 13);
+}
+
+// Σ of the four i32 lanes
+static inline int32_t hsum_i32x4(v128_t v) {
+  return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) +
+         wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
+}
+
+static inline float hsum_f32x4(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+// i8×i8 products of 16 lanes, summed in pairs of pairs into four i32 lanes
+static inline v128_t dot_i8x16(v128_t a, v128_t b) {
+  v128_t low = wasm_i16x8_extmul_low_i8x16(a, b);
+  v128_t high = wasm_i16x8_extmul_high_i8x16(a, b);
+  return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(low), wasm_i32x4_extadd_pairwise_i16x8(high));
+}
+
+// Σ q·a over 32 lanes of int8 quants and Q8 activations, as one integer
+static inline int32_t dot_i8_32(v128_t q0, v128_t q1, const int8_t *a) {
+  return hsum_i32x4(wasm_i32x4_add(dot_i8x16(q0, wasm_v128_load(a)), dot_i8x16(q1, wasm_v128_load(a + 16))));
+}
+
+// A mat-vec: out[r] = W[r]·x for rows [first, last) of W (row_bytes apart), x already converted to
+// the format's activation blocks.
+#define MATVEC(name)                                                                             \
+  void EXPORT(name)(const uint8_t *w, uint32_t row_bytes, uint32_t first, uint32_t last,      \
+                    uint32_t cols, const void *x, float *out)
+
+// A mat-vec over a format's blocks, four rows at a time (one row at a time leaves too few loads
+// in flight for this CPU's weak hardware prefetch). `block_dot(w, a)` returns one weight block ·
+// one activation block as f32x4 partial sums.
+#define MATVEC_BY_BLOCKS(name, block_t, activation_t, block_size, block_dot)                   \
+  MATVEC(name) {                                                                             \
+    const activation_t *a = x;                                                               \
+    const uint32_t blocks = cols / (block_size);                                             \
+    uint32_t r = first;                                                                      \
+    for (; r + 4 <= last; r += 4) {                                                          \
+      const block_t *w0 = (const block_t *)(w + r * row_bytes);                              \
+      const block_t *w1 = (const block_t *)(w + (r + 1) * row_bytes);                        \
+      const block_t *w2 = (const block_t *)(w + (r + 2) * row_bytes);                        \
+      const block_t *w3 = (const block_t *)(w + (r + 3) * row_bytes);                        \
+      v128_t acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;              \
+      for (uint32_t b = 0; b < blocks; b++) {                                                \
+        acc0 = wasm_f32x4_add(acc0, block_dot(w0 + b, a + b));                               \
+        acc1 = wasm_f32x4_add(acc1, block_dot(w1 + b, a + b));                               \
+        acc2 = wasm_f32x4_add(acc2, block_dot(w2 + b, a + b));                               \
+        acc3 = wasm_f32x4_add(acc3, block_dot(w3 + b, a + b));                               \
+      }                                                                                      \
+      out[r] = hsum_f32x4(acc0);                                                             \
+      out[r + 1] = hsum_f32x4(acc1);                                                         \
+      out[r + 2] = hsum_f32x4(acc2);                                                         \
+      out[r + 3] = hsum_f32x4(acc3);                                                         \
+    }                                                                                        \
+    for (; r < last; r++) {                                                                  \
+      const block_t *row = (const block_t *)(w + r * row_bytes);                             \
+      v128_t acc = wasm_f32x4_splat(0);                                                      \
+      for (uint32_t b = 0; b < blocks; b++) acc = wasm_f32x4_add(acc, block_dot(row + b, a + b)); \
+      out[r] = hsum_f32x4(acc);                                                              \
+    }                                                                                        \
+  }
+
+// an integer block sum times its float scale, as f32x4 partial sums
+static inline v128_t scaled(v128_t sum_i32x4, float scale) {
+  return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum_i32x4), wasm_f32x4_splat(scale));
+}
+
+static inline v128_t scalar_f32x4(float value) { return wasm_f32x4_make(value, 0, 0, 0); }
+
+// Q5_0/Q5_1: the fifth bits of 16 elements (bits first … first+15 of qh) as 0x10 bytes
+static inline v128_t q5_high_bits(uint32_t qh, int first) {
+  const v128_t bits = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  const uint32_t part = qh >> first;
+  const v128_t spread = wasm_i8x16_make(part, part, part, part, part, part, part, part,
+                                        part >> 8, part >> 8, part >> 8, part >> 8,
+                                        part >> 8, part >> 8, part >> 8, part >> 8);
+  const v128_t set = wasm_i8x16_eq(wasm_v128_and(spread, bits), bits);
+  return wasm_v128_and(set, wasm_i8x16_splat(0x10));
+}
+
+// IQ4_NL/IQ4_XS: ggml's kvalues_iq4nl, the non-linear 4-bit grid, as a swizzle table
+#define IQ4_GRID wasm_i8x16_make(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113)
+
+// Q4_K/Q5_K: the 6-bit scale and minimum of sub-block j (ggml's get_scale_min_k4)
+static inline void k4_scale_min(int j, const uint8_t *q, int *scale, int *min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// i8x16 quants · 16 activations, times an integer scale, as i32x4 partial sums
+static inline v128_t dot16_scaled(v128_t q, const int8_t *a, int scale) {
+  return wasm_i32x4_mul(dot_i8x16(q, wasm_v128_load(a)), wasm_i32x4_splat(scale));
+}
+
+// Q4_K/Q5_K super-block · Q8_K block: 8 sub-blocks of 32 with 6-bit scales and minimums; in each
+// 64 elements, the low nibbles of 32 bytes then their high nibbles; Q5_K's fifth bits (qh, or
+// NULL for Q4_K): bit 2c of qh[l] for element l of chunk c, bit 2c+1 for element 32+l.
+static inline v128_t k4_k5_block_dot(f16_t d, f16_t dmin, const uint8_t *scales, const uint8_t *qs,
+                                     const uint8_t *qh, const block_q8_K *a) {
+  v128_t sum = wasm_i32x4_splat(0);
+  int minimums = 0;
+  for (int chunk = 0; chunk < 4; chunk++) {
+    const uint8_t *q = qs + 32 * chunk;
+    const int8_t *x = a->qs + 64 * chunk;
+    int scale_low, min_low, scale_high, min_high;
+    k4_scale_min(2 * chunk, scales, &scale_low, &min_low);
+    k4_scale_min(2 * chunk + 1, scales, &scale_high, &min_high);
+    for (int half = 0; half < 2; half++) {
+      const v128_t packed = wasm_v128_load(q + 16 * half);
+      v128_t low = wasm_v128_and(packed, wasm_i8x16_splat(0x0f));
+      v128_t high = wasm_u8x16_shr(packed, 4);
+      if (qh) {
+        const v128_t bits = wasm_v128_load(qh + 16 * half);
+        const v128_t bit_low = wasm_i8x16_splat(1 << (2 * chunk));
+        const v128_t bit_high = wasm_i8x16_splat(1 << (2 * chunk + 1));
+        const v128_t sixteen = wasm_i8x16_splat(16);
+        low = wasm_v128_or(low, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(bits, bit_low), bit_low), sixteen));
+        high = wasm_v128_or(high, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(bits, bit_high), bit_high), sixteen));
+      }
+      sum = wasm_i32x4_add(sum, dot16_scaled(low, x + 16 * half, scale_low));
+      sum = wasm_i32x4_add(sum, dot16_scaled(high, x + 32 + 16 * half, scale_high));
+    }
+    minimums += min_low * (a->bsums[4 * chunk] + a->bsums[4 * chunk + 1]) +
+                min_high * (a->bsums[4 * chunk + 2] + a->bsums[4 * chunk + 3]);
+  }
+  const v128_t products = scaled(sum, f16_to_f32(d) * a->d);
+  return wasm_f32x4_sub(products, scalar_f32x4(f16_to_f32(dmin) * a->d * (float)minimums));
+}

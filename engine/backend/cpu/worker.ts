@@ -1,0 +1,50 @@
+/// <reference lib="deno.worker" />
+/**
+ * A CPU worker thread: instantiates the kernels over the shared memory with its own stack, then
+ * waits for jobs in the control block and runs its share of each mat-vec's rows (see pool.ts).
+ * @module
+ */
+import { instantiateKernels, KERNEL_NAMES, kernelModule } from "./kernels.ts";
+import { rowShare, Slot } from "./pool.ts";
+
+interface Start {
+  readonly memory: WebAssembly.Memory;
+  readonly control: Int32Array;
+  readonly index: number;
+  readonly stackTop: number;
+}
+
+/** Spins before sleeping: long enough to bridge the gaps between a token's mat-vecs. */
+const SPINS_BEFORE_SLEEP = 1 << 16;
+
+self.onmessage = async (event: MessageEvent<Start>) => {
+  const { memory, control, index, stackTop } = event.data;
+  const kernels = await instantiateKernels(await kernelModule(), memory, stackTop);
+  const run = KERNEL_NAMES.map((name) => kernels.exports[name]!);
+  self.postMessage("ready");
+  let seen = Atomics.load(control, Slot.Sequence);
+  for (;;) {
+    let spins = 0;
+    while (Atomics.load(control, Slot.Sequence) === seen) {
+      if (++spins > SPINS_BEFORE_SLEEP) {
+        Atomics.wait(control, Slot.Sequence, seen);
+        spins = 0;
+      }
+    }
+    seen = Atomics.load(control, Slot.Sequence);
+    if (Atomics.load(control, Slot.Stop)) return;
+    const [first, last] = rowShare(control[Slot.Rows]!, control[Slot.Threads]!, index);
+    if (first < last) {
+      run[control[Slot.Kernel]!]!(
+        control[Slot.Weights]!,
+        control[Slot.RowBytes]!,
+        first,
+        last,
+        control[Slot.Cols]!,
+        control[Slot.Input]!,
+        control[Slot.Output]!,
+      );
+    }
+    Atomics.add(control, Slot.Done, 1);
+  }
+};

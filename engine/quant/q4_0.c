@@ -1,0 +1,17 @@
+// Q4_0 × Q8_0 (block layout in q4_0.ts): x = d·(q − 8), element j in the low nibble of qs[j],
+// j+16 in its high nibble.
+#include "../backend/cpu/kernels.h"
+
+typedef struct { f16_t d; uint8_t qs[QK / 2]; } block_q4_0;  // 18 bytes
+
+static inline v128_t block_dot(const block_q4_0 *w, const block_q8_0 *a) {
+  const v128_t packed = wasm_v128_load(w->qs);
+  const v128_t eight = wasm_i8x16_splat(8);
+  const v128_t low = wasm_i8x16_sub(wasm_v128_and(packed, wasm_i8x16_splat(0x0f)), eight);
+  const v128_t high = wasm_i8x16_sub(wasm_u8x16_shr(packed, 4), eight);
+  const v128_t sum = wasm_i32x4_add(dot_i8x16(low, wasm_v128_load(a->qs)),
+                                    dot_i8x16(high, wasm_v128_load(a->qs + 16)));
+  return scaled(sum, f16_to_f32(w->d) * f16_to_f32(a->d));
+}
+
+MATVEC_BY_BLOCKS(matvec_q4_0, block_q4_0, block_q8_0, QK, block_dot)

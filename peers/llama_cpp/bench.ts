@@ -1,0 +1,137 @@
+/**
+ * llama.cpp's pp and tg, timed through its C API (libllama over Deno's FFI) exactly as
+ * llama-bench times them: a prompt decoded in one batch, then tokens decoded one per call, each
+ * from an emptied context, no sampling. node-llama-cpp's own JavaScript layer adds ~10 ms to every
+ * decode call (measured here: 65 tok/s through it against 208 tok/s through the C API on the same
+ * file), so a peer figure taken through it would flatter moebench threefold.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchWithLlamaCpp } from "./bench.ts";
+ * const { pp, tg } = await benchWithLlamaCpp("m.gguf", {
+ *   threads: 2, promptTokens: 128, genTokens: 64, repetitions: 3,
+ * });
+ * ```
+ * @module
+ */
+import { findLibrary, llamaCppLibraryDir, LlamaCppUnavailable } from "./llama_cpp.ts";
+
+/**
+ * `llama_model_params` (80 bytes), `llama_context_params` (160) and `llama_batch` (56) of the
+ * pinned llama.cpp release, passed and returned by value. Structs over 16 bytes travel in memory
+ * on x86-64 and arm64 alike, so only their sizes matter here; fields are set by byte offset.
+ */
+const MODEL_PARAMS = { struct: Array(10).fill("u64") } as const;
+const CONTEXT_PARAMS = { struct: Array(20).fill("u64") } as const;
+const BATCH = { struct: Array(7).fill("u64") } as const;
+const CONTEXT = { nCtx: 0, nBatch: 4, nUbatch: 8, nThreads: 28, nThreadsBatch: 32, flashAttn: 52 };
+
+const SYMBOLS = {
+  llama_backend_init: { parameters: [], result: "void" },
+  llama_log_set: { parameters: ["pointer", "pointer"], result: "void" },
+  llama_model_default_params: { parameters: [], result: MODEL_PARAMS },
+  llama_model_load_from_file: { parameters: ["buffer", MODEL_PARAMS], result: "pointer" },
+  llama_model_free: { parameters: ["pointer"], result: "void" },
+  llama_context_default_params: { parameters: [], result: CONTEXT_PARAMS },
+  llama_init_from_model: { parameters: ["pointer", CONTEXT_PARAMS], result: "pointer" },
+  llama_free: { parameters: ["pointer"], result: "void" },
+  llama_get_memory: { parameters: ["pointer"], result: "pointer" },
+  llama_memory_clear: { parameters: ["pointer", "bool"], result: "void" },
+  llama_batch_get_one: { parameters: ["buffer", "i32"], result: BATCH },
+  llama_decode: { parameters: ["pointer", BATCH], result: "i32" },
+} as const;
+
+const GGML_SYMBOLS = {
+  ggml_backend_load_all_from_path: { parameters: ["buffer"], result: "void" },
+} as const;
+
+/** What to time. */
+export interface LlamaCppBenchOptions {
+  readonly threads: number;
+  readonly promptTokens: number;
+  readonly genTokens: number;
+  /** Timed repetitions, after one warm-up. */
+  readonly repetitions: number;
+  /** The prompt's token ids (default: the same deterministic ids moebench's tokens suite uses). */
+  readonly prompt: readonly number[];
+}
+
+/** Seconds per repetition of each test. */
+export interface LlamaCppBench {
+  readonly pp: number[];
+  readonly tg: number[];
+}
+
+const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
+
+/**
+ * Times `model` in llama.cpp (CPU, no flash attention).
+ * @throws {LlamaCppUnavailable} where llama.cpp cannot be loaded or refuses the model.
+ */
+export async function benchWithLlamaCpp(
+  model: string,
+  options: LlamaCppBenchOptions,
+): Promise<LlamaCppBench> {
+  const dir = await llamaCppLibraryDir();
+  const ggml = Deno.dlopen(await findLibrary(dir, "libggml"), GGML_SYMBOLS);
+  const lib = Deno.dlopen(await findLibrary(dir, "libllama"), SYMBOLS);
+  const silence = new Deno.UnsafeCallback(
+    { parameters: ["i32", "pointer", "pointer"], result: "void" } as const,
+    () => {},
+  );
+  let loaded: Deno.PointerValue = null;
+  let context: Deno.PointerValue = null;
+  try {
+    lib.symbols.llama_log_set(silence.pointer, null);
+    lib.symbols.llama_backend_init();
+    ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
+    const modelParams = new Uint8Array(lib.symbols.llama_model_default_params());
+    loaded = lib.symbols.llama_model_load_from_file(cString(model), modelParams);
+    if (!loaded) throw new LlamaCppUnavailable(`llama.cpp could not load ${model}`);
+    const params = new Uint8Array(lib.symbols.llama_context_default_params());
+    const view = new DataView(params.buffer);
+    const contextSize = Math.max(512, options.promptTokens + options.genTokens + 8);
+    view.setUint32(CONTEXT.nCtx, contextSize, true);
+    view.setUint32(CONTEXT.nBatch, Math.max(options.promptTokens, 1), true);
+    view.setUint32(CONTEXT.nUbatch, Math.max(options.promptTokens, 1), true);
+    view.setInt32(CONTEXT.nThreads, options.threads, true);
+    view.setInt32(CONTEXT.nThreadsBatch, options.threads, true);
+    view.setInt32(CONTEXT.flashAttn, 0, true); // LLAMA_FLASH_ATTN_TYPE_DISABLED
+    context = lib.symbols.llama_init_from_model(loaded, params);
+    if (!context) throw new LlamaCppUnavailable(`llama.cpp could not create a context`);
+    const memory = lib.symbols.llama_get_memory(context);
+    const prompt = Int32Array.from(options.prompt.slice(0, options.promptTokens));
+    const one = new Int32Array(1);
+    const decode = (tokens: Int32Array) => {
+      const batch = lib.symbols.llama_batch_get_one(tokens, tokens.length);
+      const status = lib.symbols.llama_decode(context, batch);
+      if (status !== 0) throw new Error(`llama_decode failed (${status})`);
+    };
+    const result: LlamaCppBench = { pp: [], tg: [] };
+    for (let rep = 0; rep <= options.repetitions; rep++) {
+      lib.symbols.llama_memory_clear(memory, true);
+      let start = performance.now();
+      if (prompt.length > 0) decode(prompt);
+      const pp = (performance.now() - start) / 1000;
+      lib.symbols.llama_memory_clear(memory, true);
+      start = performance.now();
+      for (let i = 0; i < options.genTokens; i++) {
+        one[0] = prompt[i % prompt.length] ?? 1;
+        decode(one);
+      }
+      const tg = (performance.now() - start) / 1000;
+      if (rep > 0) { // the first run warms up
+        result.pp.push(pp);
+        result.tg.push(tg);
+      }
+    }
+    return result;
+  } finally {
+    if (context) lib.symbols.llama_free(context);
+    if (loaded) lib.symbols.llama_model_free(loaded);
+    lib.symbols.llama_log_set(null, null);
+    lib.close();
+    ggml.close();
+    silence.close();
+  }
+}
