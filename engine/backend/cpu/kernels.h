@@ -18,18 +18,12 @@ typedef struct { f16_t d; f16_t s; int8_t qs[QK]; } block_q8_1;             // 3
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;  // 292 bytes
 
 static inline float f16_to_f32(f16_t h) {
-  // IEEE half → single: rebias the exponent; subnormals via a float multiply
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  union { uint32_t u; float f; } v;
-  if (exponent == 0) {
-    v.f = (float)mantissa * 5.9604644775390625e-8f;  // 2^-24
-    v.u |= sign;
-  } else if (exponent == 31) {
-    v.u = sign | 0x7f800000 | (mantissa << 13);
-  } else {
-    v.u = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  }
+  // shift the exponent and mantissa into place and rebias by multiplying with 2^112: exact for
+  // normal and subnormal halves alike, without branches on the hot path
+  union { uint32_t u; float f; } v = {(uint32_t)(h & 0x7fff) << 13};
+  v.f *= 0x1p112f;
+  if ((h & 0x7c00) == 0x7c00) v.u = 0x7f800000 | ((uint32_t)(h & 0x3ff) << 13);  // inf, NaN
+  v.u |= (uint32_t)(h & 0x8000) << 16;
   return v.f;
 }
 
