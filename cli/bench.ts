@@ -7,7 +7,13 @@ import { Command, Option } from "@commander-js/extra-typings";
 import Table from "cli-table3";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { benchWithLlamaCpp } from "../peers/llama_cpp/bench.ts";
-import { benchPrompt, benchTokens, record, type TokensRecord } from "../suites/tokens.ts";
+import {
+  benchPrompt,
+  benchTokens,
+  type TokensOptions,
+  type TokensRecord,
+  tokensRecords,
+} from "../suites/tokens.ts";
 import { parseWholeNumber, printJson } from "./common.ts";
 import { backendOption, loadModel, threadsOption } from "./engine_options.ts";
 
@@ -30,6 +36,11 @@ export function benchCommand() {
     .option("--json", "print the records as JSON")
     .action(async (options) => {
       const threads = options.threads ?? navigator.hardwareConcurrency;
+      const tests: TokensOptions = {
+        promptTokens: options.pp,
+        genTokens: options.tg,
+        repetitions: options.reps,
+      };
       using gguf = await openGGUF(options.model);
       let ours: TokensRecord[];
       let vocabulary: number;
@@ -40,25 +51,16 @@ export function benchCommand() {
           Math.max(options.pp, options.tg),
         );
         vocabulary = loaded.model.config.vocabSize;
-        ours = benchTokens(loaded.model, {
-          promptTokens: options.pp,
-          genTokens: options.tg,
-          repetitions: options.reps,
-        });
+        ours = benchTokens(loaded.model, tests);
       }
       let peer: TokensRecord[] = [];
       if (options.peer === "llama.cpp") {
-        const samples = await benchWithLlamaCpp(options.model, {
+        const seconds = await benchWithLlamaCpp(options.model, {
+          ...tests,
           threads,
-          promptTokens: options.pp,
-          genTokens: options.tg,
-          repetitions: options.reps,
           prompt: benchPrompt(options.pp, vocabulary),
         });
-        peer = [
-          record(`pp${options.pp}`, options.pp, samples.pp),
-          record(`tg${options.tg}`, options.tg, samples.tg),
-        ];
+        peer = tokensRecords(tests, seconds);
       }
       const engine = `moebench ${options.backend}`;
       if (options.json) {

@@ -7,7 +7,7 @@
  * @example
  * ```ts ignore
  * import { benchTokens } from "./tokens.ts";
- * const records = await benchTokens(model, { promptTokens: 128, genTokens: 64, repetitions: 3 });
+ * const records = benchTokens(model, { promptTokens: 128, genTokens: 64, repetitions: 3 });
  * ```
  * @module
  */
@@ -59,14 +59,22 @@ export function benchTokens(model: ReferenceModel, options: TokensOptions): Toke
       tg.push(tgSeconds);
     }
   }
+  return tokensRecords(options, { pp, tg });
+}
+
+/** The pp and tg records from seconds per repetition (moebench's, or a peer's). */
+export function tokensRecords(
+  options: TokensOptions,
+  seconds: { readonly pp: number[]; readonly tg: number[] },
+): TokensRecord[] {
   return [
-    record(`pp${options.promptTokens}`, options.promptTokens, pp),
-    record(`tg${options.genTokens}`, options.genTokens, tg),
+    record(`pp${options.promptTokens}`, options.promptTokens, seconds.pp),
+    record(`tg${options.genTokens}`, options.genTokens, seconds.tg),
   ];
 }
 
 /** A record from seconds per repetition. */
-export function record(test: string, tokens: number, samples: number[]): TokensRecord {
+function record(test: string, tokens: number, samples: number[]): TokensRecord {
   const rates = samples.map((seconds) => tokens / seconds);
   const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
   const variance = rates.length > 1

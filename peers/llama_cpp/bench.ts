@@ -52,7 +52,7 @@ export interface LlamaCppBenchOptions {
   readonly genTokens: number;
   /** Timed repetitions, after one warm-up. */
   readonly repetitions: number;
-  /** The prompt's token ids (default: the same deterministic ids moebench's tokens suite uses). */
+  /** The prompt's token ids (at least `promptTokens`; tg feeds them again one by one). */
   readonly prompt: readonly number[];
 }
 

@@ -42,7 +42,6 @@ interface Scratch {
   output: number;
   inputView: Float32Array;
   outputView: Float32Array;
-  growths: number;
 }
 
 /** Matrices in WebAssembly memory, multiplied by the SIMD kernels on `threads` threads. */
@@ -62,7 +61,6 @@ export class CpuBackend implements MatrixBackend {
       output: 0,
       inputView: new Float32Array(0),
       outputView: new Float32Array(0),
-      growths: -1,
     };
   }
 
@@ -76,11 +74,6 @@ export class CpuBackend implements MatrixBackend {
   /** Threads each mat-vec runs on. */
   get threads(): number {
     return this.#pool.threads;
-  }
-
-  /** Bytes of WebAssembly memory in use (weights, stacks, scratch). */
-  get bytesUsed(): number {
-    return this.#heap.used;
   }
 
   async matrix(
@@ -107,13 +100,11 @@ export class CpuBackend implements MatrixBackend {
 
   /** `out = W·x` for the matrix at `address`. */
   matVec(matrix: CpuMatrix, x: Float32Array, out: Float32Array): void {
-    const scratch = this.#views();
-    const type = vecDotType(matrix.format.type.name);
+    const scratch = this.#scratch;
     scratch.inputView.set(x);
     let input = scratch.input;
-    if (type !== "F32") {
-      const convert = this.#pool.kernels.exports[CONVERT_KERNELS[type]]!;
-      convert(scratch.input, scratch.activations, x.length);
+    if (matrix.convert !== null) {
+      matrix.convert(scratch.input, scratch.activations, x.length);
       input = scratch.activations;
     }
     this.#pool.matVec(
@@ -144,17 +135,14 @@ export class CpuBackend implements MatrixBackend {
     scratch.activations = this.#heap.alloc(4 * length);
     scratch.output = this.#heap.alloc(4 * length);
     scratch.capacity = length;
-    scratch.growths = -1;
+    scratch.inputView = this.#heap.f32(scratch.input, length);
+    scratch.outputView = this.#heap.f32(scratch.output, length);
   }
 
-  #views(): Scratch {
-    const scratch = this.#scratch;
-    if (scratch.growths !== this.#heap.growths) {
-      scratch.inputView = this.#heap.f32(scratch.input, scratch.capacity);
-      scratch.outputView = this.#heap.f32(scratch.output, scratch.capacity);
-      scratch.growths = this.#heap.growths;
-    }
-    return scratch;
+  /** The activation converter `format`'s kernel needs (null: f32 activations as they are). */
+  converter(format: QuantFormat): ((x: number, y: number, n: number) => void) | null {
+    const type = vecDotType(format.type.name);
+    return type === "F32" ? null : this.#pool.kernels.exports[CONVERT_KERNELS[type]]!;
   }
 
   close(): void {
@@ -171,6 +159,8 @@ export class CpuBackend implements MatrixBackend {
 class CpuMatrix implements Matrix {
   readonly rowBytes: number;
   readonly kernel: number;
+  /** Converts an f32 activation row to this format's activation blocks (null: none needed). */
+  readonly convert: ((x: number, y: number, n: number) => void) | null;
 
   constructor(
     readonly backend: CpuBackend,
@@ -181,6 +171,7 @@ class CpuMatrix implements Matrix {
   ) {
     this.rowBytes = rowByteSize(format.type, cols);
     this.kernel = KERNEL_NAMES.indexOf(MATVEC_KERNELS[format.type.name]!);
+    this.convert = backend.converter(format);
   }
 
   matVec(x: Float32Array, out: Float32Array): void {

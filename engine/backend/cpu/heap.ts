@@ -1,7 +1,8 @@
 /**
  * A bump allocator over a shared WebAssembly memory: the model's weights, the workers' stacks and
  * the activation buffers are placed once, at load, and never freed (nothing is allocated per
- * token). The memory grows as needed up to wasm32's 4 GiB.
+ * token). The memory grows as needed up to wasm32's 4 GiB; a shared memory's buffer is never
+ * detached by growth, so a view stays valid for the bytes it was made over.
  *
  * @example
  * ```ts
@@ -23,7 +24,6 @@ export const WASM32_LIMIT = PAGE * MAX_PAGES;
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
   #next: number;
-  #growths = 0;
 
   /** A heap whose first free byte is `base` (the kernels' `__heap_base`). */
   constructor(base: number) {
@@ -33,11 +33,6 @@ export class WasmHeap {
       shared: true,
     });
     this.#next = base;
-  }
-
-  /** How often the memory grew: views made before a growth see only the old length. */
-  get growths(): number {
-    return this.#growths;
   }
 
   /** Bytes used so far. */
@@ -59,10 +54,7 @@ export class WasmHeap {
     }
     const pages = Math.ceil(end / PAGE);
     const current = this.memory.buffer.byteLength / PAGE;
-    if (pages > current) {
-      this.memory.grow(pages - current);
-      this.#growths++;
-    }
+    if (pages > current) this.memory.grow(pages - current);
     this.#next = end;
     return at;
   }

@@ -46,20 +46,6 @@ export const KERNEL_NAMES: readonly string[] = [
   PROBE_READ_KERNEL,
 ];
 
-/** `(w, rowBytes, first, last, cols, x, out)`, all byte addresses or counts. */
-export type MatVecKernel = (
-  w: number,
-  rowBytes: number,
-  first: number,
-  last: number,
-  cols: number,
-  x: number,
-  out: number,
-) => void;
-
-/** `(x, y, n)`: converts n f32 values at x into activation blocks at y. */
-export type ConvertKernel = (x: number, y: number, n: number) => void;
-
 /** One instance of the kernels: its functions by name, and its own stack. */
 export interface KernelInstance {
   readonly exports: Record<string, (...args: number[]) => void>;

@@ -6,10 +6,10 @@
  *
  * @example
  * ```ts
- * import { ThreadPool } from "./pool.ts";
- * const memory = new WebAssembly.Memory({ initial: 64, maximum: 1024, shared: true });
- * await using pool = await ThreadPool.create(memory, 2);
+ * import { startThreads } from "./pool.ts";
+ * const { pool } = await startThreads(2);
  * console.log(pool.threads); // 2
+ * pool.close();
  * ```
  * @module
  */
@@ -84,7 +84,7 @@ export class ThreadPool {
   static async create(
     memory: WebAssembly.Memory,
     threads: number,
-    stackBase = 0,
+    stackBase: number,
   ): Promise<ThreadPool> {
     const module = await kernelModule();
     const kernels = await instantiateKernels(module, memory, null);
