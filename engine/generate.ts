@@ -73,12 +73,9 @@ export function generate(
   const tokens: number[] = [];
   let text = "";
 
-  // prefill: the prompt, token by token (the reference pass has no batched path)
+  // prefill: the prompt in batches
   const started = performance.now();
-  let logits: Float32Array = new Float32Array();
-  for (const [pos, token] of prompt.entries()) {
-    logits = model.forward(token, pos, pos === prompt.length - 1);
-  }
+  let logits = model.prefill(prompt, 0);
   const prefillSeconds = (performance.now() - started) / 1000;
 
   // decode: choose, stream, feed back

@@ -70,15 +70,15 @@ export function perplexity(
   const chunks: number[] = [];
   for (let chunk = 0; chunk < chunkCount; chunk++) {
     const start = chunk * ctx;
-    for (let pos = 0; pos < ctx - 1; pos++) {
-      const token = pos === 0 && options.bosId !== null ? options.bosId : tokens[start + pos]!;
-      const logits = model.forward(token, pos);
-      if (pos < first) continue;
+    const input = tokens.slice(start, start + ctx - 1);
+    if (options.bosId !== null) input[0] = options.bosId;
+    model.score(input, 0, (pos, logits) => {
+      if (pos < first) return;
       const v = -logSoftmaxAt(logits, tokens[start + pos + 1]!);
       nll += v;
       nll2 += v * v;
       count++;
-    }
+    });
     chunks.push(Math.exp(nll / count));
     options.onChunk?.(chunk + 1, chunkCount, chunks[chunk]!);
   }

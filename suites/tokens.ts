@@ -46,9 +46,7 @@ export function benchTokens(model: ReferenceModel, options: TokensOptions): Toke
   const tg: number[] = [];
   for (let rep = 0; rep <= options.repetitions; rep++) {
     let start = performance.now();
-    for (const [pos, token] of prompt.entries()) {
-      model.forward(token, pos, pos === prompt.length - 1);
-    }
+    model.prefill(prompt, 0);
     const ppSeconds = (performance.now() - start) / 1000;
     start = performance.now();
     let token = prompt[0]!;

@@ -82,7 +82,8 @@ for (const preset of LOGIT_PRESETS) {
               numerics: "ggml",
               backend,
             });
-            const ours = fixture.tokens.map((token, pos) => model.forward(token, pos).slice());
+            const ours: Float32Array[] = [];
+            model.score(fixture.tokens, 0, (_, logits) => ours.push(logits.slice()));
             const agreement = logitAgreement(ours, fixture.top);
             const summary = `${backend === cpu ? "cpu" : "reference"} backend ` +
               `${JSON.stringify(agreement)}; llama.cpp with flash attention vs without: ` +

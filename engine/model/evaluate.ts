@@ -29,7 +29,9 @@ export function evaluateTokens(
   tokens: readonly number[],
   top: number,
 ): ScoredToken[][] {
-  return tokens.map((token, pos) => topLogits(model.forward(token, pos), top));
+  const result: ScoredToken[][] = [];
+  model.score(tokens, 0, (_, logits) => result.push(topLogits(logits, top)));
+  return result;
 }
 
 /** The `count` largest logits with their ids, best first. */

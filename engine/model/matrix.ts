@@ -21,6 +21,7 @@ import { roundActivations, type VecDotType } from "../quant/activations.ts";
 import type { QuantFormat } from "../quant/format.ts";
 import { readF16 } from "../quant/float.ts";
 import { fieldOffset, rowByteSize } from "../quant/types.ts";
+import { type AttentionShape, type KvCache, ReferenceKvCache } from "./kv_cache.ts";
 
 /** A `rows` × `cols` weight matrix in `format` blocks. */
 export interface Matrix {
@@ -29,6 +30,11 @@ export interface Matrix {
   readonly cols: number;
   /** `out = W·x`: `x` has `cols` values, `out` gets `rows`. */
   matVec(x: Float32Array, out: Float32Array): void;
+  /**
+   * `count` mat-vecs at once: `x` holds `count` rows of `cols` values, `out` gets `count` rows
+   * of `rows` values. Each row's result equals its own `matVec`, bit for bit.
+   */
+  matMul(x: Float32Array, count: number, out: Float32Array): void;
   decodeRow(index: number, out: Float32Array): void;
   /**
    * The `index`-th of `count` equal slices along the rows: expert `index` of a stacked
@@ -40,7 +46,7 @@ export interface Matrix {
 /** Fills `into` with a tensor's bytes from byte `at` of the tensor. */
 export type TensorReader = (into: Uint8Array, at: number) => Promise<unknown>;
 
-/** Where a model's matrices live and how their mat-vecs run. */
+/** Where a model's matrices and KV cache live, and how their mat-muls and attention run. */
 export interface MatrixBackend {
   /**
    * A matrix of `byteLength` bytes, which `read(into, at)` fills in: bytes `[at, at +
@@ -55,6 +61,16 @@ export interface MatrixBackend {
     read: TensorReader,
     activationType: VecDotType | null,
   ): Promise<Matrix>;
+  /**
+   * A KV cache for `layers` layers of `maxContext` positions, attending as `shape` says;
+   * `roundProbabilities`: as llama.cpp's F16 cache, softmax probabilities rounded to f16.
+   */
+  kvCache(
+    shape: AttentionShape,
+    layers: number,
+    maxContext: number,
+    roundProbabilities: boolean,
+  ): KvCache;
 }
 
 /** Plain TypeScript matrices in JS memory: the reference the fast backends are tested against. */
@@ -63,6 +79,9 @@ export const referenceBackend: MatrixBackend = {
     const bytes = new Uint8Array(byteLength);
     await read(bytes, 0);
     return new ReferenceMatrix(format, rows, cols, bytes, activationType);
+  },
+  kvCache(shape, layers, maxContext, roundProbabilities) {
+    return new ReferenceKvCache(shape, layers, maxContext, roundProbabilities);
   },
 };
 
@@ -127,6 +146,13 @@ export class ReferenceMatrix implements Matrix {
         }
       }
       out[r] = sum;
+    }
+  }
+
+  matMul(x: Float32Array, count: number, out: Float32Array): void {
+    for (let t = 0; t < count; t++) {
+      const input = x.subarray(t * this.cols, (t + 1) * this.cols);
+      this.matVec(input, out.subarray(t * this.rows, (t + 1) * this.rows));
     }
   }
 

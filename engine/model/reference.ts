@@ -18,15 +18,15 @@
  * @module
  */
 import type { GGUFFile } from "../gguf/read.ts";
-import { roundActivations } from "../quant/activations.ts";
-import { topLogits } from "./evaluate.ts";
-import type { MatrixBackend } from "./matrix.ts";
+import { type KvCache, softmax } from "./kv_cache.ts";
+import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import {
   type FeedForward,
   type GroupedQueryAttentionWeights,
   type LatentAttentionWeights,
   loadWeights,
+  type MixtureWeights,
   type ModelWeights,
   type Numerics,
 } from "./weights.ts";
@@ -35,6 +35,8 @@ import {
 export interface RunOptions {
   /** Positions the KV cache holds (default: the model's context length, at most 4096). */
   readonly maxContext?: number;
+  /** Tokens one batched forward pass takes at most (default 128): prompts go through in batches. */
+  readonly batchSize?: number;
   /**
    * `f32` (default): exact f32 activations, the oracle. `ggml`: activations rounded as
    * llama.cpp's CPU backend rounds them (vec_dot types for mat-vecs, an F16 KV cache and F16
@@ -51,28 +53,52 @@ export interface Routing {
   readonly weights: readonly number[];
 }
 
-/** The moving state: activations and the KV cache, allocated once. */
-class State {
-  readonly x: Float32Array; // (dim) residual stream
-  readonly xb: Float32Array; // (dim) normalised input of a sublayer
-  readonly q: Float32Array; // (heads·headDim) or, latent: (heads·(nope+rope))
-  readonly k: Float32Array; // (keyWidth) this position's key(s)
-  readonly v: Float32Array; // (valueWidth) this position's value(s)
-  readonly queries: Float32Array; // (heads·keyHeadDim) what attention compares with keys
-  readonly qCompressed: Float32Array; // (qLoraRank) latent attention's compressed query
-  readonly scores: Float32Array; // (maxContext) attention scores of one head
-  readonly attended: Float32Array; // (heads·valueHeadDim) attention output per head
-  readonly attention: Float32Array; // (heads·valueDim) before the output projection
-  readonly sublayerOut: Float32Array; // (dim)
-  readonly routerLogits: Float32Array; // (experts)
-  readonly hidden: Float32Array; // (widest feed-forward) gate activations
-  readonly hiddenUp: Float32Array; // (widest feed-forward) up activations
-  readonly expertOut: Float32Array; // (dim)
-  readonly logits: Float32Array; // (vocab)
-  readonly keyCache: Float32Array[]; // (layers) × (maxContext, keyWidth)
-  readonly valueCache: Float32Array[]; // (layers) × (maxContext, valueWidth)
+/** `count` rows of `width` values in one array, with a view of each row made once. */
+class Rows {
+  readonly data: Float32Array;
+  readonly row: readonly Float32Array[];
 
-  constructor(c: ModelConfig, weights: ModelWeights, readonly maxContext: number) {
+  constructor(count: number, readonly width: number) {
+    const data = new Float32Array(count * width);
+    this.data = data;
+    this.row = Array.from({ length: count }, (_, i) => data.subarray(i * width, (i + 1) * width));
+  }
+}
+
+/**
+ * The moving state, allocated once: a batch's activations (one row per token), the router's
+ * choices and the KV cache. A forward pass allocates nothing.
+ */
+class State {
+  readonly x: Rows; // (batch, dim) residual stream
+  readonly xb: Rows; // (batch, dim) normalised input of a sublayer
+  readonly q: Rows; // (batch, heads·headDim) or, latent: (batch, heads·(nope+rope))
+  readonly k: Rows; // (batch, keyWidth) the batch's keys
+  readonly v: Rows; // (batch, valueWidth) the batch's values
+  readonly queries: Rows; // latent: (batch, heads·keyHeadDim) what attention compares with keys
+  readonly qCompressed: Rows; // (batch, qLoraRank) latent attention's compressed query
+  readonly attended: Rows; // (batch, heads·valueHeadDim) attention output per head
+  readonly attention: Rows; // (batch, heads·valueDim) before the output projection
+  readonly sublayerOut: Rows; // (batch, dim)
+  readonly routerLogits: Rows; // (batch, experts)
+  readonly hidden: Float32Array; // (batch · widest feed-forward) gate activations
+  readonly hiddenUp: Float32Array; // (batch · widest feed-forward) up activations
+  readonly expertIn: Rows; // (batch, dim) the tokens routed to one expert
+  readonly expertOut: Rows; // (batch, dim) their outputs
+  readonly rankOut: Rows; // (batch · expertsUsed, dim) each token's k-th expert's output
+  readonly chosen: Int32Array; // (batch · expertsUsed) each token's experts, best first
+  readonly chosenWeights: Float64Array; // (batch · expertsUsed) and their weights
+  readonly expertSlots: Int32Array; // (batch) where each gathered token's output goes in rankOut
+  readonly router: RouterScratch;
+  readonly lastRouting: { experts: Int32Array; weights: Float64Array }; // (layers · expertsUsed)
+  readonly logits: Rows; // (batch, vocab)
+
+  constructor(
+    c: ModelConfig,
+    weights: ModelWeights,
+    readonly maxContext: number,
+    readonly batch: number,
+  ) {
     const shape = attentionShape(c);
     const widest = Math.max(
       ...weights.layers.flatMap(({ ffn }) =>
@@ -82,24 +108,32 @@ class State {
       ),
     );
     const mla = c.latent;
-    this.x = new Float32Array(c.dim);
-    this.xb = new Float32Array(c.dim);
-    this.q = new Float32Array(mla ? c.heads * (mla.nopeDim + mla.ropeDim) : c.heads * c.headDim);
-    this.k = new Float32Array(shape.keyWidth);
-    this.v = new Float32Array(shape.valueWidth);
-    this.queries = new Float32Array(c.heads * shape.keyHeadDim);
-    this.qCompressed = new Float32Array(mla?.qLoraRank ?? 0);
-    this.scores = new Float32Array(maxContext);
-    this.attended = new Float32Array(c.heads * shape.valueHeadDim);
-    this.attention = new Float32Array(c.heads * (mla ? mla.valueDim : c.valueDim));
-    this.sublayerOut = new Float32Array(c.dim);
-    this.routerLogits = new Float32Array(c.experts);
-    this.hidden = new Float32Array(widest);
-    this.hiddenUp = new Float32Array(widest);
-    this.expertOut = new Float32Array(c.dim);
-    this.logits = new Float32Array(c.vocabSize);
-    this.keyCache = weights.layers.map(() => new Float32Array(maxContext * shape.keyWidth));
-    this.valueCache = weights.layers.map(() => new Float32Array(maxContext * shape.valueWidth));
+    const k = Math.max(c.expertsUsed, 1);
+    this.x = new Rows(batch, c.dim);
+    this.xb = new Rows(batch, c.dim);
+    this.q = new Rows(batch, mla ? c.heads * (mla.nopeDim + mla.ropeDim) : c.heads * c.headDim);
+    this.k = new Rows(batch, shape.keyWidth);
+    this.v = new Rows(batch, shape.valueWidth);
+    this.queries = new Rows(batch, mla ? c.heads * shape.keyHeadDim : 0);
+    this.qCompressed = new Rows(batch, mla?.qLoraRank ?? 0);
+    this.attended = new Rows(batch, c.heads * shape.valueHeadDim);
+    this.attention = new Rows(batch, c.heads * (mla ? mla.valueDim : c.valueDim));
+    this.sublayerOut = new Rows(batch, c.dim);
+    this.routerLogits = new Rows(batch, c.experts);
+    this.hidden = new Float32Array(batch * widest);
+    this.hiddenUp = new Float32Array(batch * widest);
+    this.expertIn = new Rows(batch, c.dim);
+    this.expertOut = new Rows(batch, c.dim);
+    this.rankOut = new Rows(batch * k, c.dim);
+    this.chosen = new Int32Array(batch * k);
+    this.chosenWeights = new Float64Array(batch * k);
+    this.expertSlots = new Int32Array(batch);
+    this.router = new RouterScratch(c);
+    this.lastRouting = {
+      experts: new Int32Array(c.layers * k),
+      weights: new Float64Array(c.layers * k),
+    };
+    this.logits = new Rows(batch, c.vocabSize);
   }
 }
 
@@ -112,6 +146,7 @@ function attentionShape(c: ModelConfig) {
   const mla = c.latent;
   if (mla) {
     return {
+      heads: c.heads,
       kvHeads: 1,
       keyHeadDim: mla.kvLoraRank + mla.ropeDim,
       valueHeadDim: mla.kvLoraRank,
@@ -122,6 +157,7 @@ function attentionShape(c: ModelConfig) {
     };
   }
   return {
+    heads: c.heads,
     kvHeads: c.kvHeads,
     keyHeadDim: c.headDim,
     valueHeadDim: c.valueDim,
@@ -131,30 +167,46 @@ function attentionShape(c: ModelConfig) {
   };
 }
 
-/** A model run by the reference forward pass. */
+/** Which logits a batch computes. */
+type LogitRows = "all" | "last" | "none";
+
+/**
+ * A model run by the reference forward pass. Tokens go through in batches, layer by layer: each
+ * matrix multiplies the whole batch at once (an expert, the tokens routed to it), which is what
+ * makes prompt processing fast; one token is a batch of one.
+ */
 export class ReferenceModel {
   readonly #state: State;
-  readonly #shape: ReturnType<typeof attentionShape>;
-  /** The routing of the last `forward` call, per MoE layer (for traces and tests). */
-  readonly routing: Routing[] = [];
+  readonly #cache: KvCache;
+  readonly #oneToken = new Int32Array(1);
 
   private constructor(
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
     maxContext: number,
+    batchSize: number,
     readonly numerics: Numerics,
+    backend: MatrixBackend,
   ) {
-    this.#state = new State(config, weights, maxContext);
-    this.#shape = attentionShape(config);
+    this.#state = new State(config, weights, maxContext, batchSize);
+    // llama.cpp rounds attention's probabilities to f16 to multiply its F16 value cache
+    this.#cache = backend.kvCache(
+      attentionShape(config),
+      config.layers,
+      maxContext,
+      numerics === "ggml",
+    );
   }
 
   /** Reads the configuration and weights of `gguf`. */
   static async load(gguf: GGUFFile, options: RunOptions = {}): Promise<ReferenceModel> {
     const config = readConfig(gguf);
     const numerics = options.numerics ?? "f32";
-    const weights = await loadWeights(gguf, config, numerics, options.backend);
+    const backend = options.backend ?? referenceBackend;
+    const weights = await loadWeights(gguf, config, numerics, backend);
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
-    return new ReferenceModel(config, weights, maxContext, numerics);
+    const batchSize = Math.max(1, Math.min(options.batchSize ?? 128, maxContext));
+    return new ReferenceModel(config, weights, maxContext, batchSize, numerics, backend);
   }
 
   /** Positions the KV cache holds. */
@@ -162,10 +214,28 @@ export class ReferenceModel {
     return this.#state.maxContext;
   }
 
+  /** Tokens one batched forward pass takes at most. */
+  get batchSize(): number {
+    return this.#state.batch;
+  }
+
   /** Bytes of the KV cache (f32 keys and values for every layer and position). */
   get kvCacheBytes(): number {
-    const s = this.#state;
-    return [...s.keyCache, ...s.valueCache].reduce((sum, cache) => sum + cache.byteLength, 0);
+    return this.#cache.bytes;
+  }
+
+  /** The routing of the last token fed, per MoE layer (for traces and tests). */
+  get routing(): Routing[] {
+    const k = this.config.expertsUsed;
+    const { experts, weights } = this.#state.lastRouting;
+    return this.weights.layers.flatMap(({ ffn }, l) =>
+      ffn.kind === "mixture"
+        ? [{
+          experts: [...experts.subarray(l * k, (l + 1) * k)],
+          weights: [...weights.subarray(l * k, (l + 1) * k)],
+        }]
+        : []
+    );
   }
 
   /**
@@ -175,129 +245,243 @@ export class ReferenceModel {
    * (prompt positions whose logits nobody reads) and returns stale logits.
    */
   forward(token: number, pos: number, computeLogits = true): Float32Array {
+    this.#oneToken[0] = token;
+    this.#forwardBatch(this.#oneToken, 0, 1, pos, computeLogits ? "last" : "none");
+    return this.#state.logits.row[0]!;
+  }
+
+  /**
+   * Feeds `tokens` at positions `pos`, `pos + 1`, … in batches and returns the logits after the
+   * last one (reused by the next call). `computeLogits` false skips them.
+   */
+  prefill(tokens: ArrayLike<number>, pos: number, computeLogits = true): Float32Array {
+    const batch = this.#state.batch;
+    for (let from = 0; from < tokens.length; from += batch) {
+      const count = Math.min(batch, tokens.length - from);
+      const last = from + count === tokens.length;
+      this.#forwardBatch(tokens, from, count, pos + from, last && computeLogits ? "last" : "none");
+    }
+    return this.#state.logits.row[0]!;
+  }
+
+  /**
+   * Teacher forcing: feeds `tokens` at positions `pos`, `pos + 1`, … in batches and calls
+   * `visit(i, logits)` with the logits after `tokens[i]` (an array reused after the call).
+   */
+  score(
+    tokens: ArrayLike<number>,
+    pos: number,
+    visit: (index: number, logits: Float32Array) => void,
+  ): void {
+    const batch = this.#state.batch;
+    for (let from = 0; from < tokens.length; from += batch) {
+      const count = Math.min(batch, tokens.length - from);
+      this.#forwardBatch(tokens, from, count, pos + from, "all");
+      for (let i = 0; i < count; i++) visit(from + i, this.#state.logits.row[i]!);
+    }
+  }
+
+  /**
+   * One batch: `tokens[from … from + count)` at positions `pos …`. Logits land in rows 0 … of
+   * the logit rows: every token's (`all`), the last token's (`last`) or none.
+   */
+  #forwardBatch(
+    tokens: ArrayLike<number>,
+    from: number,
+    count: number,
+    pos: number,
+    logits: LogitRows,
+  ): void {
     const c = this.config;
     const w = this.weights;
     const s = this.#state;
-    if (!(token >= 0 && token < c.vocabSize)) {
-      throw new RangeError(`Token id ${token} is outside the vocabulary (0–${c.vocabSize - 1})`);
+    if (!(pos >= 0 && pos + count <= s.maxContext)) {
+      const last = pos + count - 1;
+      throw new RangeError(`Position ${last} is outside the context of ${s.maxContext} tokens`);
     }
-    if (!(pos >= 0 && pos < s.maxContext)) {
-      throw new RangeError(`Position ${pos} is outside the context of ${s.maxContext} tokens`);
-    }
-    this.routing.length = 0;
 
-    // token embedding
-    w.tokenEmbedding.decodeRow(token, s.x);
+    // token embeddings
+    for (let i = 0; i < count; i++) {
+      const token = tokens[from + i]!;
+      if (!(token >= 0 && token < c.vocabSize)) {
+        throw new RangeError(`Token id ${token} is outside the vocabulary (0–${c.vocabSize - 1})`);
+      }
+      w.tokenEmbedding.decodeRow(token, s.x.row[i]!);
+    }
 
     for (let l = 0; l < c.layers; l++) {
       const layer = w.layers[l]!;
 
       // attention rmsnorm
-      rmsNorm(s.xb, s.x, layer.attnNorm, c.rmsEpsilon);
+      for (let i = 0; i < count; i++) {
+        rmsNorm(s.xb.row[i]!, s.x.row[i]!, layer.attnNorm, c.rmsEpsilon);
+      }
 
-      // queries, and this position's keys and values
-      if (layer.attention.kind === "grouped") this.#groupedQkv(layer.attention, pos);
-      else this.#latentQkv(layer.attention, pos);
+      // queries, keys and values of the batch
+      if (layer.attention.kind === "grouped") this.#groupedQkv(layer.attention, count, pos);
+      else this.#latentQkv(layer.attention, count, pos);
 
       // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
+      const queries = layer.attention.kind === "grouped" ? s.q : s.queries;
       if (this.numerics === "ggml") {
-        roundActivations("F16", s.queries, s.queries);
-        roundActivations("F16", s.k, s.k);
-        roundActivations("F16", s.v, s.v);
+        roundToF16(queries.data, count * queries.width);
+        roundToF16(s.k.data, count * s.k.width);
+        roundToF16(s.v.data, count * s.v.width);
       }
-      s.keyCache[l]!.set(s.k, pos * this.#shape.keyWidth);
-      s.valueCache[l]!.set(s.v, pos * this.#shape.valueWidth);
+      this.#cache.store(l, pos, count, s.k.data, s.v.data);
 
-      // causal attention of every query head over positions 0..pos
-      this.#attend(l, pos);
+      // causal attention of every query head over positions 0 … its own
+      this.#cache.attend(l, pos, count, queries.data, s.attended.data);
 
       // latent attention: each head's attended latent up-projected to its value width
+      let attention = s.attended;
       if (layer.attention.kind === "latent") {
         const mla = c.latent!;
-        for (let h = 0; h < c.heads; h++) {
-          layer.attention.wvB[h]!.matVec(
-            s.attended.subarray(h * mla.kvLoraRank, (h + 1) * mla.kvLoraRank),
-            s.attention.subarray(h * mla.valueDim, (h + 1) * mla.valueDim),
-          );
+        for (let i = 0; i < count; i++) {
+          for (let h = 0; h < c.heads; h++) {
+            layer.attention.wvB[h]!.matVec(
+              s.attended.row[i]!.subarray(h * mla.kvLoraRank, (h + 1) * mla.kvLoraRank),
+              s.attention.row[i]!.subarray(h * mla.valueDim, (h + 1) * mla.valueDim),
+            );
+          }
         }
-      } else {
-        s.attention.set(s.attended);
+        attention = s.attention;
       }
 
       // output projection and residual
-      layer.attention.wo.matVec(s.attention, s.sublayerOut);
-      addInPlace(s.x, s.sublayerOut);
+      layer.attention.wo.matMul(attention.data, count, s.sublayerOut.data);
+      for (let i = 0; i < count; i++) addInPlace(s.x.row[i]!, s.sublayerOut.row[i]!);
 
       // ffn rmsnorm
-      rmsNorm(s.xb, s.x, layer.ffnNorm, c.rmsEpsilon);
+      for (let i = 0; i < count; i++) {
+        rmsNorm(s.xb.row[i]!, s.x.row[i]!, layer.ffnNorm, c.rmsEpsilon);
+      }
 
       if (layer.ffn.kind === "dense") {
         // a dense SwiGLU feed-forward (DeepSeek's leading layers)
-        swiglu(layer.ffn.dense, s.xb, s.hidden, s.hiddenUp, s.sublayerOut);
+        this.#swiglu(layer.ffn.dense, s.xb.data, count, s.sublayerOut.data);
       } else {
-        const moe = layer.ffn;
-        // router: choose the top-k experts and their weights
-        moe.router.matVec(s.xb, s.routerLogits);
-        const routing = route(s.routerLogits, moe.selectionBias, c);
-        this.routing.push(routing);
-
-        // experts: the weighted sum of the chosen experts' SwiGLU feed-forwards
-        s.sublayerOut.fill(0);
-        for (const [i, e] of routing.experts.entries()) {
-          swiglu(moe.experts[e]!, s.xb, s.hidden, s.hiddenUp, s.expertOut);
-          addScaled(s.sublayerOut, s.expertOut, routing.weights[i]!);
-        }
-
-        // shared experts, for every token (qwen2moe gates them with a sigmoid)
-        if (moe.shared) {
-          swiglu(moe.shared, s.xb, s.hidden, s.hiddenUp, s.expertOut);
-          const gate = moe.sharedGate ? sigmoid(dot(moe.sharedGate, s.xb)) : 1;
-          addScaled(s.sublayerOut, s.expertOut, gate);
-        }
+        this.#mixture(layer.ffn, l, count);
       }
 
       // residual
-      addInPlace(s.x, s.sublayerOut);
+      for (let i = 0; i < count; i++) addInPlace(s.x.row[i]!, s.sublayerOut.row[i]!);
     }
 
     // final rmsnorm and the output projection to logits
-    if (!computeLogits) return s.logits;
-    rmsNorm(s.x, s.x, w.outputNorm, c.rmsEpsilon);
-    w.output.matVec(s.x, s.logits);
-    return s.logits;
+    if (logits === "none") return;
+    const first = logits === "all" ? 0 : count - 1;
+    for (let i = first; i < count; i++) {
+      rmsNorm(s.x.row[i]!, s.x.row[i]!, w.outputNorm, c.rmsEpsilon);
+    }
+    if (logits === "all") w.output.matMul(s.x.data, count, s.logits.data);
+    else w.output.matVec(s.x.row[count - 1]!, s.logits.row[0]!);
+  }
+
+  /**
+   * The mixture of experts of layer `l` for the batch's normalised inputs: each token's top-k
+   * experts and weights from the router, each expert run once over the tokens routed to it, each
+   * token's expert outputs summed in rank order (as for a single token), shared experts on top.
+   */
+  #mixture(moe: MixtureWeights, l: number, count: number): void {
+    const c = this.config;
+    const s = this.#state;
+    const k = c.expertsUsed;
+    moe.router.matMul(s.xb.data, count, s.routerLogits.data);
+    for (let i = 0; i < count; i++) {
+      route(
+        s.routerLogits.row[i]!,
+        moe.selectionBias,
+        c,
+        s.router,
+        s.chosen,
+        s.chosenWeights,
+        i * k,
+      );
+    }
+    s.lastRouting.experts.set(s.chosen.subarray((count - 1) * k, count * k), l * k);
+    s.lastRouting.weights.set(s.chosenWeights.subarray((count - 1) * k, count * k), l * k);
+
+    for (let e = 0; e < moe.experts.length; e++) {
+      let routed = 0;
+      for (let slot = 0; slot < count * k; slot++) {
+        if (s.chosen[slot] !== e) continue;
+        s.expertIn.row[routed]!.set(s.xb.row[Math.floor(slot / k)]!);
+        s.expertSlots[routed++] = slot;
+      }
+      if (routed === 0) continue;
+      this.#swiglu(moe.experts[e]!, s.expertIn.data, routed, s.expertOut.data);
+      for (let j = 0; j < routed; j++) s.rankOut.row[s.expertSlots[j]!]!.set(s.expertOut.row[j]!);
+    }
+    for (let i = 0; i < count; i++) {
+      const out = s.sublayerOut.row[i]!;
+      out.fill(0);
+      for (let rank = 0; rank < k; rank++) {
+        addScaled(out, s.rankOut.row[i * k + rank]!, s.chosenWeights[i * k + rank]!);
+      }
+    }
+
+    // shared experts, for every token (qwen2moe gates them with a sigmoid)
+    if (moe.shared) {
+      this.#swiglu(moe.shared, s.xb.data, count, s.expertOut.data);
+      for (let i = 0; i < count; i++) {
+        const gate = moe.sharedGate ? sigmoid(dot(moe.sharedGate, s.xb.row[i]!)) : 1;
+        addScaled(s.sublayerOut.row[i]!, s.expertOut.row[i]!, gate);
+      }
+    }
+  }
+
+  /**
+   * out = down · (silu(gate · x) ⊙ (up · x)) for `count` rows of `x`, through the state's
+   * hidden buffers.
+   */
+  #swiglu(ffn: FeedForward, x: Float32Array, count: number, out: Float32Array): void {
+    const { hidden: gate, hiddenUp: up } = this.#state;
+    ffn.gate.matMul(x, count, gate);
+    ffn.up.matMul(x, count, up);
+    const length = count * ffn.up.rows;
+    for (let i = 0; i < length; i++) gate[i] = (gate[i]! / (1 + Math.exp(-gate[i]!))) * up[i]!;
+    ffn.down.matMul(gate, count, out);
   }
 
   /** Grouped-query attention: q, k, v projections, biases, q/k norms, RoPE. */
-  #groupedQkv(a: GroupedQueryAttentionWeights, pos: number): void {
+  #groupedQkv(a: GroupedQueryAttentionWeights, count: number, pos: number): void {
     const c = this.config;
     const s = this.#state;
-    a.wq.matVec(s.xb, s.q);
-    a.wk.matVec(s.xb, s.k);
-    a.wv.matVec(s.xb, s.v);
-    if (a.bq) addInPlace(s.q, a.bq);
-    if (a.bk) addInPlace(s.k, a.bk);
-    if (a.bv) addInPlace(s.v, a.bv);
+    a.wq.matMul(s.xb.data, count, s.q.data);
+    a.wk.matMul(s.xb.data, count, s.k.data);
+    a.wv.matMul(s.xb.data, count, s.v.data);
+    for (let i = 0; i < count; i++) {
+      const q = s.q.row[i]!;
+      const k = s.k.row[i]!;
+      if (a.bq) addInPlace(q, a.bq);
+      if (a.bk) addInPlace(k, a.bk);
+      if (a.bv) addInPlace(s.v.row[i]!, a.bv);
 
-    // q/k rmsnorm: per head (qwen3moe) or over all heads at once (olmoe)
-    if (c.qkNorm === "per-head") {
-      for (let h = 0; h < c.heads; h++) normHead(s.q, h, c.headDim, a.qNorm!, c.rmsEpsilon);
-      for (let h = 0; h < c.kvHeads; h++) normHead(s.k, h, c.headDim, a.kNorm!, c.rmsEpsilon);
-    } else if (c.qkNorm === "full") {
-      rmsNorm(s.q, s.q, a.qNorm!, c.rmsEpsilon);
-      rmsNorm(s.k, s.k, a.kNorm!, c.rmsEpsilon);
+      // q/k rmsnorm: per head (qwen3moe) or over all heads at once (olmoe)
+      if (c.qkNorm === "per-head") {
+        for (let h = 0; h < c.heads; h++) {
+          rmsNormAt(q, h * c.headDim, c.headDim, a.qNorm!, c.rmsEpsilon);
+        }
+        for (let h = 0; h < c.kvHeads; h++) {
+          rmsNormAt(k, h * c.headDim, c.headDim, a.kNorm!, c.rmsEpsilon);
+        }
+      } else if (c.qkNorm === "full") {
+        rmsNorm(q, q, a.qNorm!, c.rmsEpsilon);
+        rmsNorm(k, k, a.kNorm!, c.rmsEpsilon);
+      }
+
+      // rope: rotate the first ropeDim dimensions of every q and k head by position
+      for (let h = 0; h < c.heads; h++) rope(q, h * c.headDim, c.ropeDim, pos + i, c);
+      for (let h = 0; h < c.kvHeads; h++) rope(k, h * c.headDim, c.ropeDim, pos + i, c);
     }
-
-    // rope: rotate the first ropeDim dimensions of every q and k head by position
-    for (let h = 0; h < c.heads; h++) rope(s.q, h * c.headDim, pos, c);
-    for (let h = 0; h < c.kvHeads; h++) rope(s.k, h * c.headDim, pos, c);
-    s.queries.set(s.q);
   }
 
   /**
    * Latent attention, absorbed: the key is the normalised latent plus a shared RoPE part; each
    * head's query is its no-position part mapped into the latent by `wkB`, plus its RoPE part.
    */
-  #latentQkv(a: LatentAttentionWeights, pos: number): void {
+  #latentQkv(a: LatentAttentionWeights, count: number, pos: number): void {
     const c = this.config;
     const mla = c.latent!;
     const s = this.#state;
@@ -306,95 +490,126 @@ export class ReferenceModel {
 
     // queries, directly or through the compressed rank
     if (a.wq) {
-      a.wq.matVec(s.xb, s.q);
+      a.wq.matMul(s.xb.data, count, s.q.data);
     } else {
-      a.wqA!.matVec(s.xb, s.qCompressed);
-      rmsNorm(s.qCompressed, s.qCompressed, a.qANorm!, c.rmsEpsilon);
-      a.wqB!.matVec(s.qCompressed, s.q);
+      a.wqA!.matMul(s.xb.data, count, s.qCompressed.data);
+      for (let i = 0; i < count; i++) {
+        rmsNorm(s.qCompressed.row[i]!, s.qCompressed.row[i]!, a.qANorm!, c.rmsEpsilon);
+      }
+      a.wqB!.matMul(s.qCompressed.data, count, s.q.data);
     }
 
     // the key: [normalised latent | rotated shared RoPE part]; the value: the latent
-    a.wkvA.matVec(s.xb, s.k);
-    const latent = s.k.subarray(0, mla.kvLoraRank);
-    rmsNorm(latent, latent, a.kvANorm, c.rmsEpsilon);
-    ropeSlice(s.k, mla.kvLoraRank, mla.ropeDim, pos, c);
-    s.v.set(latent);
+    a.wkvA.matMul(s.xb.data, count, s.k.data);
+    for (let i = 0; i < count; i++) {
+      const k = s.k.row[i]!;
+      rmsNormAt(k, 0, mla.kvLoraRank, a.kvANorm, c.rmsEpsilon);
+      rope(k, mla.kvLoraRank, mla.ropeDim, pos + i, c);
+      s.v.row[i]!.set(k.subarray(0, mla.kvLoraRank));
 
-    // per head: [wkB · q_nope | rotated q_rope]
-    for (let h = 0; h < c.heads; h++) {
-      const query = s.queries.subarray(h * keyHead, (h + 1) * keyHead);
-      a.wkB[h]!.matVec(s.q.subarray(h * qHead, h * qHead + mla.nopeDim), query);
-      query.set(s.q.subarray(h * qHead + mla.nopeDim, (h + 1) * qHead), mla.kvLoraRank);
-      ropeSlice(query, mla.kvLoraRank, mla.ropeDim, pos, c);
+      // per head: [wkB · q_nope | rotated q_rope]
+      const q = s.q.row[i]!;
+      const queries = s.queries.row[i]!;
+      for (let h = 0; h < c.heads; h++) {
+        const query = queries.subarray(h * keyHead, (h + 1) * keyHead);
+        a.wkB[h]!.matVec(q.subarray(h * qHead, h * qHead + mla.nopeDim), query);
+        query.set(q.subarray(h * qHead + mla.nopeDim, (h + 1) * qHead), mla.kvLoraRank);
+        rope(query, mla.kvLoraRank, mla.ropeDim, pos + i, c);
+      }
     }
   }
+}
 
-  /** Softmax attention of each query head over the cached keys and values 0..pos. */
-  #attend(layer: number, pos: number): void {
-    const c = this.config;
-    const s = this.#state;
-    const { kvHeads, keyHeadDim, valueHeadDim, keyWidth, valueWidth, scale } = this.#shape;
-    const groupSize = c.heads / kvHeads; // query heads per key-value head
-    const keys = s.keyCache[layer]!;
-    const values = s.valueCache[layer]!;
-    for (let h = 0; h < c.heads; h++) {
-      const kvHead = Math.floor(h / groupSize);
-      const query = h * keyHeadDim;
-      for (let t = 0; t <= pos; t++) {
-        const key = t * keyWidth + kvHead * keyHeadDim;
-        let sum = 0;
-        for (let i = 0; i < keyHeadDim; i++) sum += s.queries[query + i]! * keys[key + i]!;
-        s.scores[t] = sum * scale;
-      }
-      softmax(s.scores, pos + 1);
-      // llama.cpp multiplies V (F16) by the probabilities converted to F16
-      if (this.numerics === "ggml") {
-        const probabilities = s.scores.subarray(0, pos + 1);
-        roundActivations("F16", probabilities, probabilities);
-      }
-      const out = s.attended.subarray(h * valueHeadDim, (h + 1) * valueHeadDim);
-      out.fill(0);
-      for (let t = 0; t <= pos; t++) {
-        const value = t * valueWidth + kvHead * valueHeadDim;
-        addScaled(out, values.subarray(value, value + valueHeadDim), s.scores[t]!);
-      }
-    }
+/** The router's scratch space, allocated once. */
+class RouterScratch {
+  readonly probabilities: Float32Array; // (experts)
+  readonly selection: Float32Array; // (experts) what chooses: probabilities plus any bias
+  readonly taken: Uint8Array; // (experts)
+  readonly groupScores: Float32Array; // (groups)
+  readonly keptGroups: Int32Array; // (groupsUsed)
+
+  constructor(c: ModelConfig) {
+    this.probabilities = new Float32Array(c.experts);
+    this.selection = new Float32Array(c.experts);
+    this.taken = new Uint8Array(Math.max(c.experts, c.router.groups));
+    this.groupScores = new Float32Array(c.router.groups);
+    this.keptGroups = new Int32Array(c.router.groupsUsed);
   }
 }
 
 /**
  * The router, as llama.cpp's `build_moe_ffn`: gating (softmax or sigmoid), an optional bias
  * that affects only which experts are chosen, expert groups, top-k, then the chosen experts'
- * unbiased weights, renormalised and scaled as the model says.
+ * unbiased weights, renormalised and scaled as the model says. Writes the k experts and weights
+ * at `experts[at …]` and `weights[at …]`.
  */
-function route(logits: Float32Array, selectionBias: Float32Array | null, c: ModelConfig): Routing {
+function route(
+  logits: Float32Array,
+  selectionBias: Float32Array | null,
+  c: ModelConfig,
+  scratch: RouterScratch,
+  experts: Int32Array,
+  weights: Float64Array,
+  at: number,
+): void {
   const { router } = c;
-  const probabilities = Float32Array.from(logits);
+  const { probabilities, selection } = scratch;
+  probabilities.set(logits);
   if (router.gating === "softmax") softmax(probabilities, probabilities.length);
-  else probabilities.forEach((x, i) => probabilities[i] = sigmoid(x));
-  const selection = Float32Array.from(probabilities);
+  else for (let e = 0; e < probabilities.length; e++) probabilities[e] = sigmoid(probabilities[e]!);
+  selection.set(probabilities);
   if (selectionBias) addInPlace(selection, selectionBias);
   if (router.groups > 1) {
     // keep the groups whose two best experts score highest
     const perGroup = c.experts / router.groups;
-    const groupScores = Array.from({ length: router.groups }, (_, g) => {
-      const best = topLogits(selection.subarray(g * perGroup, (g + 1) * perGroup), 2);
-      return best.reduce((sum, [, score]) => sum + score, 0);
-    });
-    const kept = new Set(
-      topLogits(Float32Array.from(groupScores), router.groupsUsed).map(([g]) => g),
-    );
     for (let g = 0; g < router.groups; g++) {
-      if (!kept.has(g)) selection.fill(-Infinity, g * perGroup, (g + 1) * perGroup);
+      let best = -Infinity;
+      let second = -Infinity;
+      for (let e = g * perGroup; e < (g + 1) * perGroup; e++) {
+        const score = selection[e]!;
+        if (score > best) [best, second] = [score, best];
+        else if (score > second) second = score;
+      }
+      scratch.groupScores[g] = best + second;
+    }
+    topIndices(scratch.groupScores, router.groupsUsed, scratch.taken, scratch.keptGroups, 0);
+    scratch.taken.fill(0);
+    for (const g of scratch.keptGroups) scratch.taken[g] = 1;
+    for (let g = 0; g < router.groups; g++) {
+      if (!scratch.taken[g]) selection.fill(-Infinity, g * perGroup, (g + 1) * perGroup);
     }
   }
-  const experts = topLogits(selection, c.expertsUsed).map(([e]) => e);
-  let weights = experts.map((e) => probabilities[e]!);
-  if (router.normalize) {
-    const sum = Math.max(weights.reduce((a, b) => a + b, 0), 6.103515625e-5);
-    weights = weights.map((weight) => weight / sum);
+  const k = c.expertsUsed;
+  topIndices(selection, k, scratch.taken, experts, at);
+  let sum = 0;
+  for (let i = at; i < at + k; i++) {
+    weights[i] = probabilities[experts[i]!]!;
+    sum += weights[i]!;
   }
-  return { experts, weights: weights.map((weight) => weight * router.scale) };
+  const divisor = router.normalize ? Math.max(sum, 6.103515625e-5) : 1;
+  for (let i = at; i < at + k; i++) weights[i] = (weights[i]! / divisor) * router.scale;
+}
+
+/**
+ * The indices of the `count` largest values, best first (ties: lower index first), written at
+ * `into[at …]`; `taken` is scratch with one flag per value.
+ */
+function topIndices(
+  values: Float32Array,
+  count: number,
+  taken: Uint8Array,
+  into: Int32Array,
+  at: number,
+): void {
+  taken.fill(0, 0, values.length);
+  for (let n = 0; n < count; n++) {
+    let best = -1;
+    for (let i = 0; i < values.length; i++) {
+      if (!taken[i] && (best < 0 || values[i]! > values[best]!)) best = i;
+    }
+    taken[best] = 1;
+    into[at + n] = best;
+  }
 }
 
 // --- the operations, each as plain as it can be ---
@@ -407,31 +622,22 @@ function rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, epsil
   for (let i = 0; i < x.length; i++) out[i] = x[i]! * scale * weight[i]!;
 }
 
-/** rmsNorm of one head's slice of `x`, in place. */
-function normHead(
+/** rmsNorm of the `length` values from `x[at]` (one head, or a latent), in place. */
+function rmsNormAt(
   x: Float32Array,
-  head: number,
-  headDim: number,
+  at: number,
+  length: number,
   weight: Float32Array,
   epsilon: number,
 ): void {
-  const slice = x.subarray(head * headDim, (head + 1) * headDim);
-  rmsNorm(slice, slice, weight, epsilon);
+  let squares = 0;
+  for (let i = at; i < at + length; i++) squares += x[i]! * x[i]!;
+  const scale = 1 / Math.sqrt(squares / length + epsilon);
+  for (let i = 0; i < length; i++) x[at + i] = x[at + i]! * scale * weight[i]!;
 }
 
-/** Rotary position embedding of the head starting at `x[at]`, in place. */
-function rope(x: Float32Array, at: number, pos: number, c: ModelConfig): void {
-  ropeSlice(x, at, c.ropeDim, pos, c);
-}
-
-/** RoPE of the `ropeDim` values starting at `x[at]`, paired as the model's style says. */
-function ropeSlice(
-  x: Float32Array,
-  at: number,
-  ropeDim: number,
-  pos: number,
-  c: ModelConfig,
-): void {
+/** RoPE of the `ropeDim` values starting at `x[at]` at position `pos`, paired as the model says. */
+function rope(x: Float32Array, at: number, ropeDim: number, pos: number, c: ModelConfig): void {
   const half = ropeDim / 2;
   for (let i = 0; i < half; i++) {
     const theta = pos * Math.pow(c.ropeBase, (-2 * i) / ropeDim);
@@ -447,33 +653,9 @@ function ropeSlice(
   }
 }
 
-/** Softmax of the first `length` values, in place. */
-function softmax(x: Float32Array, length: number): void {
-  let max = -Infinity;
-  for (let i = 0; i < length; i++) max = Math.max(max, x[i]!);
-  let sum = 0;
-  for (let i = 0; i < length; i++) {
-    x[i] = Math.exp(x[i]! - max);
-    sum += x[i]!;
-  }
-  for (let i = 0; i < length; i++) x[i] = x[i]! / sum;
-}
-
-/** out = down · (silu(gate · x) ⊙ (up · x)), using `hidden` and `hiddenUp` as scratch. */
-function swiglu(
-  ffn: FeedForward,
-  x: Float32Array,
-  hidden: Float32Array,
-  hiddenUp: Float32Array,
-  out: Float32Array,
-): void {
-  const width = ffn.up.rows;
-  const gate = hidden.subarray(0, width);
-  const up = hiddenUp.subarray(0, width);
-  ffn.gate.matVec(x, gate);
-  ffn.up.matVec(x, up);
-  for (let i = 0; i < width; i++) gate[i] = (gate[i]! / (1 + Math.exp(-gate[i]!))) * up[i]!;
-  ffn.down.matVec(gate, out);
+/** Rounds the first `length` values to f16 precision, in place. */
+function roundToF16(x: Float32Array, length: number): void {
+  for (let i = 0; i < length; i++) x[i] = Math.f16round(x[i]!);
 }
 
 function sigmoid(x: number): number {

@@ -5,6 +5,8 @@ import { str } from "../gguf/types.ts";
 import { writeGGUF } from "../gguf/write.ts";
 import { ReferenceModel } from "./reference.ts";
 import { withTempDir } from "../../tests/_helpers.ts";
+import { CpuBackend } from "../backend/cpu/backend.ts";
+import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 
 Deno.test("DeepSeek layers: a dense first layer, then routed and shared experts", async () => {
   await withTempDir(async (dir) => {
@@ -58,5 +60,40 @@ Deno.test("ReferenceModel rejects unsupported architectures, bad tokens and posi
     const model = await ReferenceModel.load(gguf, { maxContext: 4 });
     assert.throws(() => model.forward(1024, 0), /Token id 1024 is outside the vocabulary/);
     assert.throws(() => model.forward(1, 4), /Position 4 is outside the context of 4 tokens/);
+  });
+});
+
+Deno.test("a batched pass gives every token the logits it gets alone, on both backends", async () => {
+  await using cpu = await CpuBackend.create({ threads: 2 });
+  const backends: [string, MatrixBackend][] = [["reference", referenceBackend], ["cpu", cpu]];
+  const tokens = [1, 17, 400, 5, 933, 61, 62, 800, 3, 250];
+  await withTempDir(async (dir) => {
+    for (
+      const preset of [
+        "tiny-mixtral",
+        "tiny-qwen2moe",
+        "tiny-qwen3moe",
+        "tiny-olmoe",
+        "tiny-deepseek2",
+      ]
+    ) {
+      const out = `${dir}/${preset}.gguf`;
+      await synthesize({ preset, out, type: "Q4_0" });
+      using gguf = await openGGUF(out);
+      for (const [name, backend] of backends) {
+        // batches of 4: the ten tokens cross two batch boundaries
+        const options = { maxContext: 16, batchSize: 4, numerics: "ggml", backend } as const;
+        const model = await ReferenceModel.load(gguf, options);
+        const alone = tokens.map((token, pos) => model.forward(token, pos).slice());
+        const batched: Float32Array[] = [];
+        model.score(tokens, 0, (_, logits) => batched.push(logits.slice()));
+        assert.deepStrictEqual(batched, alone, `${preset}, ${name} backend`);
+        assert.deepStrictEqual(
+          model.prefill(tokens, 0),
+          alone.at(-1),
+          `${preset}, ${name} prefill`,
+        );
+      }
+    }
   });
 });

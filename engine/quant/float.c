@@ -7,7 +7,7 @@ typedef struct { float v[4]; } f32x4_block;
 static inline v128_t block_dot_f32(const f32x4_block *w, const f32x4_block *a) {
   return wasm_f32x4_mul(wasm_v128_load(w->v), wasm_v128_load(a->v));
 }
-MATVEC_BY_BLOCKS(matvec_f32, f32x4_block, f32x4_block, 4, block_dot_f32)
+MATMUL_BY_BLOCKS(matvec_f32, f32x4_block, f32x4_block, 4, block_dot_f32)
 
 static inline v128_t block_dot_f16(const f16_t *w, const f16_t *a) {
   return wasm_f32x4_make(f16_to_f32(w[0]) * f16_to_f32(a[0]), f16_to_f32(w[1]) * f16_to_f32(a[1]),
@@ -15,7 +15,7 @@ static inline v128_t block_dot_f16(const f16_t *w, const f16_t *a) {
 }
 typedef struct { f16_t v[4]; } f16x4;
 static inline v128_t block_dot_f16x4(const f16x4 *w, const f16x4 *a) { return block_dot_f16(w->v, a->v); }
-MATVEC_BY_BLOCKS(matvec_f16, f16x4, f16x4, 4, block_dot_f16x4)
+MATMUL_BY_BLOCKS(matvec_f16, f16x4, f16x4, 4, block_dot_f16x4)
 
 typedef struct { uint16_t v[4]; } bf16x4;
 static inline v128_t widen_bf16(const uint16_t *v) {
@@ -26,4 +26,4 @@ static inline v128_t widen_bf16(const uint16_t *v) {
 static inline v128_t block_dot_bf16x4(const bf16x4 *w, const bf16x4 *a) {
   return wasm_f32x4_mul(widen_bf16(w->v), widen_bf16(a->v));
 }
-MATVEC_BY_BLOCKS(matvec_bf16, bf16x4, bf16x4, 4, block_dot_bf16x4)
+MATMUL_BY_BLOCKS(matvec_bf16, bf16x4, bf16x4, 4, block_dot_bf16x4)

@@ -17,4 +17,4 @@ static inline v128_t block_dot(const block_iq4_xs *w, const block_q8_K *a) {
   return scaled(sum, f16_to_f32(w->d) * a->d);
 }
 
-MATVEC_BY_BLOCKS(matvec_iq4_xs, block_iq4_xs, block_q8_K, QK_K, block_dot)
+MATMUL_BY_BLOCKS(matvec_iq4_xs, block_iq4_xs, block_q8_K, QK_K, block_dot)

@@ -23,4 +23,4 @@ static inline v128_t block_dot(const block_q2_K *w, const block_q8_K *a) {
   return wasm_f32x4_sub(products, scalar_f32x4(f16_to_f32(w->dmin) * a->d * (float)minimums));
 }
 
-MATVEC_BY_BLOCKS(matvec_q2_k, block_q2_K, block_q8_K, QK_K, block_dot)
+MATMUL_BY_BLOCKS(matvec_q2_k, block_q2_K, block_q8_K, QK_K, block_dot)

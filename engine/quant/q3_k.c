@@ -38,4 +38,4 @@ static inline v128_t block_dot(const block_q3_K *w, const block_q8_K *a) {
   return scaled(sum, f16_to_f32(w->d) * a->d);
 }
 
-MATVEC_BY_BLOCKS(matvec_q3_k, block_q3_K, block_q8_K, QK_K, block_dot)
+MATMUL_BY_BLOCKS(matvec_q3_k, block_q3_K, block_q8_K, QK_K, block_dot)

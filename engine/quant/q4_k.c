@@ -8,4 +8,4 @@ static inline v128_t block_dot(const block_q4_K *w, const block_q8_K *a) {
   return k4_k5_block_dot(w->d, w->dmin, w->scales, w->qs, NULL, a);
 }
 
-MATVEC_BY_BLOCKS(matvec_q4_k, block_q4_K, block_q8_K, QK_K, block_dot)
+MATMUL_BY_BLOCKS(matvec_q4_k, block_q4_K, block_q8_K, QK_K, block_dot)

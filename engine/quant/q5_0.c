@@ -16,4 +16,4 @@ static inline v128_t block_dot(const block_q5_0 *w, const block_q8_0 *a) {
   return scaled(sum, f16_to_f32(w->d) * f16_to_f32(a->d));
 }
 
-MATVEC_BY_BLOCKS(matvec_q5_0, block_q5_0, block_q8_0, QK, block_dot)
+MATMUL_BY_BLOCKS(matvec_q5_0, block_q5_0, block_q8_0, QK, block_dot)

@@ -16,4 +16,4 @@ static inline v128_t block_dot(const block_q5_1 *w, const block_q8_1 *a) {
   return wasm_f32x4_add(products, scalar_f32x4(f16_to_f32(w->m) * f16_to_f32(a->s)));
 }
 
-MATVEC_BY_BLOCKS(matvec_q5_1, block_q5_1, block_q8_1, QK, block_dot)
+MATMUL_BY_BLOCKS(matvec_q5_1, block_q5_1, block_q8_1, QK, block_dot)

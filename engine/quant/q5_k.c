@@ -10,4 +10,4 @@ static inline v128_t block_dot(const block_q5_K *w, const block_q8_K *a) {
   return k4_k5_block_dot(w->d, w->dmin, w->scales, w->qs, w->qh, a);
 }
 
-MATVEC_BY_BLOCKS(matvec_q5_k, block_q5_K, block_q8_K, QK_K, block_dot)
+MATMUL_BY_BLOCKS(matvec_q5_k, block_q5_K, block_q8_K, QK_K, block_dot)

@@ -1,6 +1,6 @@
 /**
- * The CPU backend: a model's matrices placed in one shared WebAssembly memory and multiplied by
- * the WASM SIMD kernels over a thread pool. Activations are converted once per mat-vec to the
+ * The CPU backend: a model's matrices and KV cache placed in one shared WebAssembly memory, and
+ * the WASM SIMD kernels (mat-muls, attention) run over a thread pool. Activations are converted once per mat-vec to the
  * weight type's activation blocks, as ggml does, so results follow llama.cpp's numerics.
  *
  * @example
@@ -22,58 +22,61 @@
  */
 import { vecDotType } from "../../quant/activations.ts";
 import type { QuantFormat } from "../../quant/format.ts";
-import { rowByteSize } from "../../quant/types.ts";
+import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import type { Matrix, MatrixBackend, TensorReader } from "../../model/matrix.ts";
-import { CONVERT_KERNELS, KERNEL_NAMES, MATVEC_KERNELS } from "./kernels.ts";
-import type { WasmHeap } from "./heap.ts";
+import { type AttentionShape, type KvCache, ReferenceKvCache } from "../../model/kv_cache.ts";
+import {
+  bestKernelVariant,
+  CONVERT_KERNELS,
+  KERNEL_NAMES,
+  type KernelVariant,
+  MATVEC_KERNELS,
+} from "./kernels.ts";
+import { HeapScratch, type WasmHeap } from "./heap.ts";
+import { CpuKvCache } from "./kv_cache.ts";
 import { startThreads, type ThreadPool } from "./pool.ts";
 
 /** Options of the CPU backend. */
 export interface CpuBackendOptions {
   /** Threads sharing each mat-vec (default: the machine's logical cores). */
   readonly threads?: number;
-}
-
-/** Scratch space every mat-vec shares: its f32 input, converted activations and output. */
-interface Scratch {
-  capacity: number;
-  input: number;
-  activations: number;
-  output: number;
-  inputView: Float32Array;
-  outputView: Float32Array;
+  /** Which kernel build runs (default: the best this runtime validates). */
+  readonly variant?: KernelVariant;
 }
 
 /** Matrices in WebAssembly memory, multiplied by the SIMD kernels on `threads` threads. */
 export class CpuBackend implements MatrixBackend {
   readonly #heap: WasmHeap;
   readonly #pool: ThreadPool;
-  readonly #scratch: Scratch;
+  /** A mat-mul's f32 input, its conversion to the activation blocks, and its f32 output. */
+  readonly #input: HeapScratch;
+  readonly #activations: HeapScratch;
+  readonly #output: HeapScratch;
   readonly #bounce = new Uint8Array(4 << 20);
 
   private constructor(heap: WasmHeap, pool: ThreadPool) {
     this.#heap = heap;
     this.#pool = pool;
-    this.#scratch = {
-      capacity: 0,
-      input: 0,
-      activations: 0,
-      output: 0,
-      inputView: new Float32Array(0),
-      outputView: new Float32Array(0),
-    };
+    this.#input = new HeapScratch(heap);
+    this.#activations = new HeapScratch(heap);
+    this.#output = new HeapScratch(heap);
   }
 
   /** Starts the worker threads. Close the backend (or `await using` it) to stop them. */
   static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
     const threads = Math.max(1, options.threads ?? navigator.hardwareConcurrency);
-    const { heap, pool } = await startThreads(threads);
+    const { heap, pool } = await startThreads(threads, options.variant ?? bestKernelVariant());
     return new CpuBackend(heap, pool);
   }
 
   /** Threads each mat-vec runs on. */
   get threads(): number {
     return this.#pool.threads;
+  }
+
+  /** The kernel build in use. */
+  get variant(): KernelVariant {
+    return this.#pool.variant;
   }
 
   async matrix(
@@ -85,7 +88,6 @@ export class CpuBackend implements MatrixBackend {
   ): Promise<Matrix> {
     const kernel = MATVEC_KERNELS[format.type.name];
     if (kernel === undefined) throw new RangeError(`no CPU kernel for ${format.type.name}`);
-    this.#reserveScratch(Math.max(rows, cols));
     const address = this.#heap.alloc(byteLength);
     // file reads into shared memory go through a temporary copy of the whole target; a small
     // bounce buffer keeps the peak at the model's size
@@ -98,26 +100,50 @@ export class CpuBackend implements MatrixBackend {
     return new CpuMatrix(this, format, rows, cols, address);
   }
 
-  /** `out = W·x` for the matrix at `address`. */
-  matVec(matrix: CpuMatrix, x: Float32Array, out: Float32Array): void {
-    const scratch = this.#scratch;
-    scratch.inputView.set(x);
-    let input = scratch.input;
+  /** `count` rows of `out = W·x` for `matrix` (see `Matrix.matMul`). */
+  matMul(matrix: CpuMatrix, x: Float32Array, count: number, out: Float32Array): void {
+    const values = count * matrix.cols;
+    this.#input.reserve(4 * values);
+    const staged = this.#input.view;
+    for (let i = 0; i < values; i++) staged[i] = x[i]!;
+    let input = this.#input.address;
+    let inputStride = 4 * matrix.cols;
     if (matrix.convert !== null) {
-      matrix.convert(scratch.input, scratch.activations, x.length);
-      input = scratch.activations;
+      // the activation blocks of consecutive rows follow each other: one conversion for all
+      this.#activations.reserve(count * matrix.activationRowBytes);
+      matrix.convert(input, this.#activations.address, values);
+      input = this.#activations.address;
+      inputStride = matrix.activationRowBytes;
     }
-    this.#pool.matVec(
+    const results = count * matrix.rows;
+    this.#output.reserve(4 * results);
+    this.#pool.matMul(
       matrix.kernel,
       matrix.address,
       matrix.rowBytes,
       matrix.rows,
       matrix.cols,
       input,
-      scratch.output,
+      inputStride,
+      count,
+      this.#output.address,
+      matrix.rows,
     );
-    const result = scratch.outputView;
-    for (let r = 0; r < matrix.rows; r++) out[r] = result[r]!;
+    const result = this.#output.view;
+    for (let i = 0; i < results; i++) out[i] = result[i]!;
+  }
+
+  kvCache(
+    shape: AttentionShape,
+    layers: number,
+    maxContext: number,
+    roundProbabilities: boolean,
+  ): KvCache {
+    // the attention kernel works in whole vectors of four
+    if (shape.keyHeadDim % 4 !== 0 || shape.valueHeadDim % 4 !== 0) {
+      return new ReferenceKvCache(shape, layers, maxContext, roundProbabilities);
+    }
+    return new CpuKvCache(this.#heap, this.#pool, shape, layers, maxContext, roundProbabilities);
   }
 
   /** Decodes row `index` of the matrix at `address` with the format's reference decoder. */
@@ -126,23 +152,18 @@ export class CpuBackend implements MatrixBackend {
     matrix.format.dequantize(this.#heap.bytes(start, matrix.rowBytes), out);
   }
 
-  /** Makes the scratch buffers hold vectors of `length` values. */
-  #reserveScratch(length: number): void {
-    const scratch = this.#scratch;
-    if (length <= scratch.capacity) return;
-    // an f32 input, its widest conversion (F16: 2 bytes per value; Q8_K: 292 per 256) and the output
-    scratch.input = this.#heap.alloc(4 * length);
-    scratch.activations = this.#heap.alloc(4 * length);
-    scratch.output = this.#heap.alloc(4 * length);
-    scratch.capacity = length;
-    scratch.inputView = this.#heap.f32(scratch.input, length);
-    scratch.outputView = this.#heap.f32(scratch.output, length);
-  }
-
-  /** The activation converter `format`'s kernel needs (null: f32 activations as they are). */
-  converter(format: QuantFormat): ((x: number, y: number, n: number) => void) | null {
+  /**
+   * The activation converter `format`'s kernel needs (null: f32 activations as they are) and the
+   * bytes a row of `cols` activations becomes.
+   */
+  converter(format: QuantFormat, cols: number): {
+    convert: ((x: number, y: number, n: number) => void) | null;
+    rowBytes: number;
+  } {
     const type = vecDotType(format.type.name);
-    return type === "F32" ? null : this.#pool.kernels.exports[CONVERT_KERNELS[type]]!;
+    if (type === "F32") return { convert: null, rowBytes: 4 * cols };
+    const convert = this.#pool.kernels.exports[CONVERT_KERNELS[type]]!;
+    return { convert, rowBytes: rowByteSize(ggmlType(type), cols) };
   }
 
   close(): void {
@@ -159,8 +180,10 @@ export class CpuBackend implements MatrixBackend {
 class CpuMatrix implements Matrix {
   readonly rowBytes: number;
   readonly kernel: number;
-  /** Converts an f32 activation row to this format's activation blocks (null: none needed). */
+  /** Converts f32 activations to this format's activation blocks (null: none needed). */
   readonly convert: ((x: number, y: number, n: number) => void) | null;
+  /** Bytes of one converted activation row. */
+  readonly activationRowBytes: number;
 
   constructor(
     readonly backend: CpuBackend,
@@ -171,11 +194,17 @@ class CpuMatrix implements Matrix {
   ) {
     this.rowBytes = rowByteSize(format.type, cols);
     this.kernel = KERNEL_NAMES.indexOf(MATVEC_KERNELS[format.type.name]!);
-    this.convert = backend.converter(format);
+    const { convert, rowBytes } = backend.converter(format, cols);
+    this.convert = convert;
+    this.activationRowBytes = rowBytes;
   }
 
   matVec(x: Float32Array, out: Float32Array): void {
-    this.backend.matVec(this, x, out);
+    this.backend.matMul(this, x, 1, out);
+  }
+
+  matMul(x: Float32Array, count: number, out: Float32Array): void {
+    this.backend.matMul(this, x, count, out);
   }
 
   decodeRow(index: number, out: Float32Array): void {

@@ -4,7 +4,7 @@
  * the same bytes reach on the same threads: the ratio says how close a kernel is to the memory
  * bandwidth that bounds decode speed.
  *
- *     deno task bench:kernels [--threads N] [--reps N]
+ *     deno task bench:kernels [--threads N] [--reps N] [--variant relaxed|simd128]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -13,13 +13,20 @@ import { quantizer } from "../../quant/registry.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { Prng } from "../../synth/prng.ts";
 import { vecDotType } from "../../quant/activations.ts";
-import { CONVERT_KERNELS, KERNEL_NAMES, MATVEC_KERNELS, PROBE_READ_KERNEL } from "./kernels.ts";
+import {
+  bestKernelVariant,
+  CONVERT_KERNELS,
+  KERNEL_NAMES,
+  MATVEC_KERNELS,
+  PROBE_READ_KERNEL,
+} from "./kernels.ts";
 import { startThreads } from "./pool.ts";
 
 const { values: args } = parseArgs({
   options: {
     threads: { type: "string", default: String(navigator.hardwareConcurrency) },
     reps: { type: "string", default: "5" },
+    variant: { type: "string", default: bestKernelVariant() },
   },
 });
 const threads = Number(args.threads);
@@ -30,7 +37,10 @@ const COLS = 4096;
 const TILE_ROWS = 64;
 
 const ggml = await loadGgml().catch(() => null);
-const { heap, pool: threadPool } = await startThreads(threads);
+if (args.variant !== "relaxed" && args.variant !== "simd128") {
+  throw new Error(`--variant must be relaxed or simd128, not ${args.variant}`);
+}
+const { heap, pool: threadPool } = await startThreads(threads, args.variant);
 await using pool = threadPool;
 const matrix = heap.alloc(MATRIX_BYTES);
 const input = heap.alloc(4 * COLS);
@@ -43,7 +53,7 @@ function time(kernel: string, rows: number, rowBytes: number, cols: number, x: n
   const rates: number[] = [];
   for (let rep = 0; rep <= reps; rep++) {
     const start = performance.now();
-    pool.matVec(index, matrix, rowBytes, rows, cols, x, output);
+    pool.matMul(index, matrix, rowBytes, rows, cols, x, 0, 1, output, 0);
     const seconds = (performance.now() - start) / 1000;
     if (rep > 0) rates.push((rows * rowBytes) / seconds / 1e9);
   }
@@ -55,7 +65,9 @@ function time(kernel: string, rows: number, rowBytes: number, cols: number, x: n
 heap.bytes(matrix, MATRIX_BYTES).fill(1);
 const read = time(PROBE_READ_KERNEL, MATRIX_BYTES / 4096, 4096, 4096, activations);
 console.log(
-  `memory read (SIMD loads, ${threads} thread${threads > 1 ? "s" : ""}, 1 GiB): ` +
+  `${args.variant} kernels; memory read (SIMD loads, ${threads} thread${
+    threads > 1 ? "s" : ""
+  }, 1 GiB): ` +
     `best ${read.best.toFixed(2)} GB/s, median ${read.median.toFixed(2)} GB/s`,
 );
 console.log("type     GB/s best  median  of read bandwidth");

@@ -69,3 +69,24 @@ export class WasmHeap {
     return new Float32Array(this.memory.buffer, at, length);
   }
 }
+
+/**
+ * A scratch buffer in the heap that grows (rarely: at the first batch of a new size) to what a
+ * job needs. The heap never frees, so a replaced buffer stays behind; growth is geometric to
+ * keep that small.
+ */
+export class HeapScratch {
+  address = 0;
+  capacity = 0;
+  view: Float32Array<ArrayBufferLike> = new Float32Array(0);
+
+  constructor(readonly heap: WasmHeap) {}
+
+  /** Makes the buffer hold `bytes`. */
+  reserve(bytes: number): void {
+    if (bytes <= this.capacity) return;
+    this.capacity = Math.max(bytes, Math.ceil(this.capacity * 1.5 / 4) * 4);
+    this.address = this.heap.alloc(this.capacity);
+    this.view = this.heap.f32(this.address, this.capacity / 4);
+  }
+}

@@ -69,18 +69,38 @@ static inline int32_t dot_i8_32(v128_t q0, v128_t q1, const int8_t *a) {
   return hsum_i32x4(wasm_i32x4_add(dot_i8x16(q0, wasm_v128_load(a)), dot_i8x16(q1, wasm_v128_load(a + 16))));
 }
 
-// A mat-vec: out[r] = W[r]·x for rows [first, last) of W (row_bytes apart), x already converted to
-// the format's activation blocks.
-#define MATVEC(name)                                                                             \
-  void EXPORT(name)(const uint8_t *w, uint32_t row_bytes, uint32_t first, uint32_t last,      \
-                    uint32_t cols, const void *x, float *out)
+// Σ u·a over each group of four neighbouring lanes (lane i: elements 4i … 4i+3), added to acc; u
+// must lie in 0 … 127. With relaxed SIMD this is one instruction (exact for such u, so both builds
+// give identical sums); without, widening multiplies and pairwise adds in the same grouping.
+static inline v128_t dot_u7_add(v128_t u, v128_t a, v128_t acc) {
+#ifdef __wasm_relaxed_simd__
+  return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, u, acc);
+#else
+  const v128_t low = wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extmul_low_i8x16(u, a));
+  const v128_t high = wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extmul_high_i8x16(u, a));
+  const v128_t sum = wasm_i32x4_add(wasm_i32x4_shuffle(low, high, 0, 2, 4, 6),
+                                    wasm_i32x4_shuffle(low, high, 1, 3, 5, 7));
+  return wasm_i32x4_add(acc, sum);
+#endif
+}
 
-// A mat-vec over a format's blocks, four rows at a time (one row at a time leaves too few loads
-// in flight for this CPU's weak hardware prefetch). `block_dot(w, a)` returns one weight block ·
-// one activation block as f32x4 partial sums.
-#define MATVEC_BY_BLOCKS(name, block_t, activation_t, block_size, block_dot)                   \
-  MATVEC(name) {                                                                             \
-    const activation_t *a = x;                                                               \
+// A mat-mat: out[t·out_stride + r] = W[r]·x_t for rows [first, last) of W (row_bytes apart) and
+// the `tokens` activation rows x_t at x + t·x_stride (bytes), already converted to the format's
+// activation blocks. A mat-vec is one token.
+// Like every job of the thread pool, it starts with the share of the work (rows) this thread does
+// and the thread's index.
+#define MATMUL(name)                                                                            \
+  void EXPORT(name)(uint32_t first, uint32_t last, uint32_t thread, const uint8_t *w,         \
+                    uint32_t row_bytes, uint32_t cols, const uint8_t *x, uint32_t x_stride,   \
+                    uint32_t tokens, float *out, uint32_t out_stride)
+
+// A mat-mat over a format's blocks, four rows at a time (one row at a time leaves too few loads
+// in flight for this CPU's weak hardware prefetch), every token in turn while those rows stay in
+// the L1 cache. `block_dot(w, a)` returns one weight block · one activation block as f32x4
+// partial sums.
+#define MATMUL_BY_BLOCKS(name, block_t, activation_t, block_size, block_dot)                   \
+  MATMUL(name) {                                                                             \
+    (void)thread;                                                                            \
     const uint32_t blocks = cols / (block_size);                                             \
     uint32_t r = first;                                                                      \
     for (; r + 4 <= last; r += 4) {                                                          \
@@ -88,23 +108,30 @@ static inline int32_t dot_i8_32(v128_t q0, v128_t q1, const int8_t *a) {
       const block_t *w1 = (const block_t *)(w + (r + 1) * row_bytes);                        \
       const block_t *w2 = (const block_t *)(w + (r + 2) * row_bytes);                        \
       const block_t *w3 = (const block_t *)(w + (r + 3) * row_bytes);                        \
-      v128_t acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;              \
-      for (uint32_t b = 0; b < blocks; b++) {                                                \
-        acc0 = wasm_f32x4_add(acc0, block_dot(w0 + b, a + b));                               \
-        acc1 = wasm_f32x4_add(acc1, block_dot(w1 + b, a + b));                               \
-        acc2 = wasm_f32x4_add(acc2, block_dot(w2 + b, a + b));                               \
-        acc3 = wasm_f32x4_add(acc3, block_dot(w3 + b, a + b));                               \
+      for (uint32_t t = 0; t < tokens; t++) {                                                \
+        const activation_t *a = (const activation_t *)(x + t * x_stride);                    \
+        float *o = out + t * out_stride;                                                     \
+        v128_t acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;            \
+        for (uint32_t b = 0; b < blocks; b++) {                                              \
+          acc0 = wasm_f32x4_add(acc0, block_dot(w0 + b, a + b));                             \
+          acc1 = wasm_f32x4_add(acc1, block_dot(w1 + b, a + b));                             \
+          acc2 = wasm_f32x4_add(acc2, block_dot(w2 + b, a + b));                             \
+          acc3 = wasm_f32x4_add(acc3, block_dot(w3 + b, a + b));                             \
+        }                                                                                    \
+        o[r] = hsum_f32x4(acc0);                                                             \
+        o[r + 1] = hsum_f32x4(acc1);                                                         \
+        o[r + 2] = hsum_f32x4(acc2);                                                         \
+        o[r + 3] = hsum_f32x4(acc3);                                                         \
       }                                                                                      \
-      out[r] = hsum_f32x4(acc0);                                                             \
-      out[r + 1] = hsum_f32x4(acc1);                                                         \
-      out[r + 2] = hsum_f32x4(acc2);                                                         \
-      out[r + 3] = hsum_f32x4(acc3);                                                         \
     }                                                                                        \
     for (; r < last; r++) {                                                                  \
       const block_t *row = (const block_t *)(w + r * row_bytes);                             \
-      v128_t acc = wasm_f32x4_splat(0);                                                      \
-      for (uint32_t b = 0; b < blocks; b++) acc = wasm_f32x4_add(acc, block_dot(row + b, a + b)); \
-      out[r] = hsum_f32x4(acc);                                                              \
+      for (uint32_t t = 0; t < tokens; t++) {                                                \
+        const activation_t *a = (const activation_t *)(x + t * x_stride);                    \
+        v128_t acc = wasm_f32x4_splat(0);                                                    \
+        for (uint32_t b = 0; b < blocks; b++) acc = wasm_f32x4_add(acc, block_dot(row + b, a + b)); \
+        out[t * out_stride + r] = hsum_f32x4(acc);                                           \
+      }                                                                                      \
     }                                                                                        \
   }
 

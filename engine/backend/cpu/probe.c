@@ -13,4 +13,4 @@ static inline v128_t line_sum(const line *w, const void *unused) {
 }
 
 // rows of `cols` bytes (a multiple of 64); out[r] gets a checksum nobody reads
-MATVEC_BY_BLOCKS(probe_read, line, uint8_t, 64, line_sum)
+MATMUL_BY_BLOCKS(probe_read, line, uint8_t, 64, line_sum)

@@ -1,25 +1,26 @@
 /// <reference lib="deno.worker" />
 /**
  * A CPU worker thread: instantiates the kernels over the shared memory with its own stack, then
- * waits for jobs in the control block and runs its share of each mat-vec's rows (see pool.ts).
+ * waits for jobs in the control block and runs its share of each job (see pool.ts).
  * @module
  */
-import { instantiateKernels, KERNEL_NAMES, kernelModule } from "./kernels.ts";
-import { rowShare, Slot } from "./pool.ts";
+import { instantiateKernels, KERNEL_NAMES, kernelModule, type KernelVariant } from "./kernels.ts";
+import { runKernel, shareStart, Slot } from "./pool.ts";
 
 interface Start {
   readonly memory: WebAssembly.Memory;
   readonly control: Int32Array;
   readonly index: number;
   readonly stackTop: number;
+  readonly variant: KernelVariant;
 }
 
 /** Spins before sleeping: long enough to bridge the gaps between a token's mat-vecs. */
 const SPINS_BEFORE_SLEEP = 1 << 16;
 
 self.onmessage = async (event: MessageEvent<Start>) => {
-  const { memory, control, index, stackTop } = event.data;
-  const kernels = await instantiateKernels(await kernelModule(), memory, stackTop);
+  const { memory, control, index, stackTop, variant } = event.data;
+  const kernels = await instantiateKernels(await kernelModule(variant), memory, stackTop);
   const run = KERNEL_NAMES.map((name) => kernels.exports[name]!);
   self.postMessage("ready");
   let seen = Atomics.load(control, Slot.Sequence);
@@ -33,17 +34,13 @@ self.onmessage = async (event: MessageEvent<Start>) => {
     }
     seen = Atomics.load(control, Slot.Sequence);
     if (Atomics.load(control, Slot.Stop)) return;
-    const [first, last] = rowShare(control[Slot.Rows]!, control[Slot.Threads]!, index);
+    const units = control[Slot.Units]!;
+    const threads = control[Slot.Threads]!;
+    const granularity = control[Slot.Granularity]!;
+    const first = shareStart(units, threads, granularity, index);
+    const last = shareStart(units, threads, granularity, index + 1);
     if (first < last) {
-      run[control[Slot.Kernel]!]!(
-        control[Slot.Weights]!,
-        control[Slot.RowBytes]!,
-        first,
-        last,
-        control[Slot.Cols]!,
-        control[Slot.Input]!,
-        control[Slot.Output]!,
-      );
+      runKernel(run[control[Slot.Kernel]!]!, first, last, index, control, Slot.Args);
     }
     Atomics.add(control, Slot.Done, 1);
   }
