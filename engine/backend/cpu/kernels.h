@@ -27,6 +27,18 @@ static inline float f16_to_f32(f16_t h) {
   return v.f;
 }
 
+// f16_to_f32 of four halves (each in the low 16 bits of an i32 lane), as f32x4
+static inline v128_t f16x4_to_f32x4(v128_t h) {
+  const v128_t magnitude = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+  const v128_t value = wasm_f32x4_mul(magnitude, wasm_f32x4_splat(0x1p112f));
+  const v128_t exponent = wasm_v128_and(h, wasm_i32x4_splat(0x7c00));
+  const v128_t special = wasm_i32x4_eq(exponent, wasm_i32x4_splat(0x7c00));  // inf, NaN
+  const v128_t inf_nan = wasm_v128_or(wasm_i32x4_splat(0x7f800000),
+                                      wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x3ff)), 13));
+  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+  return wasm_v128_or(wasm_v128_bitselect(inf_nan, value, special), sign);
+}
+
 static inline f16_t f32_to_f16(float f) {
   // round to nearest even, as F16C's vcvtps2ph (what ggml's x86 build uses)
   union { float f; uint32_t u; } v = {f};
@@ -84,6 +96,19 @@ static inline v128_t dot_u7_add(v128_t u, v128_t a, v128_t acc) {
 #endif
 }
 
+// Rows as short as a small model's (a few cache lines) leave the hardware prefetcher behind: while
+// four rows compute, the next four are touched, one byte per cache line, so that their lines are
+// on the way before they are needed. The bytes go to a sink, or the compiler would drop the loads.
+// Longer rows stream well without (and lose a little to the extra loads).
+static volatile uint32_t prefetch_sink;
+#define TOUCH_ROWS_UP_TO_BYTES 3072
+
+// The touches that keep up with the rows in flight: `next` is touched up to byte `end` (block b's
+// share of the next rows: b + 1 blocks of each of the four), one load per cache line, `at` the
+// next byte to touch.
+#define TOUCH_NEXT_ROWS(next, end, at, touched)                                                \
+  for (; at < (end); at += 64) touched += (next)[at]
+
 // A mat-mat: out[t·out_stride + r] = W[r]·x_t for rows [first, last) of W (row_bytes apart) and
 // the `tokens` activation rows x_t at x + t·x_stride (bytes), already converted to the format's
 // activation blocks. A mat-vec is one token.
@@ -108,11 +133,14 @@ static inline v128_t dot_u7_add(v128_t u, v128_t a, v128_t acc) {
       const block_t *w1 = (const block_t *)(w + (r + 1) * row_bytes);                        \
       const block_t *w2 = (const block_t *)(w + (r + 2) * row_bytes);                        \
       const block_t *w3 = (const block_t *)(w + (r + 3) * row_bytes);                        \
+      const uint8_t *next = w + (r + 8 <= last ? r + 4 : r) * row_bytes;                     \
+      uint32_t touched = 0, touch_at = row_bytes <= TOUCH_ROWS_UP_TO_BYTES ? 0 : ~0u;        \
       for (uint32_t t = 0; t < tokens; t++) {                                                \
         const activation_t *a = (const activation_t *)(x + t * x_stride);                    \
         float *o = out + t * out_stride;                                                     \
         v128_t acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;            \
         for (uint32_t b = 0; b < blocks; b++) {                                              \
+          if (t == 0) TOUCH_NEXT_ROWS(next, 4 * (b + 1) * sizeof(block_t), touch_at, touched); \
           acc0 = wasm_f32x4_add(acc0, block_dot(w0 + b, a + b));                             \
           acc1 = wasm_f32x4_add(acc1, block_dot(w1 + b, a + b));                             \
           acc2 = wasm_f32x4_add(acc2, block_dot(w2 + b, a + b));                             \
@@ -123,6 +151,7 @@ static inline v128_t dot_u7_add(v128_t u, v128_t a, v128_t acc) {
         o[r + 2] = hsum_f32x4(acc2);                                                         \
         o[r + 3] = hsum_f32x4(acc3);                                                         \
       }                                                                                      \
+      prefetch_sink = touched;                                                               \
     }                                                                                        \
     for (; r < last; r++) {                                                                  \
       const block_t *row = (const block_t *)(w + r * row_bytes);                             \
