@@ -17,6 +17,8 @@
  * @module
  */
 
+import { roundToF16 } from "../quant/activations.ts";
+
 /**
  * What attention compares and mixes: `heads` query heads of `keyHeadDim`, sharing `kvHeads`
  * key-value heads (keys of `keyHeadDim`, values of `valueHeadDim`), scores scaled by `scale`.
@@ -114,9 +116,7 @@ export class ReferenceKvCache implements KvCache {
           scores[t] = sum * scale;
         }
         softmax(scores, last + 1);
-        if (this.roundProbabilities) {
-          for (let t = 0; t <= last; t++) scores[t] = Math.f16round(scores[t]!);
-        }
+        if (this.roundProbabilities) roundToF16(scores, last + 1);
         const head = (i * heads + h) * valueHeadDim;
         out.fill(0, head, head + valueHeadDim);
         for (let t = 0; t <= last; t++) {

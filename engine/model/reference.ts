@@ -18,6 +18,7 @@
  * @module
  */
 import type { GGUFFile } from "../gguf/read.ts";
+import { roundToF16 } from "../quant/activations.ts";
 import { type KvCache, softmax } from "./kv_cache.ts";
 import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
@@ -92,6 +93,9 @@ class State {
   readonly router: RouterScratch;
   readonly lastRouting: { experts: Int32Array; weights: Float64Array }; // (layers · expertsUsed)
   readonly logits: Rows; // (batch, vocab)
+  readonly ropeDim: number; // dimensions RoPE rotates: of each head, or latent attention's RoPE part
+  readonly ropeCos: Float64Array; // (batch · ropeDim/2) each row's cos(position·θ_pair)
+  readonly ropeSin: Float64Array; // (batch · ropeDim/2)
 
   constructor(
     c: ModelConfig,
@@ -134,6 +138,9 @@ class State {
       weights: new Float64Array(c.layers * k),
     };
     this.logits = new Rows(batch, c.vocabSize);
+    this.ropeDim = mla ? mla.ropeDim : c.ropeDim;
+    this.ropeCos = new Float64Array((batch * this.ropeDim) / 2);
+    this.ropeSin = new Float64Array((batch * this.ropeDim) / 2);
   }
 }
 
@@ -300,6 +307,9 @@ export class ReferenceModel {
       throw new RangeError(`Position ${last} is outside the context of ${s.maxContext} tokens`);
     }
 
+    // each token's RoPE rotation, shared by every head and layer
+    ropeRotations(s, count, pos, c.ropeBase);
+
     // token embeddings
     for (let i = 0; i < count; i++) {
       const token = tokens[from + i]!;
@@ -318,8 +328,8 @@ export class ReferenceModel {
       }
 
       // queries, keys and values of the batch
-      if (layer.attention.kind === "grouped") this.#groupedQkv(layer.attention, count, pos);
-      else this.#latentQkv(layer.attention, count, pos);
+      if (layer.attention.kind === "grouped") this.#groupedQkv(layer.attention, count);
+      else this.#latentQkv(layer.attention, count);
 
       // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
       const queries = layer.attention.kind === "grouped" ? s.q : s.queries;
@@ -399,8 +409,10 @@ export class ReferenceModel {
         i * k,
       );
     }
-    s.lastRouting.experts.set(s.chosen.subarray((count - 1) * k, count * k), l * k);
-    s.lastRouting.weights.set(s.chosenWeights.subarray((count - 1) * k, count * k), l * k);
+    for (let rank = 0; rank < k; rank++) {
+      s.lastRouting.experts[l * k + rank] = s.chosen[(count - 1) * k + rank]!;
+      s.lastRouting.weights[l * k + rank] = s.chosenWeights[(count - 1) * k + rank]!;
+    }
 
     for (let e = 0; e < moe.experts.length; e++) {
       let routed = 0;
@@ -445,7 +457,7 @@ export class ReferenceModel {
   }
 
   /** Grouped-query attention: q, k, v projections, biases, q/k norms, RoPE. */
-  #groupedQkv(a: GroupedQueryAttentionWeights, count: number, pos: number): void {
+  #groupedQkv(a: GroupedQueryAttentionWeights, count: number): void {
     const c = this.config;
     const s = this.#state;
     a.wq.matMul(s.xb.data, count, s.q.data);
@@ -472,8 +484,8 @@ export class ReferenceModel {
       }
 
       // rope: rotate the first ropeDim dimensions of every q and k head by position
-      for (let h = 0; h < c.heads; h++) rope(q, h * c.headDim, c.ropeDim, pos + i, c);
-      for (let h = 0; h < c.kvHeads; h++) rope(k, h * c.headDim, c.ropeDim, pos + i, c);
+      for (let h = 0; h < c.heads; h++) rope(q, h * c.headDim, s, i, c.ropeStyle);
+      for (let h = 0; h < c.kvHeads; h++) rope(k, h * c.headDim, s, i, c.ropeStyle);
     }
   }
 
@@ -481,7 +493,7 @@ export class ReferenceModel {
    * Latent attention, absorbed: the key is the normalised latent plus a shared RoPE part; each
    * head's query is its no-position part mapped into the latent by `wkB`, plus its RoPE part.
    */
-  #latentQkv(a: LatentAttentionWeights, count: number, pos: number): void {
+  #latentQkv(a: LatentAttentionWeights, count: number): void {
     const c = this.config;
     const mla = c.latent!;
     const s = this.#state;
@@ -504,7 +516,7 @@ export class ReferenceModel {
     for (let i = 0; i < count; i++) {
       const k = s.k.row[i]!;
       rmsNormAt(k, 0, mla.kvLoraRank, a.kvANorm, c.rmsEpsilon);
-      rope(k, mla.kvLoraRank, mla.ropeDim, pos + i, c);
+      rope(k, mla.kvLoraRank, s, i, c.ropeStyle);
       s.v.row[i]!.set(k.subarray(0, mla.kvLoraRank));
 
       // per head: [wkB · q_nope | rotated q_rope]
@@ -514,7 +526,7 @@ export class ReferenceModel {
         const query = queries.subarray(h * keyHead, (h + 1) * keyHead);
         a.wkB[h]!.matVec(q.subarray(h * qHead, h * qHead + mla.nopeDim), query);
         query.set(q.subarray(h * qHead + mla.nopeDim, (h + 1) * qHead), mla.kvLoraRank);
-        rope(query, mla.kvLoraRank, mla.ropeDim, pos + i, c);
+        rope(query, mla.kvLoraRank, s, i, c.ropeStyle);
       }
     }
   }
@@ -636,26 +648,41 @@ function rmsNormAt(
   for (let i = 0; i < length; i++) x[at + i] = x[at + i]! * scale * weight[i]!;
 }
 
-/** RoPE of the `ropeDim` values starting at `x[at]` at position `pos`, paired as the model says. */
-function rope(x: Float32Array, at: number, ropeDim: number, pos: number, c: ModelConfig): void {
-  const half = ropeDim / 2;
+/** Fills the state's RoPE rotations for `count` tokens at positions `pos` …. */
+function ropeRotations(s: State, count: number, pos: number, base: number): void {
+  const half = s.ropeDim / 2;
+  for (let i = 0; i < count; i++) {
+    for (let pair = 0; pair < half; pair++) {
+      const theta = (pos + i) * Math.pow(base, (-2 * pair) / s.ropeDim);
+      s.ropeCos[i * half + pair] = Math.cos(theta);
+      s.ropeSin[i * half + pair] = Math.sin(theta);
+    }
+  }
+}
+
+/**
+ * RoPE of the `ropeDim` values starting at `x[at]`, by batch row `row`'s rotation, paired as the
+ * model's style says.
+ */
+function rope(
+  x: Float32Array,
+  at: number,
+  s: State,
+  row: number,
+  style: ModelConfig["ropeStyle"],
+): void {
+  const half = s.ropeDim / 2;
   for (let i = 0; i < half; i++) {
-    const theta = pos * Math.pow(c.ropeBase, (-2 * i) / ropeDim);
-    const cos = Math.cos(theta);
-    const sin = Math.sin(theta);
+    const cos = s.ropeCos[row * half + i]!;
+    const sin = s.ropeSin[row * half + i]!;
     // normal: neighbours (2i, 2i+1); neox: (i, i + ropeDim/2)
-    const a = c.ropeStyle === "normal" ? at + 2 * i : at + i;
-    const b = c.ropeStyle === "normal" ? a + 1 : a + half;
+    const a = style === "normal" ? at + 2 * i : at + i;
+    const b = style === "normal" ? a + 1 : a + half;
     const x0 = x[a]!;
     const x1 = x[b]!;
     x[a] = x0 * cos - x1 * sin;
     x[b] = x0 * sin + x1 * cos;
   }
-}
-
-/** Rounds the first `length` values to f16 precision, in place. */
-function roundToF16(x: Float32Array, length: number): void {
-  for (let i = 0; i < length; i++) x[i] = Math.f16round(x[i]!);
 }
 
 function sigmoid(x: number): number {

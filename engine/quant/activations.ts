@@ -61,6 +61,39 @@ function roundHalfEven(x: number): number {
   return fround(x + 12582912) - 12582912;
 }
 
+const f32Value = new Float32Array(1);
+const f32Bits = new Uint32Array(f32Value.buffer);
+
+/**
+ * Rounds the first `length` values of `x` to f16 precision (nearest, ties to even), in place.
+ * On the bits, because `Math.f16round` and Float16Array stores allocate a number per value in
+ * optimized code.
+ */
+export function roundToF16(x: Float32Array, length: number): void {
+  for (let i = 0; i < length; i++) {
+    f32Value[0] = x[i]!;
+    const bits = f32Bits[0]!;
+    const exponent = (bits >>> 23) & 0xff;
+    if (exponent >= 143) {
+      // beyond f16's range (65520 and up round to infinity); infinities and NaN stay
+      if (exponent !== 255) f32Bits[0] = (bits & 0x80000000) | 0x7f800000;
+    } else if (exponent >= 113) {
+      // a normal half: 10 of the 23 mantissa bits remain; a carry past 65504 means infinity
+      let rounded = (bits + 0xfff + ((bits >>> 13) & 1)) & 0xffffe000;
+      if (((rounded >>> 23) & 0xff) >= 143) rounded = (bits & 0x80000000) | 0x7f800000;
+      f32Bits[0] = rounded >>> 0;
+    } else {
+      // a subnormal half or zero: |x| to a multiple of 2^-24, which adding 0.75 (whose ulp is
+      // 2^-24) rounds to; then the sign back
+      const sign = bits & 0x80000000;
+      f32Bits[0] = bits & 0x7fffffff;
+      f32Value[0] = fround(f32Value[0]! + 0.75) - 0.75;
+      f32Bits[0] = (f32Bits[0]! | sign) >>> 0;
+    }
+    x[i] = f32Value[0]!;
+  }
+}
+
 /**
  * Writes into `out` the values ggml's dot products see for the activation row `x`.
  *
@@ -80,11 +113,8 @@ export function roundActivations(
       out.set(x);
       return;
     case "F16":
-      for (let i = 0; i < x.length; i++) {
-        f16[0] = x[i]!;
-        out[i] = f16[0]!;
-      }
-      return;
+      out.set(x);
+      return roundToF16(out, out.length);
     case "BF16":
       // GGML_FP32_TO_BF16: round to nearest even on the top 16 bits
       for (let i = 0; i < x.length; i++) {

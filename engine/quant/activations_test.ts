@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { roundActivations, type VecDotType } from "./activations.ts";
+import { roundActivations, roundToF16, type VecDotType } from "./activations.ts";
 import { quantFormat } from "./registry.ts";
 import { ggmlType } from "./types.ts";
 import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
@@ -74,4 +74,22 @@ Deno.test({
     }
     assert.ok(nonZero > sumErrors.length / 2, "most stored sums are rounded");
   },
+});
+
+Deno.test("roundToF16() rounds every kind of f32 as Math.f16round does", () => {
+  const count = 100_000;
+  const x = new Float32Array(count);
+  const bits = new Uint32Array(x.buffer);
+  const prng = new Prng(21);
+  for (let i = 0; i < count; i++) bits[i] = prng.nextU32();
+  // ties, the overflow edge, subnormal halves, signed zeros and the specials
+  x.set([65504, 65519.99, 65520, -65520, 1.00048828125, 1.00146484375, 6.1e-5, 2.98e-8, -2.99e-8]);
+  x.set([-0, 0, Infinity, -Infinity, NaN], 9);
+  const expected = Float32Array.from(x, (value) => Math.f16round(value));
+  roundToF16(x, count);
+  for (let i = 0; i < count; i++) {
+    // NaN payloads may differ
+    const same = Object.is(x[i], expected[i]) || (Number.isNaN(x[i]) && Number.isNaN(expected[i]));
+    assert.ok(same, `bits ${bits[i]!.toString(16)}: ${x[i]} vs ${expected[i]}`);
+  }
 });

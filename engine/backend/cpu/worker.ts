@@ -22,8 +22,9 @@ self.onmessage = async (event: MessageEvent<Start>) => {
   const { memory, control, index, stackTop, variant } = event.data;
   const kernels = await instantiateKernels(await kernelModule(variant), memory, stackTop);
   const run = KERNEL_NAMES.map((name) => kernels.exports[name]!);
-  self.postMessage("ready");
+  // the first job may be published as soon as "ready" arrives: note the sequence before
   let seen = Atomics.load(control, Slot.Sequence);
+  self.postMessage("ready");
   for (;;) {
     let spins = 0;
     while (Atomics.load(control, Slot.Sequence) === seen) {
