@@ -10,6 +10,7 @@
 import { CpuBackend } from "../engine/backend/cpu/backend.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
+import { argmax } from "../engine/sample.ts";
 
 const [path, warm, measured] = [Deno.args[0]!, Number(Deno.args[1]), Number(Deno.args[2])];
 const collect = (globalThis as unknown as { gc: () => void }).gc;
@@ -22,10 +23,7 @@ const model = await ReferenceModel.load(gguf, {
 });
 let token = 1;
 const step = (pos: number) => {
-  const logits = model.forward(token, pos);
-  let best = 0;
-  for (let id = 1; id < logits.length; id++) if (logits[id]! > logits[best]!) best = id;
-  token = best;
+  token = argmax(model.forward(token, pos));
 };
 for (let pos = 0; pos < warm; pos++) step(pos);
 collect();

@@ -473,10 +473,10 @@ export class ReferenceModel {
       // q/k rmsnorm: per head (qwen3moe) or over all heads at once (olmoe)
       if (c.qkNorm === "per-head") {
         for (let h = 0; h < c.heads; h++) {
-          rmsNormAt(q, h * c.headDim, c.headDim, a.qNorm!, c.rmsEpsilon);
+          rmsNorm(q, q, a.qNorm!, c.rmsEpsilon, h * c.headDim, c.headDim);
         }
         for (let h = 0; h < c.kvHeads; h++) {
-          rmsNormAt(k, h * c.headDim, c.headDim, a.kNorm!, c.rmsEpsilon);
+          rmsNorm(k, k, a.kNorm!, c.rmsEpsilon, h * c.headDim, c.headDim);
         }
       } else if (c.qkNorm === "full") {
         rmsNorm(q, q, a.qNorm!, c.rmsEpsilon);
@@ -515,7 +515,7 @@ export class ReferenceModel {
     a.wkvA.matMul(s.xb.data, count, s.k.data);
     for (let i = 0; i < count; i++) {
       const k = s.k.row[i]!;
-      rmsNormAt(k, 0, mla.kvLoraRank, a.kvANorm, c.rmsEpsilon);
+      rmsNorm(k, k, a.kvANorm, c.rmsEpsilon, 0, mla.kvLoraRank);
       rope(k, mla.kvLoraRank, s, i, c.ropeStyle);
       s.v.row[i]!.set(k.subarray(0, mla.kvLoraRank));
 
@@ -626,26 +626,22 @@ function topIndices(
 
 // --- the operations, each as plain as it can be ---
 
-/** out = x / sqrt(mean(x²) + ε) ⊙ weight (`out` may be `x`). */
-function rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, epsilon: number): void {
-  let squares = 0;
-  for (let i = 0; i < x.length; i++) squares += x[i]! * x[i]!;
-  const scale = 1 / Math.sqrt(squares / x.length + epsilon);
-  for (let i = 0; i < x.length; i++) out[i] = x[i]! * scale * weight[i]!;
-}
-
-/** rmsNorm of the `length` values from `x[at]` (one head, or a latent), in place. */
-function rmsNormAt(
+/**
+ * out = x / sqrt(mean(x²) + ε) ⊙ weight over the `length` values from index `at` (by default all
+ * of `x`; a slice is one head, or a latent). `out` may be `x`.
+ */
+function rmsNorm(
+  out: Float32Array,
   x: Float32Array,
-  at: number,
-  length: number,
   weight: Float32Array,
   epsilon: number,
+  at = 0,
+  length = x.length,
 ): void {
   let squares = 0;
   for (let i = at; i < at + length; i++) squares += x[i]! * x[i]!;
   const scale = 1 / Math.sqrt(squares / length + epsilon);
-  for (let i = 0; i < length; i++) x[at + i] = x[at + i]! * scale * weight[i]!;
+  for (let i = 0; i < length; i++) out[at + i] = x[at + i]! * scale * weight[i]!;
 }
 
 /** Fills the state's RoPE rotations for `count` tokens at positions `pos` …. */

@@ -32,7 +32,7 @@ import {
   type KernelVariant,
   MATVEC_KERNELS,
 } from "./kernels.ts";
-import { HeapScratch, type WasmHeap } from "./heap.ts";
+import { copyValues, HeapScratch, type WasmHeap } from "./heap.ts";
 import { CpuKvCache } from "./kv_cache.ts";
 import { startThreads, type ThreadPool } from "./pool.ts";
 
@@ -104,8 +104,7 @@ export class CpuBackend implements MatrixBackend {
   matMul(matrix: CpuMatrix, x: Float32Array, count: number, out: Float32Array): void {
     const values = count * matrix.cols;
     this.#input.reserve(4 * values);
-    const staged = this.#input.view;
-    for (let i = 0; i < values; i++) staged[i] = x[i]!;
+    copyValues(x, 0, this.#input.view, 0, values);
     let input = this.#input.address;
     let inputStride = 4 * matrix.cols;
     if (matrix.convert !== null) {
@@ -129,8 +128,7 @@ export class CpuBackend implements MatrixBackend {
       this.#output.address,
       matrix.rows,
     );
-    const result = this.#output.view;
-    for (let i = 0; i < results; i++) out[i] = result[i]!;
+    copyValues(this.#output.view, 0, out, 0, results);
   }
 
   kvCache(

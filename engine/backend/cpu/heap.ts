@@ -90,3 +90,17 @@ export class HeapScratch {
     this.view = this.heap.f32(this.address, this.capacity / 4);
   }
 }
+
+/**
+ * Copies `length` values between f32 arrays (JS or heap views). A loop, because a `subarray` to
+ * `set` from would be garbage on every call of a hot path.
+ */
+export function copyValues(
+  from: Float32Array<ArrayBufferLike>,
+  fromAt: number,
+  to: Float32Array<ArrayBufferLike>,
+  toAt: number,
+  length: number,
+): void {
+  for (let i = 0; i < length; i++) to[toAt + i] = from[fromAt + i]!;
+}

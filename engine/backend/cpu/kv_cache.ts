@@ -5,7 +5,7 @@
  * @module
  */
 import type { AttentionShape, KvCache } from "../../model/kv_cache.ts";
-import { HeapScratch, type WasmHeap } from "./heap.ts";
+import { copyValues, HeapScratch, type WasmHeap } from "./heap.ts";
 import { ATTENTION_KERNEL, KERNEL_NAMES } from "./kernels.ts";
 import type { ThreadPool } from "./pool.ts";
 
@@ -53,8 +53,8 @@ export class CpuKvCache implements KvCache {
   }
 
   store(layer: number, pos: number, count: number, keys: Float32Array, values: Float32Array): void {
-    copy(keys, 0, this.#keys[layer]!, pos * this.#keyWidth, count * this.#keyWidth);
-    copy(values, 0, this.#values[layer]!, pos * this.#valueWidth, count * this.#valueWidth);
+    copyValues(keys, 0, this.#keys[layer]!, pos * this.#keyWidth, count * this.#keyWidth);
+    copyValues(values, 0, this.#values[layer]!, pos * this.#valueWidth, count * this.#valueWidth);
   }
 
   attend(
@@ -69,7 +69,7 @@ export class CpuKvCache implements KvCache {
     const outValues = count * heads * valueHeadDim;
     this.#queries.reserve(4 * queryValues);
     this.#out.reserve(4 * outValues);
-    copy(queries, 0, this.#queries.view, 0, queryValues);
+    copyValues(queries, 0, this.#queries.view, 0, queryValues);
     const args = this.#pool.args;
     args[0] = this.#queries.address;
     args[1] = this.#keys[layer]!.byteOffset;
@@ -85,17 +85,6 @@ export class CpuKvCache implements KvCache {
     args[11] = this.#scores;
     args[12] = this.#scoreStride;
     this.#pool.run(KERNEL, count * heads, 1);
-    copy(this.#out.view, 0, out, 0, outValues);
+    copyValues(this.#out.view, 0, out, 0, outValues);
   }
-}
-
-/** Copies `length` values (a loop: a subarray to `set` from would be garbage per call). */
-function copy(
-  from: Float32Array<ArrayBufferLike>,
-  fromAt: number,
-  to: Float32Array<ArrayBufferLike>,
-  toAt: number,
-  length: number,
-): void {
-  for (let i = 0; i < length; i++) to[toAt + i] = from[fromAt + i]!;
 }
