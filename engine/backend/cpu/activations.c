@@ -13,13 +13,25 @@ static inline float abs_max(const float *x, int n) {
   return amax;
 }
 
-// Q8_0: d = f16(amax/127), q = round-half-even(x·127/amax)
+// Q8_0's rounding of one block: q = round-half-even(x·127/amax); returns d = f16(amax/127)
+static inline f16_t quantize_block_q8_0(const float *x, int8_t *qs) {
+  const float amax = abs_max(x, QK);
+  const float inverse = amax != 0 ? 127.0f / amax : 0.0f;
+  for (int j = 0; j < QK; j++) qs[j] = (int8_t)round_half_even(x[j] * inverse);
+  return f32_to_f16(amax / 127.0f);
+}
+
 void EXPORT(quantize_q8_0)(const float *x, block_q8_0 *y, uint32_t n) {
+  for (uint32_t b = 0; b < n / QK; b++, x += QK) y[b].d = quantize_block_q8_0(x, y[b].qs);
+}
+
+// Q8_0's values, laid out for the kernels of offset formats (block_q8_0_summed)
+void EXPORT(quantize_q8_0_summed)(const float *x, block_q8_0_summed *y, uint32_t n) {
   for (uint32_t b = 0; b < n / QK; b++, x += QK) {
-    const float amax = abs_max(x, QK);
-    y[b].d = f32_to_f16(amax / 127.0f);
-    const float inverse = amax != 0 ? 127.0f / amax : 0.0f;
-    for (int j = 0; j < QK; j++) y[b].qs[j] = (int8_t)round_half_even(x[j] * inverse);
+    y[b].d = f16_to_f32(quantize_block_q8_0(x, y[b].qs));
+    int sum = 0;
+    for (int j = 0; j < QK; j++) sum += y[b].qs[j];
+    y[b].sum = sum;
   }
 }
 

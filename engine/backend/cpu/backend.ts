@@ -20,18 +20,11 @@
  * ```
  * @module
  */
-import { vecDotType } from "../../quant/activations.ts";
 import type { QuantFormat } from "../../quant/format.ts";
-import { ggmlType, rowByteSize } from "../../quant/types.ts";
+import { rowByteSize } from "../../quant/types.ts";
 import type { Matrix, MatrixBackend, TensorReader } from "../../model/matrix.ts";
 import { type AttentionShape, type KvCache, ReferenceKvCache } from "../../model/kv_cache.ts";
-import {
-  bestKernelVariant,
-  CONVERT_KERNELS,
-  KERNEL_NAMES,
-  type KernelVariant,
-  MATVEC_KERNELS,
-} from "./kernels.ts";
+import { bestKernelVariant, KERNEL_NAMES, type KernelVariant, TYPE_KERNELS } from "./kernels.ts";
 import { copyValues, HeapScratch, type WasmHeap } from "./heap.ts";
 import { CpuKvCache } from "./kv_cache.ts";
 import { startThreads, type ThreadPool } from "./pool.ts";
@@ -52,6 +45,8 @@ export class CpuBackend implements MatrixBackend {
   readonly #input: HeapScratch;
   readonly #activations: HeapScratch;
   readonly #output: HeapScratch;
+  /** Rows being interleaved at load, or taken back out of their group. */
+  readonly #rows: HeapScratch;
   readonly #bounce = new Uint8Array(4 << 20);
 
   private constructor(heap: WasmHeap, pool: ThreadPool) {
@@ -60,6 +55,7 @@ export class CpuBackend implements MatrixBackend {
     this.#input = new HeapScratch(heap);
     this.#activations = new HeapScratch(heap);
     this.#output = new HeapScratch(heap);
+    this.#rows = new HeapScratch(heap);
   }
 
   /** Starts the worker threads. Close the backend (or `await using` it) to stop them. */
@@ -86,8 +82,8 @@ export class CpuBackend implements MatrixBackend {
     byteLength: number,
     read: TensorReader,
   ): Promise<Matrix> {
-    const kernel = MATVEC_KERNELS[format.type.name];
-    if (kernel === undefined) throw new RangeError(`no CPU kernel for ${format.type.name}`);
+    const kernels = TYPE_KERNELS[format.type.name];
+    if (kernels === undefined) throw new RangeError(`no CPU kernel for ${format.type.name}`);
     const address = this.#heap.alloc(byteLength);
     // file reads into shared memory go through a temporary copy of the whole target; a small
     // bounce buffer keeps the peak at the model's size
@@ -96,6 +92,11 @@ export class CpuBackend implements MatrixBackend {
       const chunk = this.#bounce.subarray(0, Math.min(this.#bounce.length, byteLength - at));
       await read(chunk, at);
       target.set(chunk, at);
+    }
+    if (kernels.interleave) {
+      const rowBytes = rowByteSize(format.type, cols);
+      this.#rows.reserve(4 * rowBytes);
+      this.#export(kernels.interleave.rows)(address, rows, cols, this.#rows.address);
     }
     return new CpuMatrix(this, format, rows, cols, address);
   }
@@ -144,9 +145,17 @@ export class CpuBackend implements MatrixBackend {
     return new CpuKvCache(this.#heap, this.#pool, shape, layers, maxContext, roundProbabilities);
   }
 
-  /** Decodes row `index` of the matrix at `address` with the format's reference decoder. */
+  /** Decodes row `index` of `matrix` with the format's reference decoder. */
   decodeRow(matrix: CpuMatrix, index: number, out: Float32Array): void {
-    const start = matrix.address + index * matrix.rowBytes;
+    const interleave = TYPE_KERNELS[matrix.format.type.name]!.interleave;
+    const groupedRows = matrix.rows - matrix.rows % 4;
+    let start = matrix.address + index * matrix.rowBytes;
+    if (interleave && index < groupedRows) {
+      this.#rows.reserve(matrix.rowBytes);
+      const group = matrix.address + (index - index % 4) * matrix.rowBytes;
+      this.#export(interleave.row)(group, index % 4, matrix.cols, this.#rows.address);
+      start = this.#rows.address;
+    }
     matrix.format.dequantize(this.#heap.bytes(start, matrix.rowBytes), out);
   }
 
@@ -158,10 +167,15 @@ export class CpuBackend implements MatrixBackend {
     convert: ((x: number, y: number, n: number) => void) | null;
     rowBytes: number;
   } {
-    const type = vecDotType(format.type.name);
-    if (type === "F32") return { convert: null, rowBytes: 4 * cols };
-    const convert = this.#pool.kernels.exports[CONVERT_KERNELS[type]]!;
-    return { convert, rowBytes: rowByteSize(ggmlType(type), cols) };
+    const layout = TYPE_KERNELS[format.type.name]!.activations;
+    if (layout === null) return { convert: null, rowBytes: 4 * cols };
+    const rowBytes = (cols / layout.blockValues) * layout.blockBytes;
+    return { convert: this.#export(layout.convert), rowBytes };
+  }
+
+  /** A kernel export, called on this thread. */
+  #export(name: string): (...args: number[]) => void {
+    return this.#pool.kernels.exports[name]!;
   }
 
   close(): void {
@@ -191,7 +205,7 @@ class CpuMatrix implements Matrix {
     readonly address: number,
   ) {
     this.rowBytes = rowByteSize(format.type, cols);
-    this.kernel = KERNEL_NAMES.indexOf(MATVEC_KERNELS[format.type.name]!);
+    this.kernel = KERNEL_NAMES.indexOf(TYPE_KERNELS[format.type.name]!.matMul);
     const { convert, rowBytes } = backend.converter(format, cols);
     this.convert = convert;
     this.activationRowBytes = rowBytes;
@@ -211,6 +225,13 @@ class CpuMatrix implements Matrix {
 
   slice(index: number, count: number): CpuMatrix {
     const rows = this.rows / count;
+    if (TYPE_KERNELS[this.format.type.name]!.interleave && rows % 4 !== 0) {
+      // the groups of four rows would straddle the slices
+      throw new RangeError(
+        `cannot cut ${this.rows} ${this.format.type.name} rows into ${count} slices of ${rows} ` +
+          `on the CPU: its rows are interleaved in fours`,
+      );
+    }
     const address = this.address + index * rows * this.rowBytes;
     return new CpuMatrix(this.backend, this.format, rows, this.cols, address);
   }

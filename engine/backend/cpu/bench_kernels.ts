@@ -4,7 +4,7 @@
  * the same bytes reach on the same threads: the ratio says how close a kernel is to the memory
  * bandwidth that bounds decode speed.
  *
- *     deno task bench:kernels [--threads N] [--reps N] [--variant relaxed|simd128]
+ *     deno task bench:kernels [--threads N] [--reps N] [--variant relaxed|simd128] [--types Q4_0,…]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -12,14 +12,7 @@ import { loadGgml } from "../../../peers/llama_cpp/ggml.ts";
 import { quantizer } from "../../quant/registry.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { Prng } from "../../synth/prng.ts";
-import { vecDotType } from "../../quant/activations.ts";
-import {
-  bestKernelVariant,
-  CONVERT_KERNELS,
-  KERNEL_NAMES,
-  MATVEC_KERNELS,
-  PROBE_READ_KERNEL,
-} from "./kernels.ts";
+import { bestKernelVariant, KERNEL_NAMES, PROBE_READ_KERNEL, TYPE_KERNELS } from "./kernels.ts";
 import { startThreads } from "./pool.ts";
 
 const { values: args } = parseArgs({
@@ -27,6 +20,7 @@ const { values: args } = parseArgs({
     threads: { type: "string", default: String(navigator.hardwareConcurrency) },
     reps: { type: "string", default: "5" },
     variant: { type: "string", default: bestKernelVariant() },
+    types: { type: "string" },
   },
 });
 const threads = Number(args.threads);
@@ -45,6 +39,8 @@ await using pool = threadPool;
 const matrix = heap.alloc(MATRIX_BYTES);
 const input = heap.alloc(4 * COLS);
 const activations = heap.alloc(4 * COLS);
+/** Four rows of the widest type: the scratch of the kernels that interleave rows at load. */
+const interleaveScratch = heap.alloc(4 * 4 * COLS);
 const output = heap.alloc(4 * (MATRIX_BYTES / 64));
 
 /** Best and median GB/s of `reps` runs of `kernel` over `rows` rows of `rowBytes`. */
@@ -74,7 +70,11 @@ console.log("type     GB/s best  median  of read bandwidth");
 const prng = new Prng(1);
 const x = Float32Array.from({ length: COLS }, () => prng.uniform(1));
 heap.f32(input, COLS).set(x);
-for (const [typeName, kernel] of Object.entries(MATVEC_KERNELS)) {
+const types = args.types?.split(",") ?? Object.keys(TYPE_KERNELS);
+const unknown = types.filter((type) => !(type in TYPE_KERNELS));
+if (unknown.length > 0) throw new Error(`--types: no CPU kernel for ${unknown.join(", ")}`);
+for (const typeName of types) {
+  const kernels = TYPE_KERNELS[typeName]!;
   const type = ggmlType(typeName);
   const rowBytes = rowByteSize(type, COLS);
   const values = Float32Array.from({ length: TILE_ROWS * COLS }, () => prng.uniform(1));
@@ -88,10 +88,15 @@ for (const [typeName, kernel] of Object.entries(MATVEC_KERNELS)) {
   const rows = Math.floor(MATRIX_BYTES / rowBytes / TILE_ROWS) * TILE_ROWS;
   const bytes = heap.bytes(matrix, rows * rowBytes);
   for (let at = 0; at < bytes.length; at += tile.length) bytes.set(tile, at);
-  const activationType = vecDotType(typeName);
-  const convert = activationType === "F32" ? null : CONVERT_KERNELS[activationType];
+  if (kernels.interleave) {
+    pool.kernels.exports[kernels.interleave.rows]!(matrix, TILE_ROWS, COLS, interleaveScratch);
+    for (let at = tile.length; at < bytes.length; at += tile.length) {
+      bytes.copyWithin(at, 0, tile.length);
+    }
+  }
+  const convert = kernels.activations?.convert;
   if (convert) pool.kernels.exports[convert]!(input, activations, COLS);
-  const rate = time(kernel, rows, rowBytes, COLS, convert ? activations : input);
+  const rate = time(kernels.matMul, rows, rowBytes, COLS, convert ? activations : input);
   console.log(
     `${typeName.padEnd(8)} ${rate.best.toFixed(2).padStart(9)} ${
       rate.median.toFixed(2).padStart(7)

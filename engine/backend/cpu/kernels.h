@@ -16,6 +16,9 @@ typedef uint16_t f16_t;
 typedef struct { f16_t d; int8_t qs[QK]; } block_q8_0;                      // 34 bytes
 typedef struct { f16_t d; f16_t s; int8_t qs[QK]; } block_q8_1;             // 36 bytes: s = d·Σq
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;  // 292 bytes
+// Q8_0's values as the kernels of offset formats read them (not a ggml type): the scale already
+// in f32, and Σq beside the quants, so that Q4_0's −8 costs one subtraction per block
+typedef struct { float d; int32_t sum; int8_t qs[QK]; } block_q8_0_summed;         // 40 bytes
 
 static inline float f16_to_f32(f16_t h) {
   // shift the exponent and mantissa into place and rebias by multiplying with 2^112: exact for
@@ -27,16 +30,15 @@ static inline float f16_to_f32(f16_t h) {
   return v.f;
 }
 
-// f16_to_f32 of four halves (each in the low 16 bits of an i32 lane), as f32x4
+// f16_to_f32 of four halves, each sign-extended to an i32 lane (i32x4.load16x4_s): the sign
+// and magnitude shifted into place, rebiased by the same multiplication (which keeps the sign),
+// and infinities and NaNs given the full exponent
 static inline v128_t f16x4_to_f32x4(v128_t h) {
-  const v128_t magnitude = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-  const v128_t value = wasm_f32x4_mul(magnitude, wasm_f32x4_splat(0x1p112f));
-  const v128_t exponent = wasm_v128_and(h, wasm_i32x4_splat(0x7c00));
-  const v128_t special = wasm_i32x4_eq(exponent, wasm_i32x4_splat(0x7c00));  // inf, NaN
-  const v128_t inf_nan = wasm_v128_or(wasm_i32x4_splat(0x7f800000),
-                                      wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x3ff)), 13));
-  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-  return wasm_v128_or(wasm_v128_bitselect(inf_nan, value, special), sign);
+  const v128_t bits = wasm_v128_and(wasm_i32x4_shl(h, 13), wasm_i32x4_splat(0x8fffe000));
+  const v128_t value = wasm_f32x4_mul(bits, wasm_f32x4_splat(0x1p112f));
+  const v128_t exponent = wasm_v128_and(bits, wasm_i32x4_splat(0x0f800000));
+  const v128_t special = wasm_i32x4_eq(exponent, wasm_i32x4_splat(0x0f800000));  // inf, NaN
+  return wasm_v128_or(value, wasm_v128_and(special, wasm_i32x4_splat(0x7f800000)));
 }
 
 static inline f16_t f32_to_f16(float f) {

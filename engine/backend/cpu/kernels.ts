@@ -5,35 +5,87 @@
  * and each activation conversion, and instantiation over a shared memory.
  * @module
  */
-import type { VecDotType } from "../../quant/activations.ts";
+import { type VecDotType, vecDotType } from "../../quant/activations.ts";
 
-/** The mat-mul export of each weight type (a mat-vec is a mat-mul of one token). */
-export const MATVEC_KERNELS: Readonly<Record<string, string>> = {
-  F32: "matvec_f32",
-  F16: "matvec_f16",
-  BF16: "matvec_bf16",
-  Q4_0: "matvec_q4_0",
-  Q4_1: "matvec_q4_1",
-  Q5_0: "matvec_q5_0",
-  Q5_1: "matvec_q5_1",
-  Q8_0: "matvec_q8_0",
-  IQ4_NL: "matvec_iq4_nl",
-  Q2_K: "matvec_q2_k",
-  Q3_K: "matvec_q3_k",
-  Q4_K: "matvec_q4_k",
-  Q5_K: "matvec_q5_k",
-  Q6_K: "matvec_q6_k",
-  IQ4_XS: "matvec_iq4_xs",
+/** Activation blocks a mat-mul kernel reads, and the export that converts f32 rows to them. */
+export interface ActivationLayout {
+  readonly convert: string;
+  /** Values per block, and its bytes. */
+  readonly blockValues: number;
+  readonly blockBytes: number;
+}
+
+/** ggml's activation types (its "vec_dot types"), as the kernels.h structs lay them out. */
+export const GGML_ACTIVATIONS: Readonly<Record<Exclude<VecDotType, "F32">, ActivationLayout>> = {
+  F16: { convert: "convert_f16", blockValues: 1, blockBytes: 2 },
+  BF16: { convert: "convert_bf16", blockValues: 1, blockBytes: 2 },
+  Q8_0: { convert: "quantize_q8_0", blockValues: 32, blockBytes: 34 },
+  Q8_1: { convert: "quantize_q8_1", blockValues: 32, blockBytes: 36 },
+  Q8_K: { convert: "quantize_q8_K", blockValues: 256, blockBytes: 292 },
 };
 
-/** The conversion export of each activation type (F32 activations are used as they are). */
-export const CONVERT_KERNELS: Readonly<Record<Exclude<VecDotType, "F32">, string>> = {
-  F16: "convert_f16",
-  BF16: "convert_bf16",
-  Q8_0: "quantize_q8_0",
-  Q8_1: "quantize_q8_1",
-  Q8_K: "quantize_q8_K",
+/** Q8_0's values with an f32 scale and Σq beside them (kernels.h's block_q8_0_summed). */
+export const Q8_0_SUMMED: ActivationLayout = {
+  convert: "quantize_q8_0_summed",
+  blockValues: 32,
+  blockBytes: 40,
 };
+
+/** How the CPU kernels run one weight type. */
+export interface TypeKernels {
+  /** The mat-mul export (a mat-vec is a mat-mul of one token). */
+  readonly matMul: string;
+  /** The activation blocks it reads: ggml's for the type, in some layout (null: f32 as is). */
+  readonly activations: ActivationLayout | null;
+  /**
+   * For a kernel that reads rows interleaved in groups of four: the export that interleaves a
+   * matrix in place at load, `(w, rows, cols, scratch of 4 rows)`, and the one that takes a row
+   * back out as plain blocks, `(group, index in group, cols, out)`. Null: plain rows.
+   */
+  readonly interleave: { readonly rows: string; readonly row: string } | null;
+}
+
+/** The kernels of a weight type whose mat-mul reads ggml's activation blocks for it, plain rows. */
+function plain(type: string): TypeKernels {
+  const activation = vecDotType(type);
+  return {
+    matMul: `matvec_${type.toLowerCase()}`,
+    activations: activation === "F32" ? null : GGML_ACTIVATIONS[activation],
+    interleave: null,
+  };
+}
+
+/** Every weight type the CPU runs. */
+export const TYPE_KERNELS: Readonly<Record<string, TypeKernels>> = {
+  F32: plain("F32"),
+  F16: plain("F16"),
+  BF16: plain("BF16"),
+  Q4_0: {
+    matMul: "matvec_q4_0",
+    activations: Q8_0_SUMMED,
+    interleave: { rows: "interleave_q4_0", row: "deinterleave_row_q4_0" },
+  },
+  Q4_1: plain("Q4_1"),
+  Q5_0: plain("Q5_0"),
+  Q5_1: plain("Q5_1"),
+  Q8_0: plain("Q8_0"),
+  IQ4_NL: plain("IQ4_NL"),
+  Q2_K: plain("Q2_K"),
+  Q3_K: plain("Q3_K"),
+  Q4_K: plain("Q4_K"),
+  Q5_K: plain("Q5_K"),
+  Q6_K: plain("Q6_K"),
+  IQ4_XS: plain("IQ4_XS"),
+};
+
+/** The activation conversion exports, each once. */
+export const CONVERT_KERNELS: readonly string[] = [
+  ...new Set(
+    Object.values(TYPE_KERNELS).flatMap(({ activations }) =>
+      activations ? [activations.convert] : []
+    ),
+  ),
+];
 
 /**
  * The memory-read probe, a mat-vec over raw bytes (`cols` bytes per row, a multiple of 64):
@@ -46,8 +98,8 @@ export const ATTENTION_KERNEL = "attend_f32";
 
 /** Every kernel, in a fixed order: the thread pool names a kernel by its index here. */
 export const KERNEL_NAMES: readonly string[] = [
-  ...Object.values(MATVEC_KERNELS),
-  ...Object.values(CONVERT_KERNELS),
+  ...Object.values(TYPE_KERNELS).map(({ matMul }) => matMul),
+  ...CONVERT_KERNELS,
   PROBE_READ_KERNEL,
   ATTENTION_KERNEL,
 ];

@@ -3,17 +3,18 @@ import { fileURLToPath } from "node:url";
 import { loadGgml } from "../../../peers/llama_cpp/ggml.ts";
 import { ReferenceMatrix } from "../../model/matrix.ts";
 import { vecDotType } from "../../quant/activations.ts";
-import { quantFormat } from "../../quant/registry.ts";
+import { quantFormat, quantizer } from "../../quant/registry.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { Prng } from "../../synth/prng.ts";
 import { CpuBackend } from "./backend.ts";
 import {
   bestKernelVariant,
-  CONVERT_KERNELS,
+  GGML_ACTIVATIONS,
   instantiateKernels,
   kernelModule,
   type KernelVariant,
-  MATVEC_KERNELS,
+  Q8_0_SUMMED,
+  TYPE_KERNELS,
 } from "./kernels.ts";
 
 const ggml = await loadGgml().catch((error) => {
@@ -62,24 +63,48 @@ function activations(length: number, seed: number): Float32Array {
   return Float32Array.from({ length }, (_, i) => prng.uniform(1) * (i % 37 === 0 ? 12 : 1));
 }
 
-for (const [type, convert] of Object.entries(CONVERT_KERNELS)) {
+/** `convert`'s output for 1024 activations like a transformer's, some blocks all zero. */
+async function converted(convert: string, bytes: number) {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
+  const kernels = await instantiateKernels(await kernelModule("simd128"), memory, null);
+  const x = activations(1024, 7);
+  x.fill(0, 256, 512);
+  const input = kernels.heapBase;
+  const output = input + 4 * x.length;
+  new Float32Array(memory.buffer, input, x.length).set(x);
+  kernels.exports[convert]!(input, output, x.length);
+  return { x, output: new Uint8Array(memory.buffer, output, bytes) };
+}
+
+for (const [type, { convert }] of Object.entries(GGML_ACTIVATIONS)) {
   Deno.test({
     name: `${convert} converts an activation row exactly as ggml's ${type} converter`,
     ignore: ggml === null,
     async fn() {
-      const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
-      const kernels = await instantiateKernels(await kernelModule("simd128"), memory, null);
-      const x = activations(1024, 7);
-      x.fill(0, 256, 512); // all-zero blocks
-      const expected = ggml!.fromFloat(ggmlType(type).id, x);
-      const input = kernels.heapBase;
-      const output = input + 4 * x.length;
-      new Float32Array(memory.buffer, input, x.length).set(x);
-      kernels.exports[convert]!(input, output, x.length);
-      assert.deepStrictEqual(new Uint8Array(memory.buffer, output, expected.length), expected);
+      const { x, output } = await converted(convert, rowByteSize(ggmlType(type), 1024));
+      assert.deepStrictEqual(output, ggml!.fromFloat(ggmlType(type).id, x));
     },
   });
 }
+
+Deno.test({
+  name: "quantize_q8_0_summed holds ggml's Q8_0 values, the scale as f32, and Σq of each block",
+  ignore: ggml === null,
+  async fn() {
+    const { blockValues, blockBytes } = Q8_0_SUMMED;
+    const { x, output } = await converted(Q8_0_SUMMED.convert, (1024 / blockValues) * blockBytes);
+    const expected = ggml!.fromFloat(ggmlType("Q8_0").id, x);
+    const summed = new DataView(output.buffer, output.byteOffset, output.length);
+    const q8 = new DataView(expected.buffer, expected.byteOffset, expected.length);
+    for (let b = 0; b < 1024 / blockValues; b++) {
+      const at = b * blockBytes;
+      const quants = new Int8Array(expected.buffer, expected.byteOffset + b * 34 + 2, 32);
+      assert.equal(summed.getFloat32(at, true), q8.getFloat16(b * 34, true), `block ${b} scale`);
+      assert.equal(summed.getInt32(at + 4, true), quants.reduce((sum, q) => sum + q, 0));
+      assert.deepStrictEqual(new Int8Array(output.buffer, output.byteOffset + at + 8, 32), quants);
+    }
+  },
+});
 
 Deno.test({
   name: "every weight type's SIMD mat-mul equals the reference mat-vec, per variant and thread " +
@@ -97,7 +122,7 @@ Deno.test({
     for (const variant of VARIANTS) {
       for (const threads of [1, 2]) {
         await using cpu = await CpuBackend.create({ threads, variant });
-        for (const typeName of Object.keys(MATVEC_KERNELS)) {
+        for (const typeName of Object.keys(TYPE_KERNELS)) {
           const type = ggmlType(typeName);
           const bytes = ggml!.quantize(type.id, values, rows, cols);
           assert.equal(bytes.length, rows * rowByteSize(type, cols));
@@ -139,15 +164,78 @@ Deno.test("a slice of a CPU matrix multiplies its own rows (an expert of a stack
   const cols = 64;
   const prng = new Prng(5);
   const values = Float32Array.from({ length: rows * cols }, () => prng.uniform(1));
-  const bytes = new Uint8Array(values.buffer);
-  const matrix = await cpu.matrix(quantFormat("F32"), rows, cols, bytes.length, (into, at) => {
-    into.set(bytes.subarray(at, at + into.length));
-    return Promise.resolve();
-  });
+  const matrix = await cpuMatrix(cpu, "F32", rows, cols, new Uint8Array(values.buffer));
   const x = activations(cols, 1);
   const all = new Float32Array(rows);
   const third = new Float32Array(rows / 3);
   matrix.matVec(x, all);
   matrix.slice(2, 3).matVec(x, third);
   assert.deepStrictEqual(third, all.subarray(32));
+});
+
+/** A CPU matrix of `bytes`, read as a file's tensor would be. */
+function cpuMatrix(cpu: CpuBackend, type: string, rows: number, cols: number, bytes: Uint8Array) {
+  return cpu.matrix(quantFormat(type), rows, cols, bytes.length, (into, at) => {
+    into.set(bytes.subarray(at, at + into.length));
+    return Promise.resolve();
+  });
+}
+
+Deno.test("Q4_0 rows interleaved in fours decode, slice and multiply as the plain rows", async () => {
+  await using cpu = await CpuBackend.create({ threads: 2 });
+  const cols = 64;
+  const prng = new Prng(9);
+  const values = Float32Array.from({ length: 38 * cols }, () => prng.uniform(1));
+  const bytes = new Uint8Array(38 * rowByteSize(ggmlType("Q4_0"), cols));
+  quantizer("Q4_0").quantize(values, bytes);
+  // 37 rows: nine groups and a plain row; 32 rows: eight slices of four
+  for (const rows of [37, 32]) {
+    const plain = bytes.subarray(0, rows * rowByteSize(ggmlType("Q4_0"), cols));
+    const reference = new ReferenceMatrix(quantFormat("Q4_0"), rows, cols, plain, "Q8_0");
+    const matrix = await cpuMatrix(cpu, "Q4_0", rows, cols, plain);
+    const expected = new Float32Array(cols);
+    const decoded = new Float32Array(cols);
+    for (let row = 0; row < rows; row++) {
+      reference.decodeRow(row, expected);
+      matrix.decodeRow(row, decoded);
+      assert.deepStrictEqual(decoded, expected, `${rows} rows: row ${row}`);
+    }
+    const x = activations(cols, 2);
+    const all = new Float32Array(rows);
+    matrix.matVec(x, all);
+    if (rows === 32) {
+      const slice = new Float32Array(4);
+      matrix.slice(5, 8).matVec(x, slice);
+      assert.deepStrictEqual(slice, all.subarray(20, 24));
+      matrix.slice(5, 8).decodeRow(1, decoded);
+      reference.decodeRow(21, expected);
+      assert.deepStrictEqual(decoded, expected);
+      assert.throws(() => matrix.slice(1, 16), /interleaved in fours/);
+    }
+  }
+});
+
+Deno.test("Q4_0 scales that are subnormal, negative, infinite or NaN: finite as the reference, else not", async () => {
+  await using cpu = await CpuBackend.create({ threads: 1 });
+  const cols = 32;
+  const scales = [0x0001, 0x03ff, 0xbc00, 0x7c00, 0xfc00, 0x7e00, 0x3555, 0x8001];
+  const bytes = new Uint8Array(scales.length * 18);
+  scales.forEach((scale, row) => {
+    new DataView(bytes.buffer).setUint16(row * 18, scale, true);
+    for (let j = 0; j < 16; j++) bytes[row * 18 + 2 + j] = (j * 37 + row) & 0xff;
+  });
+  const reference = new ReferenceMatrix(quantFormat("Q4_0"), scales.length, cols, bytes, "Q8_0");
+  const matrix = await cpuMatrix(cpu, "Q4_0", scales.length, cols, bytes);
+  const x = activations(cols, 4);
+  const expected = new Float32Array(scales.length);
+  const actual = new Float32Array(scales.length);
+  reference.matVec(x, expected);
+  matrix.matVec(x, actual);
+  for (let row = 0; row < scales.length; row++) {
+    const [a, e] = [actual[row]!, expected[row]!];
+    // an infinite scale times the integer sum (as ggml) is ±∞; the reference's per-value
+    // products (∞·0 among them) make NaN
+    const same = Number.isFinite(e) ? Math.abs(a - e) <= 1e-6 * Math.abs(e) : !Number.isFinite(a);
+    assert.ok(same, `scale 0x${scales[row]!.toString(16)}: ${a} vs ${e}`);
+  }
 });
