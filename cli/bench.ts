@@ -1,11 +1,15 @@
 /**
  * `moebench bench`: the benchmark suites. So far the `tokens` suite (pp and tg as llama-bench
- * measures them), with llama.cpp on the same file beside it (`--peer llama.cpp`).
+ * measures them), with llama.cpp on the same file beside it (`--peer llama.cpp`). Decode reads
+ * every active weight once per token, so each tg figure also says how many GB/s of weights it
+ * read, beside the memory read bandwidth measured in the same run.
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import Table from "cli-table3";
+import { measureReadBandwidth } from "../engine/backend/cpu/bandwidth.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
+import { inspectModel } from "../engine/model/inspect.ts";
 import { benchWithLlamaCpp } from "../peers/llama_cpp/bench.ts";
 import {
   benchPrompt,
@@ -14,6 +18,7 @@ import {
   type TokensRecord,
   tokensRecords,
 } from "../suites/tokens.ts";
+import { formatBytes, formatPercent } from "../util/format.ts";
 import { parseWholeNumber, printJson } from "./common.ts";
 import { backendOption, loadModel, threadsOption } from "./engine_options.ts";
 
@@ -42,6 +47,7 @@ export function benchCommand() {
         repetitions: options.reps,
       };
       using gguf = await openGGUF(options.model);
+      const activeBytes = inspectModel(gguf).activeBytesPerToken;
       let ours: TokensRecord[];
       let vocabulary: number;
       {
@@ -62,36 +68,54 @@ export function benchCommand() {
         });
         peer = tokensRecords(tests, seconds);
       }
+      const read = await measureReadBandwidth(threads);
+      /** GB/s of weights a tg record read (pp batches share their reads: none given). */
+      const weightsRead = (r: TokensRecord) =>
+        activeBytes !== null && r.test.startsWith("tg") ? (r.tps * activeBytes) / 1e9 : null;
       const engine = `moebench ${options.backend}`;
       if (options.json) {
+        const withReads = (engine: string) => (r: TokensRecord) => ({
+          engine,
+          ...r,
+          weightsGBps: weightsRead(r),
+        });
         printJson({
           model: options.model,
           threads,
-          tests: ours.map((r) => ({ engine, ...r })),
-          peers: peer.map((r) => ({ engine: "llama.cpp", ...r })),
+          activeBytesPerToken: activeBytes,
+          readBandwidthGBps: read.median,
+          tests: ours.map(withReads(engine)),
+          peers: peer.map(withReads("llama.cpp")),
         });
         return;
       }
-      const table = new Table({ head: ["test", "engine", "threads", "tok/s", "vs llama.cpp"] });
-      for (const [i, r] of ours.entries()) {
-        const theirs = peer[i];
+      console.log(
+        `${options.model}: a decode step reads ` +
+          (activeBytes === null ? "an unknown number of bytes" : formatBytes(activeBytes)) +
+          ` of weights; memory reads reach ${read.median.toFixed(1)} GB/s on ${threads} ` +
+          `thread${threads > 1 ? "s" : ""}`,
+      );
+      const table = new Table({
+        head: ["test", "engine", "threads", "tok/s", "vs llama.cpp", "weights read"],
+      });
+      const row = (r: TokensRecord, engine: string, ratio: string) => {
+        const gbps = weightsRead(r);
         table.push([
           r.test,
           engine,
           threads,
           `${r.tps.toFixed(1)} ± ${r.tpsStddev.toFixed(1)}`,
-          theirs ? `${(r.tps / theirs.tps).toFixed(2)}×` : "",
+          ratio,
+          gbps === null
+            ? ""
+            : `${gbps.toFixed(1)} GB/s (${formatPercent(gbps / read.median)} of memory reads)`,
         ]);
+      };
+      for (const [i, r] of ours.entries()) {
+        const theirs = peer[i];
+        row(r, engine, theirs ? `${(r.tps / theirs.tps).toFixed(2)}×` : "");
       }
-      for (const r of peer) {
-        table.push([
-          r.test,
-          "llama.cpp",
-          threads,
-          `${r.tps.toFixed(1)} ± ${r.tpsStddev.toFixed(1)}`,
-          "",
-        ]);
-      }
+      for (const r of peer) row(r, "llama.cpp", "");
       console.log(table.toString());
     });
 }

@@ -65,13 +65,13 @@ export function renderSummary(summary: ModelSummary, listTensors: boolean): stri
         (experts.used === null ? "" : `, top-${experts.used}`) +
         `, ${size} each; routed experts ${formatBytes(experts.totalBytes)} ` +
         `(${formatPercent(experts.totalBytes / summary.tensorBytes)}), ` +
-        `resident ${formatBytes(experts.residentBytes)}` +
-        (experts.activeBytesPerToken === null
-          ? ""
-          : `; a decode step reads ${formatBytes(experts.activeBytesPerToken)}`),
+        `resident ${formatBytes(experts.residentBytes)}`,
     );
   } else {
     lines.push("experts: none (a dense model)");
+  }
+  if (summary.activeBytesPerToken !== null) {
+    lines.push(`a decode step reads ${formatBytes(summary.activeBytesPerToken)} of weights`);
   }
 
   if (listTensors) {

@@ -1,6 +1,8 @@
 /** `moebench bench --suite tokens`: moebench's and llama.cpp's pp/tg on the same file. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { openGGUF } from "../engine/gguf/read.ts";
+import { inspectModel } from "../engine/model/inspect.ts";
 import { synthesize } from "../engine/synth/synth.ts";
 import { llamaCppUnavailableReason } from "../peers/llama_cpp/llama_cpp.ts";
 import { runMoebench, withTempDir } from "./_helpers.ts";
@@ -19,13 +21,22 @@ Deno.test({
         ...["--peer", "llama.cpp", "--json"],
       );
       assert.equal(result.code, 0, result.stderr);
-      const { tests, peers } = JSON.parse(result.stdout);
+      const { tests, peers, activeBytesPerToken, readBandwidthGBps } = JSON.parse(result.stdout);
+      {
+        using gguf = await openGGUF(path);
+        const expected = inspectModel(gguf).activeBytesPerToken;
+        assert.ok(expected !== null && activeBytesPerToken === expected);
+      }
+      assert.ok(readBandwidthGBps > 0 && Number.isFinite(readBandwidthGBps));
       for (const records of [tests, peers]) {
         assert.deepStrictEqual(records.map((r: { test: string }) => r.test), ["pp16", "tg8"]);
         for (const record of records) {
           assert.equal(record.samples.length, 2);
           assert.ok(record.tps > 0 && Number.isFinite(record.tps), JSON.stringify(record));
         }
+        // decode reads the active weights once per token; a batched prefill shares its reads
+        assert.equal(records[0].weightsGBps, null);
+        assert.equal(records[1].weightsGBps, (records[1].tps * activeBytesPerToken) / 1e9);
       }
     });
   },

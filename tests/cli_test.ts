@@ -42,6 +42,15 @@ Deno.test("`synth --json` then `inspect --json` describe the same model", async 
     assert.equal(summary.experts.layers, 4);
     // one expert = gate + up + down slices of 256×256 Q4_0 each
     assert.equal(summary.experts.bytesPerExpert["0"], 3 * 256 * 256 / 32 * 18);
+    // a decode step: all but the routed experts and the embedding table, one embedding row,
+    // four experts in each of the four layers
+    const expertBytes = 4 * 8 * summary.experts.bytesPerExpert["0"];
+    const embedding = summary.tensors.find((t: { name: string }) => t.name === "token_embd.weight");
+    assert.equal(
+      summary.activeBytesPerToken,
+      summary.tensorBytes - expertBytes - embedding.bytes + embedding.bytes / 1024 +
+        4 * 4 * summary.experts.bytesPerExpert["0"],
+    );
     const first = summary.tensors[0];
     assert.deepStrictEqual(Object.keys(first), ["name", "type", "shape", "offset", "bytes"]);
     const total = summary.tensors.reduce((s: number, t: { bytes: number }) => s + t.bytes, 0);

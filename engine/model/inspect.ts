@@ -50,11 +50,6 @@ export interface ExpertSummary {
   readonly totalBytes: number;
   /** Bytes of everything else (attention, norms, routers, embeddings, shared experts). */
   readonly residentBytes: number;
-  /**
-   * Bytes one decode step reads: every resident tensor but the token embeddings (one row of
-   * them, unless the output projection is tied to them), plus `used` experts in every layer.
-   */
-  readonly activeBytesPerToken: number | null;
 }
 
 /** Everything `moebench inspect` shows. */
@@ -79,6 +74,12 @@ export interface ModelSummary {
   /** Bytes per ggml type: the quantization mix. */
   readonly types: Readonly<Record<string, TypeShare>>;
   readonly experts: ExpertSummary | null;
+  /**
+   * Bytes of weights one decode step reads: every tensor but the routed experts and the token
+   * embeddings (one row of them, unless the output projection is tied to them), plus the `used`
+   * experts of every MoE layer. Null for a MoE model whose top-k the metadata does not give.
+   */
+  readonly activeBytesPerToken: number | null;
   readonly tensors: readonly TensorSummary[];
 }
 
@@ -117,6 +118,11 @@ export function inspectModel(gguf: GGUFFile): ModelSummary {
     types[type] = { ...share, share: tensorBytes ? share.bytes / tensorBytes : 0 };
   }
 
+  const experts = summariseExperts(
+    tensors,
+    tensorBytes,
+    optionalNumber(`${arch}.expert_used_count`),
+  );
   return {
     file: { path: gguf.path, bytes: gguf.fileSize, version: gguf.version },
     architecture: arch,
@@ -134,9 +140,28 @@ export function inspectModel(gguf: GGUFFile): ModelSummary {
     tensorCount: tensors.length,
     tensorBytes,
     types,
-    experts: summariseExperts(tensors, tensorBytes, optionalNumber(`${arch}.expert_used_count`)),
+    experts,
+    activeBytesPerToken: activeBytesPerToken(tensors, tensorBytes, experts),
     tensors,
   };
+}
+
+function activeBytesPerToken(
+  tensors: readonly TensorSummary[],
+  tensorBytes: number,
+  experts: ExpertSummary | null,
+): number | null {
+  const embeddings = tensors.find((t) => t.name === "token_embd.weight");
+  const tied = !tensors.some((t) => t.name === "output.weight");
+  const unreadEmbeddingBytes = embeddings && !tied
+    ? embeddings.bytes - embeddings.bytes / (embeddings.shape[1] ?? 1)
+    : 0;
+  if (experts === null) return tensorBytes - unreadEmbeddingBytes;
+  if (experts.used === null) return null;
+  const used = experts.used;
+  const usedExpertBytes = Object.values(experts.bytesPerExpert)
+    .reduce((sum, bytes) => sum + bytes * used, 0);
+  return experts.residentBytes - unreadEmbeddingBytes + usedExpertBytes;
 }
 
 function summariseExperts(
@@ -158,25 +183,13 @@ function summariseExperts(
   }
   const layers = Object.keys(bytesPerExpert).length;
   if (layers === 0) return null;
-  const residentBytes = tensorBytes - totalBytes;
-  const embeddings = tensors.find((t) => t.name === "token_embd.weight");
-  const tied = !tensors.some((t) => t.name === "output.weight");
-  const unreadEmbeddingBytes = embeddings && !tied
-    ? embeddings.bytes - embeddings.bytes / (embeddings.shape[1] ?? 1)
-    : 0;
-  const activeBytes = used === null
-    ? null
-    : Object.values(bytesPerExpert).reduce((sum, bytes) => sum + bytes * used, 0);
   return {
     count,
     used,
     layers,
     bytesPerExpert,
     totalBytes,
-    residentBytes,
-    activeBytesPerToken: activeBytes === null
-      ? null
-      : residentBytes - unreadEmbeddingBytes + activeBytes,
+    residentBytes: tensorBytes - totalBytes,
   };
 }
 

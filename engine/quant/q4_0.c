@@ -56,14 +56,7 @@ static inline v128_t group_dot(const uint8_t *qs, const int8_t *a) {
   return sums;
 }
 
-// Decode reads every weight once, so a mat-vec runs at the speed its loads arrive, and one
-// stream of rows keeps too few of them in flight on this CPU (its hardware prefetcher runs a
-// short way ahead of each stream): the kernel walks STREAMS places of its share at once, each a
-// stream of its own (2 threads, GB/s of the 25 plain reads reach: 1 stream 12, 4 streams 20,
-// 8 streams 22). The other formats' kernels are bound by their arithmetic, not by this.
-#define STREAMS 8
-
-// Groups of four rows from STREAMS places at once, for every token in turn while they stay in
+// Groups of four rows from ROW_STREAMS places at once, for every token in turn while they stay in
 // the cache; the rows after the last group one by one. Σ (q − 8)·a = Σ q·a − 8·Σa, exact in
 // integers. Where the share has fewer groups than streams, the spare streams repeat a group
 // and keep their results.
@@ -71,12 +64,12 @@ MATMUL(matvec_q4_0) {
   (void)thread;
   const uint32_t blocks = cols / QK;
   const uint32_t groups = (last - first) / 4;
-  const uint32_t stride = (groups + STREAMS - 1) / STREAMS;
+  const uint32_t stride = (groups + ROW_STREAMS - 1) / ROW_STREAMS;
   for (uint32_t i = 0; i < stride; i++) {
-    const block_q4_0x4 *g[STREAMS];
-    uint32_t row[STREAMS];
-    int live[STREAMS];
-    for (int n = 0; n < STREAMS; n++) {
+    const block_q4_0x4 *g[ROW_STREAMS];
+    uint32_t row[ROW_STREAMS];
+    int live[ROW_STREAMS];
+    for (int n = 0; n < ROW_STREAMS; n++) {
       const uint32_t j = i + n * stride;
       live[n] = j < groups;
       row[n] = first + 4 * (live[n] ? j : i);
@@ -84,17 +77,17 @@ MATMUL(matvec_q4_0) {
     }
     for (uint32_t t = 0; t < tokens; t++) {
       const block_q8_0_summed *a = (const block_q8_0_summed *)(x + t * x_stride);
-      v128_t acc[STREAMS];
-      for (int n = 0; n < STREAMS; n++) acc[n] = wasm_f32x4_splat(0);
+      v128_t acc[ROW_STREAMS];
+      for (int n = 0; n < ROW_STREAMS; n++) acc[n] = wasm_f32x4_splat(0);
       for (uint32_t b = 0; b < blocks; b++) {
         const v128_t eight = wasm_i32x4_splat(8 * a[b].sum), da = wasm_f32x4_splat(a[b].d);
-        for (int n = 0; n < STREAMS; n++) {
+        for (int n = 0; n < ROW_STREAMS; n++) {
           const v128_t sums = wasm_i32x4_sub(group_dot(g[n][b].qs, a[b].qs), eight);
           const v128_t scales = wasm_f32x4_mul(f16x4_to_f32x4(wasm_i32x4_load16x4(g[n][b].d)), da);
           acc[n] = wasm_f32x4_add(acc[n], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sums), scales));
         }
       }
-      for (int n = 0; n < STREAMS; n++) if (live[n]) wasm_v128_store(out + t * out_stride + row[n], acc[n]);
+      for (int n = 0; n < ROW_STREAMS; n++) if (live[n]) wasm_v128_store(out + t * out_stride + row[n], acc[n]);
     }
   }
   for (uint32_t r = first + 4 * groups; r < last; r++) {

@@ -12,7 +12,8 @@ import { loadGgml } from "../../../peers/llama_cpp/ggml.ts";
 import { quantizer } from "../../quant/registry.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { Prng } from "../../synth/prng.ts";
-import { bestKernelVariant, KERNEL_NAMES, PROBE_READ_KERNEL, TYPE_KERNELS } from "./kernels.ts";
+import { timeMatVec, timeReads } from "./bandwidth.ts";
+import { bestKernelVariant, TYPE_KERNELS } from "./kernels.ts";
 import { startThreads } from "./pool.ts";
 
 const { values: args } = parseArgs({
@@ -43,23 +44,9 @@ const activations = heap.alloc(4 * COLS);
 const interleaveScratch = heap.alloc(4 * 4 * COLS);
 const output = heap.alloc(4 * (MATRIX_BYTES / 64));
 
-/** Best and median GB/s of `reps` runs of `kernel` over `rows` rows of `rowBytes`. */
-function time(kernel: string, rows: number, rowBytes: number, cols: number, x: number) {
-  const index = KERNEL_NAMES.indexOf(kernel);
-  const rates: number[] = [];
-  for (let rep = 0; rep <= reps; rep++) {
-    const start = performance.now();
-    pool.matMul(index, matrix, rowBytes, rows, cols, x, 0, 1, output, 0);
-    const seconds = (performance.now() - start) / 1000;
-    if (rep > 0) rates.push((rows * rowBytes) / seconds / 1e9);
-  }
-  rates.sort((a, b) => a - b);
-  return { best: rates.at(-1)!, median: rates[Math.floor(rates.length / 2)]! };
-}
-
 // plain reads of the whole GiB: the bandwidth kernels are measured against
 heap.bytes(matrix, MATRIX_BYTES).fill(1);
-const read = time(PROBE_READ_KERNEL, MATRIX_BYTES / 4096, 4096, 4096, activations);
+const read = timeReads(pool, matrix, MATRIX_BYTES, output, reps);
 console.log(
   `${args.variant} kernels; memory read (SIMD loads, ${threads} thread${
     threads > 1 ? "s" : ""
@@ -96,7 +83,8 @@ for (const typeName of types) {
   }
   const convert = kernels.activations?.convert;
   if (convert) pool.kernels.exports[convert]!(input, activations, COLS);
-  const rate = time(kernels.matMul, rows, rowBytes, COLS, convert ? activations : input);
+  const from = convert ? activations : input;
+  const rate = timeMatVec(pool, kernels.matMul, matrix, rowBytes, rows, COLS, from, output, reps);
   console.log(
     `${typeName.padEnd(8)} ${rate.best.toFixed(2).padStart(9)} ${
       rate.median.toFixed(2).padStart(7)
