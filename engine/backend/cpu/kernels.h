@@ -173,6 +173,103 @@ static volatile uint32_t prefetch_sink;
     }                                                                                        \
   }
 
+// Rows interleaved in groups of four (the CPU backend's layout of Q4_0, made in place at load, as
+// llama.cpp's CPU "repack"): for formats whose block is one f16 scale then `qs_bytes`
+// quant bytes, block b of rows 4g … 4g+3 becomes one block of the four scales, then the quants
+// with bytes 16k+4i … 16k+4i+3 holding row i's bytes 4k … 4k+3. An integer dot product of 16
+// such bytes with four activations repeated then gives the four rows' partial sums, one per
+// lane, with no horizontal sums. A group takes the bytes of its four plain rows; rows after the
+// last whole group stay plain.
+
+// Interleaves rows [0, rows − rows % 4) in place; scratch holds four rows.
+static inline void interleave_rows(uint8_t *w, uint32_t rows, uint32_t blocks, uint32_t qs_bytes,
+                                   uint8_t *scratch) {
+  const uint32_t block_bytes = 2 + qs_bytes, row_bytes = blocks * block_bytes;
+  for (uint32_t r = 0; r + 4 <= rows; r += 4) {
+    uint8_t *group = w + r * row_bytes;
+    __builtin_memcpy(scratch, group, 4 * row_bytes);
+    for (uint32_t b = 0; b < blocks; b++) {
+      const uint8_t *plain[4];
+      for (int i = 0; i < 4; i++) plain[i] = scratch + i * row_bytes + b * block_bytes;
+      uint8_t *out = group + 4 * b * block_bytes;
+      for (int i = 0; i < 4; i++) __builtin_memcpy(out + 2 * i, plain[i], 2);
+      for (uint32_t c = 0; c < qs_bytes / 16; c++) {
+        // a 4×4 transpose of 32-bit lanes: lane k of row i goes to lane i of vector k
+        const v128_t q0 = wasm_v128_load(plain[0] + 2 + 16 * c), q1 = wasm_v128_load(plain[1] + 2 + 16 * c);
+        const v128_t q2 = wasm_v128_load(plain[2] + 2 + 16 * c), q3 = wasm_v128_load(plain[3] + 2 + 16 * c);
+        const v128_t low01 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), low23 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5);
+        const v128_t high01 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7), high23 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
+        uint8_t *qs = out + 8 + 64 * c;
+        wasm_v128_store(qs, wasm_i64x2_shuffle(low01, low23, 0, 2));
+        wasm_v128_store(qs + 16, wasm_i64x2_shuffle(low01, low23, 1, 3));
+        wasm_v128_store(qs + 32, wasm_i64x2_shuffle(high01, high23, 0, 2));
+        wasm_v128_store(qs + 48, wasm_i64x2_shuffle(high01, high23, 1, 3));
+      }
+    }
+  }
+}
+
+// Row `index` (0 … 3) of the interleaved group at `group`, as plain blocks
+static inline void deinterleave_row(const uint8_t *group, uint32_t index, uint32_t blocks,
+                                    uint32_t qs_bytes, uint8_t *row) {
+  const uint32_t block_bytes = 2 + qs_bytes;
+  for (uint32_t b = 0; b < blocks; b++, row += block_bytes) {
+    const uint8_t *in = group + 4 * b * block_bytes;
+    __builtin_memcpy(row, in + 2 * index, 2);
+    for (uint32_t k = 0; k < qs_bytes / 4; k++) __builtin_memcpy(row + 2 + 4 * k, in + 8 + 16 * k + 4 * index, 4);
+  }
+}
+
+// A mat-mat over rows interleaved in fours (group_t: four rows' block) and their plain remainder
+// (block_t), with activations in block_q8_0_summed: groups from ROW_STREAMS places of the share
+// at once, each for every token in turn while they stay in the cache (where the share has fewer
+// groups than streams, the spare streams repeat a group and keep their results); then the rows
+// after the last group one by one. `group_sum(group, a)` gives the four rows' integer sums
+// Σ q·a, `block_sum(block, a)` one row's; the scales multiply them as floats.
+#define MATMUL_BY_GROUPS(name, group_t, block_t, group_sum, block_sum)                         \
+  MATMUL(name) {                                                                             \
+    (void)thread;                                                                            \
+    const uint32_t blocks = cols / QK;                                                       \
+    const uint32_t groups = (last - first) / 4;                                              \
+    const uint32_t stride = (groups + ROW_STREAMS - 1) / ROW_STREAMS;                        \
+    for (uint32_t i = 0; i < stride; i++) {                                                  \
+      const group_t *g[ROW_STREAMS];                                                         \
+      uint32_t row[ROW_STREAMS];                                                             \
+      int live[ROW_STREAMS];                                                                 \
+      for (int n = 0; n < ROW_STREAMS; n++) {                                                \
+        const uint32_t j = i + n * stride;                                                   \
+        live[n] = j < groups;                                                                \
+        row[n] = first + 4 * (live[n] ? j : i);                                              \
+        g[n] = (const group_t *)(w + row[n] * row_bytes);                                    \
+      }                                                                                      \
+      for (uint32_t t = 0; t < tokens; t++) {                                                \
+        const block_q8_0_summed *a = (const block_q8_0_summed *)(x + t * x_stride);          \
+        v128_t acc[ROW_STREAMS];                                                             \
+        for (int n = 0; n < ROW_STREAMS; n++) acc[n] = wasm_f32x4_splat(0);                  \
+        for (uint32_t b = 0; b < blocks; b++) {                                              \
+          const v128_t da = wasm_f32x4_splat(a[b].d);                                        \
+          for (int n = 0; n < ROW_STREAMS; n++) {                                            \
+            const v128_t sums = group_sum(&g[n][b], &a[b]);                                  \
+            const v128_t scales = wasm_f32x4_mul(f16x4_to_f32x4(wasm_i32x4_load16x4(g[n][b].d)), da); \
+            acc[n] = wasm_f32x4_add(acc[n], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sums), scales)); \
+          }                                                                                  \
+        }                                                                                    \
+        for (int n = 0; n < ROW_STREAMS; n++)                                                \
+          if (live[n]) wasm_v128_store(out + t * out_stride + row[n], acc[n]);               \
+      }                                                                                      \
+    }                                                                                        \
+    for (uint32_t r = first + 4 * groups; r < last; r++) {                                   \
+      const block_t *plain = (const block_t *)(w + r * row_bytes);                           \
+      for (uint32_t t = 0; t < tokens; t++) {                                                \
+        const block_q8_0_summed *a = (const block_q8_0_summed *)(x + t * x_stride);          \
+        float sum = 0;                                                                       \
+        for (uint32_t b = 0; b < blocks; b++)                                                \
+          sum += (float)block_sum(&plain[b], &a[b]) * (f16_to_f32(plain[b].d) * a[b].d);     \
+        out[t * out_stride + r] = sum;                                                       \
+      }                                                                                      \
+    }                                                                                        \
+  }
+
 // an integer block sum times its float scale, as f32x4 partial sums
 static inline v128_t scaled(v128_t sum_i32x4, float scale) {
   return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum_i32x4), wasm_f32x4_splat(scale));

@@ -181,39 +181,43 @@ function cpuMatrix(cpu: CpuBackend, type: string, rows: number, cols: number, by
   });
 }
 
-Deno.test("Q4_0 rows interleaved in fours decode, slice and multiply as the plain rows", async () => {
-  await using cpu = await CpuBackend.create({ threads: 2 });
-  const cols = 64;
-  const prng = new Prng(9);
-  const values = Float32Array.from({ length: 38 * cols }, () => prng.uniform(1));
-  const bytes = new Uint8Array(38 * rowByteSize(ggmlType("Q4_0"), cols));
-  quantizer("Q4_0").quantize(values, bytes);
-  // 37 rows: nine groups and a plain row; 32 rows: eight slices of four
-  for (const rows of [37, 32]) {
-    const plain = bytes.subarray(0, rows * rowByteSize(ggmlType("Q4_0"), cols));
-    const reference = new ReferenceMatrix(quantFormat("Q4_0"), rows, cols, plain, "Q8_0");
-    const matrix = await cpuMatrix(cpu, "Q4_0", rows, cols, plain);
-    const expected = new Float32Array(cols);
-    const decoded = new Float32Array(cols);
-    for (let row = 0; row < rows; row++) {
-      reference.decodeRow(row, expected);
-      matrix.decodeRow(row, decoded);
-      assert.deepStrictEqual(decoded, expected, `${rows} rows: row ${row}`);
+for (const [type, { interleave }] of Object.entries(TYPE_KERNELS)) {
+  if (!interleave) continue;
+  Deno.test(`${type} rows interleaved in fours decode, slice and multiply as the plain rows`, async () => {
+    await using cpu = await CpuBackend.create({ threads: 2 });
+    const cols = 64;
+    const rowBytes = rowByteSize(ggmlType(type), cols);
+    const prng = new Prng(9);
+    const values = Float32Array.from({ length: 38 * cols }, () => prng.uniform(1));
+    const bytes = new Uint8Array(38 * rowBytes);
+    quantizer(type).quantize(values, bytes);
+    // 37 rows: nine groups and a plain row; 32 rows: eight slices of four
+    for (const rows of [37, 32]) {
+      const plain = bytes.subarray(0, rows * rowBytes);
+      const reference = new ReferenceMatrix(quantFormat(type), rows, cols, plain, vecDotType(type));
+      const matrix = await cpuMatrix(cpu, type, rows, cols, plain);
+      const expected = new Float32Array(cols);
+      const decoded = new Float32Array(cols);
+      for (let row = 0; row < rows; row++) {
+        reference.decodeRow(row, expected);
+        matrix.decodeRow(row, decoded);
+        assert.deepStrictEqual(decoded, expected, `${rows} rows: row ${row}`);
+      }
+      const x = activations(cols, 2);
+      const all = new Float32Array(rows);
+      matrix.matVec(x, all);
+      if (rows === 32) {
+        const slice = new Float32Array(4);
+        matrix.slice(5, 8).matVec(x, slice);
+        assert.deepStrictEqual(slice, all.subarray(20, 24));
+        matrix.slice(5, 8).decodeRow(1, decoded);
+        reference.decodeRow(21, expected);
+        assert.deepStrictEqual(decoded, expected);
+        assert.throws(() => matrix.slice(1, 16), /interleaved in fours/);
+      }
     }
-    const x = activations(cols, 2);
-    const all = new Float32Array(rows);
-    matrix.matVec(x, all);
-    if (rows === 32) {
-      const slice = new Float32Array(4);
-      matrix.slice(5, 8).matVec(x, slice);
-      assert.deepStrictEqual(slice, all.subarray(20, 24));
-      matrix.slice(5, 8).decodeRow(1, decoded);
-      reference.decodeRow(21, expected);
-      assert.deepStrictEqual(decoded, expected);
-      assert.throws(() => matrix.slice(1, 16), /interleaved in fours/);
-    }
-  }
-});
+  });
+}
 
 Deno.test("Q4_0 scales that are subnormal, negative, infinite or NaN: finite as the reference, else not", async () => {
   await using cpu = await CpuBackend.create({ threads: 1 });
