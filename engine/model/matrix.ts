@@ -22,6 +22,7 @@ import type { QuantFormat } from "../quant/format.ts";
 import { readF16 } from "../quant/float.ts";
 import { fieldOffset, rowByteSize } from "../quant/types.ts";
 import { type AttentionShape, type KvCache, ReferenceKvCache } from "./kv_cache.ts";
+import { referenceVectorOps, type VectorOps } from "./vector_ops.ts";
 
 /** A `rows` × `cols` weight matrix in `format` blocks. */
 export interface Matrix {
@@ -71,6 +72,14 @@ export interface MatrixBackend {
     maxContext: number,
     roundProbabilities: boolean,
   ): KvCache;
+  /**
+   * Zeroed buffers of `length` values where this backend's kernels (mat-muls, `ops`) read and
+   * write in place: a model's activations and its norm weights.
+   */
+  floats(length: number): Float32Array;
+  doubles(length: number): Float64Array;
+  /** RMS norm and RoPE, on buffers from `floats` and `doubles` (others work, with copies). */
+  readonly ops: VectorOps;
 }
 
 /** Plain TypeScript matrices in JS memory: the reference the fast backends are tested against. */
@@ -83,6 +92,9 @@ export const referenceBackend: MatrixBackend = {
   kvCache(shape, layers, maxContext, roundProbabilities) {
     return new ReferenceKvCache(shape, layers, maxContext, roundProbabilities);
   },
+  floats: (length) => new Float32Array(length),
+  doubles: (length) => new Float64Array(length),
+  ops: referenceVectorOps,
 };
 
 /**

@@ -21,6 +21,7 @@ import type { GGUFFile } from "../gguf/read.ts";
 import { roundToF16 } from "../quant/activations.ts";
 import { type KvCache, softmax } from "./kv_cache.ts";
 import { type MatrixBackend, referenceBackend } from "./matrix.ts";
+import type { VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import {
   type FeedForward,
@@ -59,8 +60,8 @@ class Rows {
   readonly data: Float32Array;
   readonly row: readonly Float32Array[];
 
-  constructor(count: number, readonly width: number) {
-    const data = new Float32Array(count * width);
+  constructor(backend: MatrixBackend, count: number, readonly width: number) {
+    const data = backend.floats(count * width);
     this.data = data;
     this.row = Array.from({ length: count }, (_, i) => data.subarray(i * width, (i + 1) * width));
   }
@@ -100,6 +101,7 @@ class State {
   constructor(
     c: ModelConfig,
     weights: ModelWeights,
+    backend: MatrixBackend,
     readonly maxContext: number,
     readonly batch: number,
   ) {
@@ -113,22 +115,23 @@ class State {
     );
     const mla = c.latent;
     const k = Math.max(c.expertsUsed, 1);
-    this.x = new Rows(batch, c.dim);
-    this.xb = new Rows(batch, c.dim);
-    this.q = new Rows(batch, mla ? c.heads * (mla.nopeDim + mla.ropeDim) : c.heads * c.headDim);
-    this.k = new Rows(batch, shape.keyWidth);
-    this.v = new Rows(batch, shape.valueWidth);
-    this.queries = new Rows(batch, mla ? c.heads * shape.keyHeadDim : 0);
-    this.qCompressed = new Rows(batch, mla?.qLoraRank ?? 0);
-    this.attended = new Rows(batch, c.heads * shape.valueHeadDim);
-    this.attention = new Rows(batch, c.heads * (mla ? mla.valueDim : c.valueDim));
-    this.sublayerOut = new Rows(batch, c.dim);
-    this.routerLogits = new Rows(batch, c.experts);
-    this.hidden = new Float32Array(batch * widest);
-    this.hiddenUp = new Float32Array(batch * widest);
-    this.expertIn = new Rows(batch, c.dim);
-    this.expertOut = new Rows(batch, c.dim);
-    this.rankOut = new Rows(batch * k, c.dim);
+    const rows = (count: number, width: number) => new Rows(backend, count, width);
+    this.x = rows(batch, c.dim);
+    this.xb = rows(batch, c.dim);
+    this.q = rows(batch, mla ? c.heads * (mla.nopeDim + mla.ropeDim) : c.heads * c.headDim);
+    this.k = rows(batch, shape.keyWidth);
+    this.v = rows(batch, shape.valueWidth);
+    this.queries = rows(batch, mla ? c.heads * shape.keyHeadDim : 0);
+    this.qCompressed = rows(batch, mla?.qLoraRank ?? 0);
+    this.attended = rows(batch, c.heads * shape.valueHeadDim);
+    this.attention = rows(batch, c.heads * (mla ? mla.valueDim : c.valueDim));
+    this.sublayerOut = rows(batch, c.dim);
+    this.routerLogits = rows(batch, c.experts);
+    this.hidden = backend.floats(batch * widest);
+    this.hiddenUp = backend.floats(batch * widest);
+    this.expertIn = rows(batch, c.dim);
+    this.expertOut = rows(batch, c.dim);
+    this.rankOut = rows(batch * k, c.dim);
     this.chosen = new Int32Array(batch * k);
     this.chosenWeights = new Float64Array(batch * k);
     this.expertSlots = new Int32Array(batch);
@@ -137,10 +140,10 @@ class State {
       experts: new Int32Array(c.layers * k),
       weights: new Float64Array(c.layers * k),
     };
-    this.logits = new Rows(batch, c.vocabSize);
+    this.logits = rows(batch, c.vocabSize);
     this.ropeDim = mla ? mla.ropeDim : c.ropeDim;
-    this.ropeCos = new Float64Array((batch * this.ropeDim) / 2);
-    this.ropeSin = new Float64Array((batch * this.ropeDim) / 2);
+    this.ropeCos = backend.doubles((batch * this.ropeDim) / 2);
+    this.ropeSin = backend.doubles((batch * this.ropeDim) / 2);
   }
 }
 
@@ -185,6 +188,7 @@ type LogitRows = "all" | "last" | "none";
 export class ReferenceModel {
   readonly #state: State;
   readonly #cache: KvCache;
+  readonly #ops: VectorOps;
   readonly #oneToken = new Int32Array(1);
 
   private constructor(
@@ -195,7 +199,8 @@ export class ReferenceModel {
     readonly numerics: Numerics,
     backend: MatrixBackend,
   ) {
-    this.#state = new State(config, weights, maxContext, batchSize);
+    this.#state = new State(config, weights, backend, maxContext, batchSize);
+    this.#ops = backend.ops;
     // llama.cpp rounds attention's probabilities to f16 to multiply its F16 value cache
     this.#cache = backend.kvCache(
       attentionShape(config),
@@ -324,7 +329,7 @@ export class ReferenceModel {
 
       // attention rmsnorm
       for (let i = 0; i < count; i++) {
-        rmsNorm(s.xb.row[i]!, s.x.row[i]!, layer.attnNorm, c.rmsEpsilon);
+        this.#rmsNorm(s.xb.row[i]!, s.x.row[i]!, layer.attnNorm);
       }
 
       // queries, keys and values of the batch
@@ -364,7 +369,7 @@ export class ReferenceModel {
 
       // ffn rmsnorm
       for (let i = 0; i < count; i++) {
-        rmsNorm(s.xb.row[i]!, s.x.row[i]!, layer.ffnNorm, c.rmsEpsilon);
+        this.#rmsNorm(s.xb.row[i]!, s.x.row[i]!, layer.ffnNorm);
       }
 
       if (layer.ffn.kind === "dense") {
@@ -382,10 +387,22 @@ export class ReferenceModel {
     if (logits === "none") return;
     const first = logits === "all" ? 0 : count - 1;
     for (let i = first; i < count; i++) {
-      rmsNorm(s.x.row[i]!, s.x.row[i]!, w.outputNorm, c.rmsEpsilon);
+      this.#rmsNorm(s.x.row[i]!, s.x.row[i]!, w.outputNorm);
     }
     if (logits === "all") w.output.matMul(s.x.data, count, s.logits.data);
     else w.output.matVec(s.x.row[count - 1]!, s.logits.row[0]!);
+  }
+
+  /** RMS norm of `x` (or of its `length` values from `at`) into `out`, by the backend. */
+  #rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, at = 0, length = x.length) {
+    this.#ops.rmsNorm(out, x, weight, this.config.rmsEpsilon, at, length);
+  }
+
+  /** RoPE of the values from `x[at]` by batch row `row`'s rotation, by the backend. */
+  #rope(x: Float32Array, at: number, row: number) {
+    const s = this.#state;
+    const half = s.ropeDim / 2;
+    this.#ops.rope(x, at, s.ropeCos, s.ropeSin, row * half, half, this.config.ropeStyle);
   }
 
   /**
@@ -473,19 +490,19 @@ export class ReferenceModel {
       // q/k rmsnorm: per head (qwen3moe) or over all heads at once (olmoe)
       if (c.qkNorm === "per-head") {
         for (let h = 0; h < c.heads; h++) {
-          rmsNorm(q, q, a.qNorm!, c.rmsEpsilon, h * c.headDim, c.headDim);
+          this.#rmsNorm(q, q, a.qNorm!, h * c.headDim, c.headDim);
         }
         for (let h = 0; h < c.kvHeads; h++) {
-          rmsNorm(k, k, a.kNorm!, c.rmsEpsilon, h * c.headDim, c.headDim);
+          this.#rmsNorm(k, k, a.kNorm!, h * c.headDim, c.headDim);
         }
       } else if (c.qkNorm === "full") {
-        rmsNorm(q, q, a.qNorm!, c.rmsEpsilon);
-        rmsNorm(k, k, a.kNorm!, c.rmsEpsilon);
+        this.#rmsNorm(q, q, a.qNorm!);
+        this.#rmsNorm(k, k, a.kNorm!);
       }
 
       // rope: rotate the first ropeDim dimensions of every q and k head by position
-      for (let h = 0; h < c.heads; h++) rope(q, h * c.headDim, s, i, c.ropeStyle);
-      for (let h = 0; h < c.kvHeads; h++) rope(k, h * c.headDim, s, i, c.ropeStyle);
+      for (let h = 0; h < c.heads; h++) this.#rope(q, h * c.headDim, i);
+      for (let h = 0; h < c.kvHeads; h++) this.#rope(k, h * c.headDim, i);
     }
   }
 
@@ -506,7 +523,7 @@ export class ReferenceModel {
     } else {
       a.wqA!.matMul(s.xb.data, count, s.qCompressed.data);
       for (let i = 0; i < count; i++) {
-        rmsNorm(s.qCompressed.row[i]!, s.qCompressed.row[i]!, a.qANorm!, c.rmsEpsilon);
+        this.#rmsNorm(s.qCompressed.row[i]!, s.qCompressed.row[i]!, a.qANorm!);
       }
       a.wqB!.matMul(s.qCompressed.data, count, s.q.data);
     }
@@ -515,8 +532,8 @@ export class ReferenceModel {
     a.wkvA.matMul(s.xb.data, count, s.k.data);
     for (let i = 0; i < count; i++) {
       const k = s.k.row[i]!;
-      rmsNorm(k, k, a.kvANorm, c.rmsEpsilon, 0, mla.kvLoraRank);
-      rope(k, mla.kvLoraRank, s, i, c.ropeStyle);
+      this.#rmsNorm(k, k, a.kvANorm, 0, mla.kvLoraRank);
+      this.#rope(k, mla.kvLoraRank, i);
       s.v.row[i]!.set(k.subarray(0, mla.kvLoraRank));
 
       // per head: [wkB · q_nope | rotated q_rope]
@@ -526,7 +543,7 @@ export class ReferenceModel {
         const query = queries.subarray(h * keyHead, (h + 1) * keyHead);
         a.wkB[h]!.matVec(q.subarray(h * qHead, h * qHead + mla.nopeDim), query);
         query.set(q.subarray(h * qHead + mla.nopeDim, (h + 1) * qHead), mla.kvLoraRank);
-        rope(query, mla.kvLoraRank, s, i, c.ropeStyle);
+        this.#rope(query, mla.kvLoraRank, i);
       }
     }
   }
@@ -626,24 +643,6 @@ function topIndices(
 
 // --- the operations, each as plain as it can be ---
 
-/**
- * out = x / sqrt(mean(x²) + ε) ⊙ weight over the `length` values from index `at` (by default all
- * of `x`; a slice is one head, or a latent). `out` may be `x`.
- */
-function rmsNorm(
-  out: Float32Array,
-  x: Float32Array,
-  weight: Float32Array,
-  epsilon: number,
-  at = 0,
-  length = x.length,
-): void {
-  let squares = 0;
-  for (let i = at; i < at + length; i++) squares += x[i]! * x[i]!;
-  const scale = 1 / Math.sqrt(squares / length + epsilon);
-  for (let i = 0; i < length; i++) out[at + i] = x[at + i]! * scale * weight[i]!;
-}
-
 /** Fills the state's RoPE rotations for `count` tokens at positions `pos` …. */
 function ropeRotations(s: State, count: number, pos: number, base: number): void {
   const half = s.ropeDim / 2;
@@ -653,31 +652,6 @@ function ropeRotations(s: State, count: number, pos: number, base: number): void
       s.ropeCos[i * half + pair] = Math.cos(theta);
       s.ropeSin[i * half + pair] = Math.sin(theta);
     }
-  }
-}
-
-/**
- * RoPE of the `ropeDim` values starting at `x[at]`, by batch row `row`'s rotation, paired as the
- * model's style says.
- */
-function rope(
-  x: Float32Array,
-  at: number,
-  s: State,
-  row: number,
-  style: ModelConfig["ropeStyle"],
-): void {
-  const half = s.ropeDim / 2;
-  for (let i = 0; i < half; i++) {
-    const cos = s.ropeCos[row * half + i]!;
-    const sin = s.ropeSin[row * half + i]!;
-    // normal: neighbours (2i, 2i+1); neox: (i, i + ropeDim/2)
-    const a = style === "normal" ? at + 2 * i : at + i;
-    const b = style === "normal" ? a + 1 : a + half;
-    const x0 = x[a]!;
-    const x1 = x[b]!;
-    x[a] = x0 * cos - x1 * sin;
-    x[b] = x0 * sin + x1 * cos;
   }
 }
 

@@ -123,7 +123,7 @@ export async function loadWeights(
   const vector = async (name: string, length: number) => {
     const info = gguf.tensor(name);
     shapeOf(info, [length]);
-    const values = new Float32Array(length);
+    const values = backend.floats(length);
     formatOf(info).dequantize(await gguf.readTensor(info), values);
     return values;
   };

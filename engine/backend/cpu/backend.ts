@@ -24,6 +24,7 @@ import type { QuantFormat } from "../../quant/format.ts";
 import { rowByteSize } from "../../quant/types.ts";
 import type { Matrix, MatrixBackend, TensorReader } from "../../model/matrix.ts";
 import { type AttentionShape, type KvCache, ReferenceKvCache } from "../../model/kv_cache.ts";
+import { referenceVectorOps, type VectorOps } from "../../model/vector_ops.ts";
 import { bestKernelVariant, KERNEL_NAMES, type KernelVariant, TYPE_KERNELS } from "./kernels.ts";
 import { copyValues, HeapScratch, type WasmHeap } from "./heap.ts";
 import { CpuKvCache } from "./kv_cache.ts";
@@ -48,10 +49,35 @@ export class CpuBackend implements MatrixBackend {
   /** Rows being interleaved at load, or taken back out of their group. */
   readonly #rows: HeapScratch;
   readonly #bounce = new Uint8Array(4 << 20);
+  /** The shared memory's buffers that `floats` and `doubles` made views of. */
+  readonly #ownBuffers = new WeakSet<ArrayBufferLike>();
+  readonly ops: VectorOps;
 
   private constructor(heap: WasmHeap, pool: ThreadPool) {
     this.#heap = heap;
     this.#pool = pool;
+    const rmsNorm = this.#export("rms_norm");
+    const rope = this.#export("rope");
+    this.ops = {
+      rmsNorm: (out, x, weight, epsilon, at, length) => {
+        const to = this.#address(out);
+        const from = this.#address(x);
+        const by = this.#address(weight);
+        if (to < 0 || from < 0 || by < 0) {
+          return referenceVectorOps.rmsNorm(out, x, weight, epsilon, at, length);
+        }
+        rmsNorm(to + 4 * at, from + 4 * at, by, epsilon, length);
+      },
+      rope: (x, at, cos, sin, from, half, style) => {
+        const values = this.#address(x);
+        const cosines = this.#address(cos);
+        const sines = this.#address(sin);
+        if (values < 0 || cosines < 0 || sines < 0) {
+          return referenceVectorOps.rope(x, at, cos, sin, from, half, style);
+        }
+        rope(values + 4 * at, cosines + 8 * from, sines + 8 * from, half, style === "neox" ? 1 : 0);
+      },
+    };
     this.#input = new HeapScratch(heap);
     this.#activations = new HeapScratch(heap);
     this.#output = new HeapScratch(heap);
@@ -101,12 +127,36 @@ export class CpuBackend implements MatrixBackend {
     return new CpuMatrix(this, format, rows, cols, address);
   }
 
-  /** `count` rows of `out = W·x` for `matrix` (see `Matrix.matMul`). */
+  floats(length: number): Float32Array {
+    const view = this.#heap.f32(this.#heap.alloc(4 * length), length);
+    this.#ownBuffers.add(view.buffer);
+    return view;
+  }
+
+  doubles(length: number): Float64Array {
+    const at = this.#heap.alloc(8 * length); // first: it may grow the memory
+    const view = new Float64Array(this.#heap.memory.buffer, at, length);
+    this.#ownBuffers.add(view.buffer);
+    return view;
+  }
+
+  /** Where `view` starts in the shared memory, if `floats` or `doubles` made it (else −1). */
+  #address(view: Float32Array | Float64Array): number {
+    return this.#ownBuffers.has(view.buffer) ? view.byteOffset : -1;
+  }
+
+  /**
+   * `count` rows of `out = W·x` for `matrix` (see `Matrix.matMul`): in place where `x` and `out`
+   * are the backend's own buffers, through copies where not.
+   */
   matMul(matrix: CpuMatrix, x: Float32Array, count: number, out: Float32Array): void {
     const values = count * matrix.cols;
-    this.#input.reserve(4 * values);
-    copyValues(x, 0, this.#input.view, 0, values);
-    let input = this.#input.address;
+    let input = this.#address(x);
+    if (input < 0) {
+      this.#input.reserve(4 * values);
+      copyValues(x, 0, this.#input.view, 0, values);
+      input = this.#input.address;
+    }
     let inputStride = 4 * matrix.cols;
     if (matrix.convert !== null) {
       // the activation blocks of consecutive rows follow each other: one conversion for all
@@ -116,7 +166,8 @@ export class CpuBackend implements MatrixBackend {
       inputStride = matrix.activationRowBytes;
     }
     const results = count * matrix.rows;
-    this.#output.reserve(4 * results);
+    const inPlace = this.#address(out) >= 0;
+    if (!inPlace) this.#output.reserve(4 * results);
     this.#pool.matMul(
       matrix.kernel,
       matrix.address,
@@ -126,10 +177,10 @@ export class CpuBackend implements MatrixBackend {
       input,
       inputStride,
       count,
-      this.#output.address,
+      inPlace ? this.#address(out) : this.#output.address,
       matrix.rows,
     );
-    copyValues(this.#output.view, 0, out, 0, results);
+    if (!inPlace) copyValues(this.#output.view, 0, out, 0, results);
   }
 
   kvCache(

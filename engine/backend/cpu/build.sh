@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the CPU kernels (engine/quant/*.c, activations.c, attention.c, probe.c) into two WebAssembly
+# Builds the CPU kernels (engine/quant/*.c, activations.c, attention.c, probe.c, vector_ops.c) into two WebAssembly
 # modules with SIMD128, shared memory (imported, so every worker's instance sees the same weights)
 # and no libc: kernels.wasm, and kernels_relaxed.wasm, which also uses relaxed SIMD (its integer
 # dot product; the runtime picks it where it validates). Needs Debian's clang-19 and lld-19
@@ -19,6 +19,7 @@ build() {
     -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
     -Wl,--export=__stack_pointer -Wl,--export=__heap_base -Wl,--strip-all \
     engine/backend/cpu/activations.c engine/backend/cpu/attention.c engine/backend/cpu/probe.c \
+    engine/backend/cpu/vector_ops.c \
     engine/quant/float.c engine/quant/q4_0.c engine/quant/q4_1.c engine/quant/q5_0.c \
     engine/quant/q5_1.c engine/quant/q8_0.c engine/quant/iq4_nl.c engine/quant/q2_k.c \
     engine/quant/q3_k.c engine/quant/q4_k.c engine/quant/q5_k.c engine/quant/q6_k.c \
