@@ -4,6 +4,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { PRESETS, SYNTH_TYPES, synthesize } from "../engine/synth/mod.ts";
+import { SUPPORTED_PRE_TOKENIZERS } from "../engine/tokenizer/mod.ts";
 import { formatBytes } from "../util/format.ts";
 import { byteProgress, progressEnabled } from "../util/progress.ts";
 import { parseDecimal, parseWholeNumber, printJson } from "./common.ts";
@@ -25,8 +26,12 @@ export function synthCommand() {
     .option("--scale <factor>", "shrink widths by this factor in (0, 1]", parseDecimal)
     .option("--layers <n>", "number of layers to keep", parseWholeNumber)
     .addOption(
-      new Option("--tokenizer <kind>", "spm: SentencePiece; bpe: byte-level BPE (qwen2 pre)")
+      new Option("--tokenizer <kind>", "spm: SentencePiece; bpe: byte-level BPE")
         .choices(["spm", "bpe"] as const).default("spm" as const),
+    )
+    .addOption(
+      new Option("--pre <name>", "the BPE vocabulary's pre-tokenizer (tokenizer.ggml.pre)")
+        .choices(SUPPORTED_PRE_TOKENIZERS).default("qwen2"),
     )
     .option("--json", "print the result as JSON")
     .addHelpText(
@@ -41,6 +46,7 @@ export function synthCommand() {
         type: options.type,
         seed: options.seed,
         tokenizer: options.tokenizer,
+        pre: options.pre,
         ...(options.scale !== undefined ? { scale: options.scale } : {}),
         ...(options.layers !== undefined ? { layers: options.layers } : {}),
         onProgress: (done, total) => progress.update(done, total),

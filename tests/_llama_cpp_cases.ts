@@ -107,8 +107,29 @@ export async function sha256File(path: string): Promise<string> {
   return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
 }
 
+/** A vocabulary a tokenization fixture covers: a preset's, with a BPE pre-tokenizer. */
+export interface TokenizerCase {
+  readonly preset: string;
+  readonly tokenizer: "spm" | "bpe";
+  /** `tokenizer.ggml.pre` of a BPE vocabulary (synth's default: qwen2). */
+  readonly pre?: string;
+  readonly description: string;
+}
+
+/** The BPE pre-tokenizers recorded on the small vocabulary beside qwen2 (llama.cpp's groups). */
+const MORE_PRE_TOKENIZERS = [
+  "default",
+  "gpt-2",
+  "llama-bpe",
+  "dbrx",
+  "starcoder",
+  "deepseek-llm",
+  "deepseek-coder",
+  "deepseek-v3",
+];
+
 /** The vocabularies the tokenization fixtures cover. */
-export const TOKENIZER_CASES = [
+export const TOKENIZER_CASES: readonly TokenizerCase[] = [
   { preset: "tiny-mixtral", tokenizer: "spm", description: "SentencePiece, 1,024 tokens" },
   { preset: "mixtral-8x7b-shape", tokenizer: "spm", description: "SentencePiece, 32,000 tokens" },
   {
@@ -121,12 +142,25 @@ export const TOKENIZER_CASES = [
     tokenizer: "bpe",
     description: "byte-level BPE (qwen2), 151,936 tokens",
   },
-] as const;
+  ...MORE_PRE_TOKENIZERS.map((pre) => ({
+    preset: "tiny-qwen2moe",
+    tokenizer: "bpe" as const,
+    pre,
+    description: `byte-level BPE (${pre}), 1,024 tokens`,
+  })),
+  ...["llama-bpe", "deepseek-v3"].map((pre) => ({
+    preset: "qwen3-30b-a3b-shape",
+    tokenizer: "bpe" as const,
+    pre,
+    description: `byte-level BPE (${pre}), 151,936 tokens`,
+  })),
+];
 
 /** A recorded llama.cpp tokenization of the corpus with one vocabulary. */
 export interface TokenizerFixture {
   readonly preset: string;
   readonly tokenizer: "spm" | "bpe";
+  readonly pre?: string;
   readonly llamaCpp: string;
   readonly texts: string[];
   /** llama.cpp's ids for each text (no BOS; special tokens written in the text stay text). */
@@ -134,18 +168,25 @@ export interface TokenizerFixture {
 }
 
 /** The file name of a tokenization fixture. */
-export function tokenizerFixtureName(preset: string): string {
-  return `tokens/${preset}.json`;
+export function tokenizerFixtureName({ preset, pre }: TokenizerCase): string {
+  return `tokens/${preset}${pre ? `-${pre}` : ""}.json`;
 }
 
-/** Writes a model with `preset`'s vocabulary (and tiny weights: only the vocabulary matters). */
+/** Writes a model with the case's vocabulary (and tiny weights: only the vocabulary matters). */
 export async function buildVocabularyModel(
   dir: string,
-  preset: string,
-  tokenizer: "spm" | "bpe",
+  { preset, tokenizer, pre }: TokenizerCase,
 ): Promise<string> {
-  const path = join(dir, `${preset}-vocab.gguf`);
-  await synthesize({ preset, out: path, type: "Q4_0", scale: 0.0625, layers: 1, tokenizer });
+  const path = join(dir, `${preset}-${pre ?? tokenizer}-vocab.gguf`);
+  await synthesize({
+    preset,
+    out: path,
+    type: "Q4_0",
+    scale: 0.0625,
+    layers: 1,
+    tokenizer,
+    ...(pre ? { pre } : {}),
+  });
   return path;
 }
 
@@ -207,6 +248,9 @@ const BASE = [
   "combining e\u0301",
   "math ∑∫√∞≠≤≥",
   "arrows ←↑→↓",
+  "next\u0085line and \u3000ideographic space",
+  "\ufeffbyte order mark",
+  "1234567 grouped 12 345",
 ];
 
 /** The base strings, then combinations of them, 260 in all. */

@@ -127,6 +127,11 @@ const USER_MISTAKES: [string, string[], RegExp][] = [
     /argument 'Q5_K' is invalid/,
   ],
   [
+    "a BPE pre-tokenizer moebench does not know",
+    ["synth", "--preset", "tiny-olmoe", "--out", "x.gguf", "--tokenizer", "bpe", "--pre", "nope"],
+    /argument 'nope' is invalid/,
+  ],
+  [
     "a scale out of range",
     ["synth", "--preset", "tiny-olmoe", "--out", "x.gguf", "--scale", "2"],
     /^moebench: --scale must be in \(0, 1\], got 2$/,

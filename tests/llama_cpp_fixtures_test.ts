@@ -105,11 +105,12 @@ for (const preset of LOGIT_PRESETS) {
   }
 }
 
-for (const { preset, tokenizer, description } of TOKENIZER_CASES) {
-  Deno.test(`tokenization equals llama.cpp's fixture on 260 strings (${description})`, async () => {
-    const fixture = await readFixture<TokenizerFixture>(tokenizerFixtureName(preset));
+for (const vocabulary of TOKENIZER_CASES) {
+  const name = `tokenization equals llama.cpp's fixture on 260 strings (${vocabulary.description})`;
+  Deno.test(name, async () => {
+    const fixture = await readFixture<TokenizerFixture>(tokenizerFixtureName(vocabulary));
     await withTempDir(async (dir) => {
-      using gguf = await openGGUF(await buildVocabularyModel(dir, preset, tokenizer));
+      using gguf = await openGGUF(await buildVocabularyModel(dir, vocabulary));
       const ours = loadTokenizer(gguf);
       for (const [i, text] of fixture.texts.entries()) {
         assert.deepStrictEqual(

@@ -4,13 +4,14 @@
  * far llama.cpp drifts from itself with flash attention on, or fed one token at a time); for every vocabulary, llama.cpp's
  * tokenization of the test corpus.
  *
- *     deno run -A tests/record_llama_cpp_fixtures.ts
+ *     deno run -A tests/record_llama_cpp_fixtures.ts [--tokens-only]
  *
  * Run it after a change to `synth` or the corpus (the tests say when a model's hash no longer
  * matches its fixture), and commit the JSON it writes.
  * @module
  */
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { atomicWrite } from "../util/atomic_write.ts";
 import {
@@ -40,11 +41,12 @@ import {
 /** Enough of flash attention's logits to hold the other run's top-3 at every position. */
 const SELF_TOP = 64;
 
+const { values: args } = parseArgs({ options: { "tokens-only": { type: "boolean" } } });
 const root = fileURLToPath(FIXTURES);
 const { release } = await llamaCppInfo();
 const dir = await Deno.makeTempDir({ prefix: "moebench-fixtures-" });
 try {
-  for (const preset of LOGIT_PRESETS) {
+  for (const preset of args["tokens-only"] ? [] : LOGIT_PRESETS) {
     for (const type of LOGIT_TYPES) {
       const path = await buildFixtureModel(dir, preset, type);
       const tokens = evalTokens();
@@ -71,18 +73,19 @@ try {
       console.log(`${preset} ${type}: llama.cpp vs itself ${JSON.stringify(drifts)}`);
     }
   }
-  for (const { preset, tokenizer } of TOKENIZER_CASES) {
-    const path = await buildVocabularyModel(dir, preset, tokenizer);
+  for (const vocabulary of TOKENIZER_CASES) {
+    const path = await buildVocabularyModel(dir, vocabulary);
     const texts = corpus();
     const fixture: TokenizerFixture = {
-      preset,
-      tokenizer,
+      preset: vocabulary.preset,
+      tokenizer: vocabulary.tokenizer,
+      ...(vocabulary.pre ? { pre: vocabulary.pre } : {}),
       llamaCpp: release,
       texts,
       ids: await tokenizeWithLlamaCpp(path, texts),
     };
-    await writeJson(tokenizerFixtureName(preset), fixture, "ids");
-    console.log(`${preset}: ${texts.length} texts tokenized`);
+    await writeJson(tokenizerFixtureName(vocabulary), fixture, "ids");
+    console.log(`${vocabulary.description}: ${texts.length} texts tokenized`);
   }
 } finally {
   await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,7 @@
 /**
  * The byte-level BPE tokenizer of GGUF models with `tokenizer.ggml.model = "gpt2"` (Qwen,
  * OLMoE, DeepSeek, Llama 3…), as llama.cpp runs it: the text is split by the pre-tokenizer
- * regex of `tokenizer.ggml.pre`, each piece's UTF-8 bytes are mapped to GPT-2's printable
+ * regexes of `tokenizer.ggml.pre`, each piece's UTF-8 bytes are mapped to GPT-2's printable
  * characters, and the adjacent pair with the lowest merge rank is merged until none is left.
  *
  * @example
@@ -22,21 +22,110 @@
 import { partitionSpecial, type SpecialToken, specialTokens } from "./_special_tokens.ts";
 import { TOKEN_TYPE } from "./token_type.ts";
 
-/** Pre-tokenizer regexes by `tokenizer.ggml.pre`, as llama.cpp's `llama-vocab.cpp` has them. */
-const PRE_TOKENIZERS: Readonly<Record<string, RegExp>> = {
-  // GPT-2's own
-  default: /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)/gu,
-  gpt2: /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)/gu,
-  // Qwen2/2.5/3: digits one by one
-  qwen2:
-    /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
-  // Llama 3: digits in groups of up to three
-  "llama-bpe":
-    /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
-};
+/**
+ * Whitespace as llama.cpp's pre-tokenizers see it: ASCII's, plus the codepoints its Unicode
+ * table flags as whitespace (U+0085 among them, U+FEFF not, unlike JavaScript's `\s`).
+ */
+const SPACE = "\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+
+/** A regex from llama.cpp's source text, `\s` and `\S` meaning its whitespace. */
+function llamaRegex(source: string): RegExp {
+  const expanded = source
+    .replace(/\[((?:\\.|[^\]\\])*)\]/g, (cls) => cls.replaceAll("\\s", SPACE))
+    .replaceAll("\\S", `[^${SPACE}]`)
+    .replaceAll("\\s", `[${SPACE}]`);
+  return new RegExp(expanded, "gu");
+}
+
+const GPT2 = String
+  .raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`;
+const CONTRACTIONS = String.raw`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])`;
+const LLAMA3 = String
+  .raw`${CONTRACTIONS}|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+const QWEN2 = String
+  .raw`${CONTRACTIONS}|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+/** DeepSeek's CJK ideographs and Hangul (the ranges as llama.cpp writes them). */
+const CJK = "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+";
+
+/**
+ * A pre-tokenizer as llama.cpp's `llm_tokenizer_bpe` has it: regexes applied in turn, each
+ * splitting every piece so far into its matches and the text between them; `ignoreMerges`: a
+ * piece that is a token as a whole is taken as is.
+ */
+interface PreTokenizer {
+  readonly regexes: readonly RegExp[];
+  readonly ignoreMerges: boolean;
+}
+
+const pre = (sources: readonly string[], ignoreMerges = false): PreTokenizer => ({
+  regexes: sources.map(llamaRegex),
+  ignoreMerges,
+});
+
+/** llama.cpp's pre-tokenizers, by the names `tokenizer.ggml.pre` gives them (llama-vocab.cpp). */
+const PRE_TOKENIZER_GROUPS: readonly [readonly string[], PreTokenizer][] = [
+  [
+    ["default"],
+    pre([String.raw`[\p{P}\$\+<=>\^~\|]+`, GPT2, String.raw`\p{N}+`, "[0-9][0-9][0-9]"]),
+  ],
+  [["gpt-2", "phi-2", "olmo", "mpt", "jais"], pre([GPT2])],
+  [["llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral"], pre([LLAMA3], true)],
+  [["dbrx", "smaug-bpe", "chatglm-bpe", "glm4"], pre([LLAMA3])],
+  [["qwen2", "deepseek-r1-qwen", "stablelm2", "hunyuan"], pre([QWEN2])],
+  [
+    ["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"],
+    pre([
+      String.raw`\p{N}`,
+      GPT2,
+    ]),
+  ],
+  [
+    ["deepseek-llm"],
+    pre([
+      "[\r\n]",
+      "\\s?[A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-\u02af\u0370-\u0373\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03f5\u03f7-\u0481\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5\u13f8-\u13fd\u1c90-\u1cba\u1cbd-\u1cbf\u1d00-\u1d2b\u1d6b-\u1d77\u1d79-\u1d9a\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\u2102\u2107\u210a-\u2113\u2115\u2119-\u211d\u2124\u2126\u2128\u212a-\u212d\u212f-\u2134\u2139\u213c-\u213f\u2145-\u2149\u214e\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4\u2ceb-\u2cee\u2cf2\u2cf3\ua640-\ua66d\ua680-\ua69b\ua722-\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf\ufb00-\ufb06\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a\u{10400}-\u{1044f}\u{104b0}-\u{104d3}\u{104d8}-\u{104fb}\u{10c80}-\u{10cb2}\u{10cc0}-\u{10cf2}\u{118a0}-\u{118df}\u{1e900}-\u{1e943}]+",
+      "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+",
+      "\\s+$",
+      CJK,
+      "\\p{N}+",
+    ]),
+  ],
+  [["deepseek-coder"], pre(["[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", CJK, "\\p{N}"])],
+  [
+    ["deepseek-v3"],
+    pre([
+      "\\p{N}{1,3}",
+      "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+",
+      "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
+    ]),
+  ],
+];
+
+const PRE_TOKENIZERS: ReadonlyMap<string, PreTokenizer> = new Map(
+  PRE_TOKENIZER_GROUPS.flatMap(([names, tokenizer]) => names.map((name) => [name, tokenizer])),
+);
 
 /** The pre-tokenizer names moebench implements. */
-export const SUPPORTED_PRE_TOKENIZERS: readonly string[] = Object.keys(PRE_TOKENIZERS);
+export const SUPPORTED_PRE_TOKENIZERS: readonly string[] = [...PRE_TOKENIZERS.keys()];
+
+/** `text` split as llama.cpp's `unicode_regex_split` splits it: by each regex in turn. */
+function preTokenize(text: string, regexes: readonly RegExp[]): string[] {
+  let pieces = [text];
+  for (const regex of regexes) {
+    const next: string[] = [];
+    for (const piece of pieces) {
+      let end = 0;
+      for (const match of piece.matchAll(regex)) {
+        if (match.index > end) next.push(piece.slice(end, match.index));
+        next.push(match[0]);
+        end = match.index + match[0].length;
+      }
+      if (end < piece.length) next.push(piece.slice(end));
+    }
+    pieces = next;
+  }
+  return pieces;
+}
 
 /**
  * GPT-2's map from bytes to printable characters: printable Latin-1 bytes stand for themselves,
@@ -70,7 +159,7 @@ export class BytePairTokenizer {
   readonly addBos: boolean;
   readonly #ids = new Map<string, number>();
   readonly #ranks = new Map<string, number>();
-  readonly #split: RegExp;
+  readonly #pre: PreTokenizer;
   readonly #byteChars = byteToUnicode();
   readonly #charBytes = new Map(this.#byteChars.map((char, byte) => [char, byte]));
   readonly #specials: SpecialToken[];
@@ -81,14 +170,14 @@ export class BytePairTokenizer {
     readonly types: readonly number[],
     options: BpeOptions,
   ) {
-    const split = PRE_TOKENIZERS[options.pre];
+    const split = PRE_TOKENIZERS.get(options.pre);
     if (!split) {
       throw new RangeError(
         `BPE pre-tokenizer "${options.pre}" is not supported; supported: ` +
           SUPPORTED_PRE_TOKENIZERS.join(", "),
       );
     }
-    this.#split = split;
+    this.#pre = split;
     this.bosId = options.bosId;
     this.eosId = options.eosId;
     this.addBos = options.addBos;
@@ -108,9 +197,11 @@ export class BytePairTokenizer {
         output.push(fragment);
         continue;
       }
-      for (const match of fragment.matchAll(this.#split)) {
-        const word = Array.from(utf8.encode(match[0]), (byte) => this.#byteChars[byte]!).join("");
-        this.#encodeWord(word, output);
+      for (const piece of preTokenize(fragment, this.#pre.regexes)) {
+        const word = Array.from(utf8.encode(piece), (byte) => this.#byteChars[byte]!).join("");
+        const whole = this.#pre.ignoreMerges ? this.#ids.get(word) : undefined;
+        if (whole !== undefined) output.push(whole);
+        else this.#encodeWord(word, output);
       }
     }
     return output;
