@@ -78,7 +78,10 @@ export interface MatrixBackend {
    */
   floats(length: number): Float32Array;
   doubles(length: number): Float64Array;
-  /** RMS norm and RoPE, on buffers from `floats` and `doubles` (others work, with copies). */
+  /**
+   * RMS norm and RoPE: in the backend's kernels on buffers from `floats` and `doubles`, in the
+   * TypeScript reference on others.
+   */
   readonly ops: VectorOps;
 }
 

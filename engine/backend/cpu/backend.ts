@@ -25,7 +25,13 @@ import { rowByteSize } from "../../quant/types.ts";
 import type { Matrix, MatrixBackend, TensorReader } from "../../model/matrix.ts";
 import { type AttentionShape, type KvCache, ReferenceKvCache } from "../../model/kv_cache.ts";
 import { referenceVectorOps, type VectorOps } from "../../model/vector_ops.ts";
-import { bestKernelVariant, KERNEL_NAMES, type KernelVariant, TYPE_KERNELS } from "./kernels.ts";
+import {
+  bestKernelVariant,
+  KERNEL_NAMES,
+  type KernelVariant,
+  TYPE_KERNELS,
+  type TypeKernels,
+} from "./kernels.ts";
 import { copyValues, HeapScratch, type WasmHeap } from "./heap.ts";
 import { CpuKvCache } from "./kv_cache.ts";
 import { startThreads, type ThreadPool } from "./pool.ts";
@@ -166,8 +172,12 @@ export class CpuBackend implements MatrixBackend {
       inputStride = matrix.activationRowBytes;
     }
     const results = count * matrix.rows;
-    const inPlace = this.#address(out) >= 0;
-    if (!inPlace) this.#output.reserve(4 * results);
+    let output = this.#address(out);
+    const inPlace = output >= 0;
+    if (!inPlace) {
+      this.#output.reserve(4 * results);
+      output = this.#output.address;
+    }
     this.#pool.matMul(
       matrix.kernel,
       matrix.address,
@@ -177,7 +187,7 @@ export class CpuBackend implements MatrixBackend {
       input,
       inputStride,
       count,
-      inPlace ? this.#address(out) : this.#output.address,
+      output,
       matrix.rows,
     );
     if (!inPlace) copyValues(this.#output.view, 0, out, 0, results);
@@ -198,7 +208,7 @@ export class CpuBackend implements MatrixBackend {
 
   /** Decodes row `index` of `matrix` with the format's reference decoder. */
   decodeRow(matrix: CpuMatrix, index: number, out: Float32Array): void {
-    const interleave = TYPE_KERNELS[matrix.format.type.name]!.interleave;
+    const interleave = matrix.interleave;
     const groupedRows = matrix.rows - matrix.rows % 4;
     let start = matrix.address + index * matrix.rowBytes;
     if (interleave && index < groupedRows) {
@@ -247,6 +257,8 @@ class CpuMatrix implements Matrix {
   readonly convert: ((x: number, y: number, n: number) => void) | null;
   /** Bytes of one converted activation row. */
   readonly activationRowBytes: number;
+  /** How its rows are interleaved in fours (null: plain rows). */
+  readonly interleave: TypeKernels["interleave"];
 
   constructor(
     readonly backend: CpuBackend,
@@ -256,7 +268,9 @@ class CpuMatrix implements Matrix {
     readonly address: number,
   ) {
     this.rowBytes = rowByteSize(format.type, cols);
-    this.kernel = KERNEL_NAMES.indexOf(TYPE_KERNELS[format.type.name]!.matMul);
+    const kernels = TYPE_KERNELS[format.type.name]!;
+    this.kernel = KERNEL_NAMES.indexOf(kernels.matMul);
+    this.interleave = kernels.interleave;
     const { convert, rowBytes } = backend.converter(format, cols);
     this.convert = convert;
     this.activationRowBytes = rowBytes;
@@ -276,7 +290,7 @@ class CpuMatrix implements Matrix {
 
   slice(index: number, count: number): CpuMatrix {
     const rows = this.rows / count;
-    if (TYPE_KERNELS[this.format.type.name]!.interleave && rows % 4 !== 0) {
+    if (this.interleave && rows % 4 !== 0) {
       // the groups of four rows would straddle the slices
       throw new RangeError(
         `cannot cut ${this.rows} ${this.format.type.name} rows into ${count} slices of ${rows} ` +

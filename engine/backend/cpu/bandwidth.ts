@@ -55,10 +55,7 @@ export function timeMatVec(
 /** Rows of the read probe: 4 KiB each. */
 const PROBE_ROW_BYTES = 4096;
 
-/**
- * GB/s that plain SIMD reads of `bytes` (default 1 GiB) reach on `pool`, whose memory must hold
- * them from `at`.
- */
+/** GB/s that plain SIMD reads of `bytes` reach on `pool`, whose memory holds them from `at`. */
 export function timeReads(
   pool: ThreadPool,
   at: number,

@@ -158,7 +158,7 @@ Deno.test({
   },
 });
 
-Deno.test("a slice of a CPU matrix multiplies its own rows (an expert of a stacked tensor)", async () => {
+Deno.test("a slice of a CPU matrix multiplies its own rows (an expert of a stacked tensor); on the backend's own buffers (in place) as through copies", async () => {
   await using cpu = await CpuBackend.create({ threads: 2 });
   const rows = 48;
   const cols = 64;
@@ -171,6 +171,11 @@ Deno.test("a slice of a CPU matrix multiplies its own rows (an expert of a stack
   matrix.matVec(x, all);
   matrix.slice(2, 3).matVec(x, third);
   assert.deepStrictEqual(third, all.subarray(32));
+  const ownX = cpu.floats(cols);
+  const ownOut = cpu.floats(rows);
+  ownX.set(x);
+  matrix.matVec(ownX, ownOut);
+  assert.deepStrictEqual(ownOut, all);
 });
 
 /** A CPU matrix of `bytes`, read as a file's tensor would be. */

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { referenceVectorOps } from "../../model/vector_ops.ts";
-import { quantFormat } from "../../quant/registry.ts";
 import { Prng } from "../../synth/prng.ts";
 import { CpuBackend } from "./backend.ts";
 
@@ -43,28 +42,4 @@ Deno.test("the CPU's RMS norm and RoPE give the reference's bits, on its buffers
     cpu.ops.rope(elsewhere, 16, cos, sin, 24, 12, style);
     assert.deepStrictEqual(elsewhere, expected, `${style}, JS arrays`);
   }
-});
-
-Deno.test("a CPU mat-mul on the backend's own buffers (in place) equals one through copies", async () => {
-  await using cpu = await CpuBackend.create({ threads: 2 });
-  const rows = 8;
-  const cols = 32;
-  const prng = new Prng(4);
-  const weights = Float32Array.from({ length: rows * cols }, () => prng.uniform(1));
-  const bytes = new Uint8Array(weights.buffer);
-  const matrix = await cpu.matrix(
-    quantFormat("F32"),
-    rows,
-    cols,
-    bytes.length,
-    (into, at) => Promise.resolve(into.set(bytes.subarray(at, at + into.length))),
-  );
-  const x = Float32Array.from({ length: 2 * cols }, () => prng.uniform(1));
-  const expected = new Float32Array(2 * rows);
-  matrix.matMul(x, 2, expected);
-  const ownX = cpu.floats(2 * cols);
-  const ownOut = cpu.floats(2 * rows);
-  ownX.set(x);
-  matrix.matMul(ownX, 2, ownOut);
-  assert.deepStrictEqual(ownOut, expected);
 });
