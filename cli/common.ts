@@ -35,6 +35,36 @@ export function parseDecimal(value: string): number {
   return n;
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** A size as `512MiB`, `2GB`, `1.5GiB` or bytes, or a share of something as `25%`. */
+export type SizeOption = { readonly bytes: number } | { readonly share: number };
+
+/** Parses a size option (`512MiB`, `2GB`, bytes; with `percent`, also `25%`). */
+export function parseSize(value: string, percent = false): SizeOption {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*|%)\s*$/i.exec(value);
+  const unit = match?.[2]?.toLowerCase() ?? "";
+  if (match && unit === "%" && percent) {
+    const share = Number(match[1]) / 100;
+    if (share > 0 && share <= 1) return { share };
+  } else if (match && unit in SIZE_UNITS) {
+    return { bytes: Math.floor(Number(match[1]) * SIZE_UNITS[unit]!) };
+  }
+  const forms = percent ? "512MiB, 2GB, bytes or 25%" : "512MiB, 2GB or bytes";
+  throw new InvalidArgumentError(`"${value}" is not a size (${forms}).`);
+}
+
 /** Prints `value` as JSON on stdout (the only thing a `--json` command prints there). */
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));

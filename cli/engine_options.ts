@@ -1,14 +1,15 @@
 /**
- * The options every command that runs a model shares (`--backend`, `--threads`, `--numerics`),
- * and loading a model as they say.
+ * The options every command that runs a model shares (`--backend`, `--threads`, `--numerics`,
+ * and expert offloading's), and loading a model as they say.
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
 import { CpuBackend } from "../engine/backend/cpu/backend.ts";
 import type { GGUFFile } from "../engine/gguf/read.ts";
 import { referenceBackend } from "../engine/model/matrix.ts";
-import { ReferenceModel } from "../engine/model/reference.ts";
-import { UsageError } from "./common.ts";
+import { ReferenceModel, type RunOptions } from "../engine/model/reference.ts";
+import type { OffloadOptions } from "../engine/offload/offloaded.ts";
+import { parseSize, parseWholeNumber, type SizeOption, UsageError } from "./common.ts";
 
 /** `--backend`: the WASM SIMD kernels on worker threads, or the plain TypeScript oracle. */
 export const backendOption = () =>
@@ -33,11 +34,80 @@ export const numericsOption = () =>
     "f32: exact activations (reference backend only); ggml: rounded as llama.cpp's CPU",
   ).choices(["f32", "ggml"] as const);
 
-/** What the three options parse to. */
+/** `--expert-budget`: offload experts behind a cache of this many bytes (or share of experts). */
+export const expertBudgetOption = () =>
+  new Option(
+    "--expert-budget <size>",
+    "offload routed experts: a cache of this size (512MiB, 2GB, 25% of the expert bytes)",
+  ).argParser((value) => parseSize(value, true));
+
+/** `--expert-slots`: offload experts behind this many cache slots per MoE layer. */
+export const expertSlotsOption = () =>
+  new Option("--expert-slots <n>", "offload routed experts: this many cache slots per MoE layer")
+    .argParser(parseWholeNumber);
+
+/** `--cache-policy`: which expert leaves the cache. */
+export const cachePolicyOption = () =>
+  new Option("--cache-policy <name>", "expert cache eviction policy")
+    .choices(["lru", "lfu", "fifo", "random"] as const).default("lru" as const);
+
+/** `--prefetch`: speculative loading of the next layers' guessed experts. */
+export const prefetchOption = () =>
+  new Option("--prefetch <on|off>", "guess and load the next layers' experts while computing")
+    .choices(["on", "off"] as const).default("on" as const);
+
+/** `--prefetch-depth`: layers ahead to guess. */
+export const prefetchDepthOption = () =>
+  new Option("--prefetch-depth <n>", "layers ahead to guess experts for").argParser(
+    parseWholeNumber,
+  ).default(1);
+
+/** `--prefetch-k`: experts to guess per layer. */
+export const prefetchKOption = () =>
+  new Option("--prefetch-k <n>", "experts to guess per layer (default: the model's top-k)")
+    .argParser(parseWholeNumber);
+
+/** `--expert-tier`: where offloaded experts are read from. */
+export const expertTierOption = () =>
+  new Option("--expert-tier <tier>", "where offloaded experts live: the file, or a RAM copy")
+    .choices(["disk", "ram"] as const).default("disk" as const);
+
+/** `--cold`: drop the model file from the page cache before generating. */
+export const coldOption = () =>
+  new Option("--cold", "drop the model file from the OS page cache first (a cold run)");
+
+/** What the options parse to. */
 export interface EngineOptions {
   readonly backend: "cpu" | "reference";
   readonly threads?: number;
   readonly numerics?: "f32" | "ggml";
+  readonly expertBudget?: SizeOption;
+  readonly expertSlots?: number;
+  readonly cachePolicy?: "lru" | "lfu" | "fifo" | "random";
+  readonly prefetch?: "on" | "off";
+  readonly prefetchDepth?: number;
+  readonly prefetchK?: number;
+  readonly expertTier?: "disk" | "ram";
+}
+
+/** The offloading the options ask for (undefined: every expert resident). */
+export function offloadOptions(options: EngineOptions): OffloadOptions | undefined {
+  const { expertBudget: budget, expertSlots: slots } = options;
+  if (budget !== undefined && slots !== undefined) {
+    throw new UsageError("give --expert-budget or --expert-slots, not both");
+  }
+  if (budget === undefined && slots === undefined) return undefined;
+  const depth = options.prefetch === "off" ? 0 : options.prefetchDepth ?? 1;
+  return {
+    ...(budget && "bytes" in budget ? { budgetBytes: budget.bytes } : {}),
+    ...(budget && "share" in budget ? { budgetShare: budget.share } : {}),
+    ...(slots !== undefined ? { slotsPerLayer: slots } : {}),
+    policy: options.cachePolicy ?? "lru",
+    prefetch: depth > 0
+      ? { depth, ...(options.prefetchK !== undefined ? { experts: options.prefetchK } : {}) }
+      : null,
+    tier: options.expertTier ?? "disk",
+  };
 }
 
 /** A loaded model and what must be released with it. */
@@ -53,13 +123,17 @@ export async function loadModel(
   gguf: GGUFFile,
   options: EngineOptions,
   maxContext: number,
+  extra: Pick<RunOptions, "onRouting"> = {},
 ): Promise<LoadedModel> {
+  const offload = offloadOptions(options);
   if (options.backend === "reference") {
+    if (offload) throw new UsageError("offloading experts needs --backend cpu");
     if (options.threads !== undefined) throw new UsageError("--threads needs --backend cpu");
     const model = await ReferenceModel.load(gguf, {
       maxContext,
       numerics: options.numerics ?? "f32",
       backend: referenceBackend,
+      ...extra,
     });
     return { model, [Symbol.asyncDispose]: () => Promise.resolve() };
   }
@@ -70,8 +144,20 @@ export async function loadModel(
   }
   const cpu = await CpuBackend.create(options.threads ? { threads: options.threads } : {});
   try {
-    const model = await ReferenceModel.load(gguf, { maxContext, numerics: "ggml", backend: cpu });
-    return { model, [Symbol.asyncDispose]: () => cpu[Symbol.asyncDispose]() };
+    const model = await ReferenceModel.load(gguf, {
+      maxContext,
+      numerics: "ggml",
+      backend: cpu,
+      ...(offload ? { offload } : {}),
+      ...extra,
+    });
+    return {
+      model,
+      [Symbol.asyncDispose]: () => {
+        model.close();
+        return cpu[Symbol.asyncDispose]();
+      },
+    };
   } catch (error) {
     cpu.close();
     throw error;

@@ -3,7 +3,21 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { backendOption, loadModel, numericsOption, threadsOption } from "./engine_options.ts";
+import {
+  backendOption,
+  cachePolicyOption,
+  coldOption,
+  expertBudgetOption,
+  expertSlotsOption,
+  expertTierOption,
+  loadModel,
+  numericsOption,
+  prefetchDepthOption,
+  prefetchKOption,
+  prefetchOption,
+  threadsOption,
+} from "./engine_options.ts";
+import { dropPageCache } from "../engine/offload/page_cache.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { generate } from "../engine/generate.ts";
 import { Sampler } from "../engine/sample.ts";
@@ -30,6 +44,14 @@ export function generateCommand() {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(numericsOption())
+    .addOption(expertBudgetOption())
+    .addOption(expertSlotsOption())
+    .addOption(cachePolicyOption())
+    .addOption(prefetchOption())
+    .addOption(prefetchDepthOption())
+    .addOption(prefetchKOption())
+    .addOption(expertTierOption())
+    .addOption(coldOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
     .action(async (options) => {
       if ((options.prompt === undefined) === (options.tokens === undefined)) {
@@ -55,6 +77,7 @@ export function generateCommand() {
       });
       await using loaded = await loadModel(gguf, options, prompt.length + options.nPredict);
       const { model } = loaded;
+      const cold = options.cold ? dropPageCache(gguf.path) : null;
       const stream = options.json ? undefined : (_token: number, text: string) => {
         Deno.stdout.writeSync(new TextEncoder().encode(text));
       };
@@ -64,22 +87,41 @@ export function generateCommand() {
         ...(stream ? { onToken: stream } : {}),
       });
       const peak = peakResidentBytes();
+      const offload = model.offload?.stats();
+      const modelBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
       const memory = {
-        model_bytes: gguf.tensors.reduce((sum, t) => sum + t.bytes, 0),
+        model_bytes: modelBytes,
+        // what stays in memory: every tensor but the offloaded experts
+        resident_bytes: modelBytes - (offload?.expert_bytes ?? 0),
         kv_cache_bytes: model.kvCacheBytes,
         baseline_rss_bytes: baselineBytes,
         peak_rss_bytes: peak,
       };
+      const coldStats = cold &&
+        (cold.dropped
+          ? { dropped: true, cached_before: cold.cachedBefore, cached_after: cold.cachedAfter }
+          : { dropped: false, reason: cold.reason });
       if (options.json) {
-        printJson({ ...result, stats: { ...result.stats, memory } });
+        const extra = offload ? { offload: { ...offload, cold: coldStats } } : {};
+        printJson({ ...result, stats: { ...result.stats, memory, ...extra } });
         return;
       }
       const { stats } = result;
+      if (cold && !cold.dropped) console.error(`moebench: not a cold run: ${cold.reason}`);
       console.log();
       console.error(
         `\n${stats.n_prompt} prompt tokens at ${stats.prefill_tps.toFixed(1)} tok/s, ` +
           `${stats.n_gen} generated at ${stats.decode_tps.toFixed(1)} tok/s, ` +
           `first token after ${stats.ttft_ms.toFixed(0)} ms`,
       );
+      if (offload) {
+        console.error(
+          `experts: ${(offload.hit_rate * 100).toFixed(1)} % hits in ${offload.slots} slots ` +
+            `(${(offload.budget_bytes / 2 ** 20).toFixed(0)} MiB, ${offload.policy}), ` +
+            `${(offload.bytes_loaded / 2 ** 20).toFixed(0)} MiB loaded at ` +
+            `${offload.load_gbps.toFixed(2)} GB/s, ${offload.stall_ms.toFixed(0)} ms stalled, ` +
+            `prefetch recall ${(offload.prefetch_recall * 100).toFixed(0)} %`,
+        );
+      }
     });
 }

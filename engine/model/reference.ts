@@ -23,6 +23,9 @@ import { type KvCache, softmax } from "./kv_cache.ts";
 import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import type { VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
+import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
+import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offload/offloaded.ts";
+import type { PrefetchGuess } from "../offload/planner.ts";
 import {
   type FeedForward,
   type GroupedQueryAttentionWeights,
@@ -47,6 +50,21 @@ export interface RunOptions {
   readonly numerics?: Numerics;
   /** Where the matrices live and how they multiply (default: the plain TypeScript reference). */
   readonly backend?: MatrixBackend;
+  /** Keep routed experts out of memory behind an expert cache (the backend must hold slots). */
+  readonly offload?: OffloadOptions;
+  /** Called after each MoE layer's routing of a batch (traces record it). */
+  readonly onRouting?: (event: RoutingEvent) => void;
+}
+
+/** One MoE layer's routing of a batch. */
+export interface RoutingEvent {
+  readonly layer: number;
+  /** Tokens in the batch, and each one's `expertsUsed` experts and weights, best first. */
+  readonly count: number;
+  readonly experts: Int32Array;
+  readonly weights: Float64Array;
+  /** What the forward pass guessed for the next layers (empty without prefetch). */
+  readonly guesses: readonly PrefetchGuess[];
 }
 
 /** Which experts a token was routed to in one layer, and with what weights. */
@@ -91,6 +109,13 @@ class State {
   readonly chosen: Int32Array; // (batch · expertsUsed) each token's experts, best first
   readonly chosenWeights: Float64Array; // (batch · expertsUsed) and their weights
   readonly expertSlots: Int32Array; // (batch) where each gathered token's output goes in rankOut
+  readonly needed: number[]; // the distinct experts a layer's batch uses, ascending
+  readonly routedTo: Uint8Array; // (experts) whether any token of the batch chose each
+  readonly guessIn: Float32Array; // (dim) a later layer's normalised input, guessed
+  readonly guessLogits: Float32Array; // (experts) its router's logits
+  readonly guessTaken: Uint8Array; // (experts)
+  readonly guessPool: { layer: number; experts: number[] }[]; // (prefetch depth) reused …
+  readonly guesses: { layer: number; experts: number[] }[]; // … for a token's guesses
   readonly router: RouterScratch;
   readonly lastRouting: { experts: Int32Array; weights: Float64Array }; // (layers · expertsUsed)
   readonly logits: Rows; // (batch, vocab)
@@ -108,9 +133,7 @@ class State {
     const shape = attentionShape(c);
     const widest = Math.max(
       ...weights.layers.flatMap(({ ffn }) =>
-        ffn.kind === "dense"
-          ? [ffn.dense.up.rows]
-          : [ffn.experts[0]!.up.rows, ffn.shared?.up.rows ?? 0]
+        ffn.kind === "dense" ? [ffn.dense.up.rows] : [ffn.expertHidden, ffn.shared?.up.rows ?? 0]
       ),
     );
     const mla = c.latent;
@@ -135,6 +158,13 @@ class State {
     this.chosen = new Int32Array(batch * k);
     this.chosenWeights = new Float64Array(batch * k);
     this.expertSlots = new Int32Array(batch);
+    this.needed = [];
+    this.routedTo = new Uint8Array(c.experts);
+    this.guessIn = backend.floats(c.dim);
+    this.guessLogits = backend.floats(c.experts);
+    this.guessTaken = new Uint8Array(c.experts);
+    this.guessPool = [];
+    this.guesses = [];
     this.router = new RouterScratch(c);
     this.lastRouting = {
       experts: new Int32Array(c.layers * k),
@@ -190,6 +220,10 @@ export class ReferenceModel {
   readonly #cache: KvCache;
   readonly #ops: VectorOps;
   readonly #oneToken = new Int32Array(1);
+  readonly #experts: ExpertRunner;
+  readonly #onRouting: RunOptions["onRouting"];
+  /** The batch size of the layer computing now (for `#runExpert`). */
+  #count = 0;
 
   private constructor(
     readonly config: ModelConfig,
@@ -198,8 +232,12 @@ export class ReferenceModel {
     batchSize: number,
     readonly numerics: Numerics,
     backend: MatrixBackend,
+    experts: ExpertRunner,
+    onRouting: RunOptions["onRouting"],
   ) {
     this.#state = new State(config, weights, backend, maxContext, batchSize);
+    this.#experts = experts;
+    this.#onRouting = onRouting;
     this.#ops = backend.ops;
     // llama.cpp rounds attention's probabilities to f16 to multiply its F16 value cache
     this.#cache = backend.kvCache(
@@ -215,10 +253,38 @@ export class ReferenceModel {
     const config = readConfig(gguf);
     const numerics = options.numerics ?? "f32";
     const backend = options.backend ?? referenceBackend;
-    const weights = await loadWeights(gguf, config, numerics, backend);
+    const offload = options.offload;
+    if (offload && !("expertSlots" in backend)) {
+      throw new RangeError("offloading experts needs a backend with expert slots (--backend cpu)");
+    }
+    const weights = await loadWeights(gguf, config, numerics, backend, !offload);
+    const experts = offload
+      ? await OffloadedExperts.create(gguf, config, backend as SlotBackend & MatrixBackend, offload)
+      : new ResidentExperts(
+        weights.layers.map(({ ffn }) => ffn.kind === "mixture" ? ffn.experts : null),
+      );
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
     const batchSize = Math.max(1, Math.min(options.batchSize ?? 128, maxContext));
-    return new ReferenceModel(config, weights, maxContext, batchSize, numerics, backend);
+    return new ReferenceModel(
+      config,
+      weights,
+      maxContext,
+      batchSize,
+      numerics,
+      backend,
+      experts,
+      options.onRouting,
+    );
+  }
+
+  /** The expert cache, when experts are offloaded. */
+  get offload(): OffloadedExperts | null {
+    return this.#experts instanceof OffloadedExperts ? this.#experts : null;
+  }
+
+  /** Stops the expert loader, if any. */
+  close(): void {
+    this.offload?.close();
   }
 
   /** Positions the KV cache holds. */
@@ -383,6 +449,8 @@ export class ReferenceModel {
       for (let i = 0; i < count; i++) addInPlace(s.x.row[i]!, s.sublayerOut.row[i]!);
     }
 
+    this.#experts.endStep();
+
     // final rmsnorm and the output projection to logits
     if (logits === "none") return;
     const first = logits === "all" ? 0 : count - 1;
@@ -431,17 +499,15 @@ export class ReferenceModel {
       s.lastRouting.weights[l * k + rank] = s.chosenWeights[(count - 1) * k + rank]!;
     }
 
-    for (let e = 0; e < moe.experts.length; e++) {
-      let routed = 0;
-      for (let slot = 0; slot < count * k; slot++) {
-        if (s.chosen[slot] !== e) continue;
-        s.expertIn.row[routed]!.set(s.xb.row[Math.floor(slot / k)]!);
-        s.expertSlots[routed++] = slot;
-      }
-      if (routed === 0) continue;
-      this.#swiglu(moe.experts[e]!, s.expertIn.data, routed, s.expertOut.data);
-      for (let j = 0; j < routed; j++) s.rankOut.row[s.expertSlots[j]!]!.set(s.expertOut.row[j]!);
-    }
+    // the experts the batch uses, ascending: each runs once, as its bytes become available
+    s.routedTo.fill(0);
+    for (let slot = 0; slot < count * k; slot++) s.routedTo[s.chosen[slot]!] = 1;
+    s.needed.length = 0;
+    for (let e = 0; e < c.experts; e++) if (s.routedTo[e]) s.needed.push(e);
+    const guesses = count === 1 ? this.#guessNextLayers(l) : NO_GUESSES;
+    this.#onRouting?.({ layer: l, count, experts: s.chosen, weights: s.chosenWeights, guesses });
+    this.#count = count;
+    this.#experts.runLayer(l, s.needed, guesses, this.#runExpert);
     for (let i = 0; i < count; i++) {
       const out = s.sublayerOut.row[i]!;
       out.fill(0);
@@ -458,6 +524,51 @@ export class ReferenceModel {
         addScaled(s.sublayerOut.row[i]!, s.expertOut.row[i]!, gate);
       }
     }
+  }
+
+  /** Runs `expert` over the batch's tokens routed to it, each output to its token's rank row. */
+  readonly #runExpert: RunExpert = (expert, ffn) => {
+    const s = this.#state;
+    const k = this.config.expertsUsed;
+    let routed = 0;
+    for (let slot = 0; slot < this.#count * k; slot++) {
+      if (s.chosen[slot] !== expert) continue;
+      s.expertIn.row[routed]!.set(s.xb.row[Math.floor(slot / k)]!);
+      s.expertSlots[routed++] = slot;
+    }
+    this.#swiglu(ffn, s.expertIn.data, routed, s.expertOut.data);
+    for (let j = 0; j < routed; j++) s.rankOut.row[s.expertSlots[j]!]!.set(s.expertOut.row[j]!);
+  };
+
+  /**
+   * Speculative prefetch (Eliseev & Mazur): the next layers' routers applied to the residual
+   * stream as it stands after this layer's attention, each normalised as its own layer will
+   * normalise it; their top experts are the guesses. Wrong guesses cost bytes, never results.
+   */
+  #guessNextLayers(l: number): readonly PrefetchGuess[] {
+    const prefetch = this.#experts.prefetch;
+    if (prefetch === null) return NO_GUESSES;
+    const s = this.#state;
+    const layers = this.weights.layers;
+    s.guesses.length = 0;
+    for (let next = l + 1; next < layers.length && s.guesses.length < prefetch.depth; next++) {
+      const { ffn, ffnNorm } = layers[next]!;
+      if (ffn.kind !== "mixture") continue;
+      this.#rmsNorm(s.guessIn, s.x.row[0]!, ffnNorm);
+      ffn.router.matVec(s.guessIn, s.guessLogits);
+      if (ffn.selectionBias) {
+        // DeepSeek-V3 chooses by sigmoid scores plus the bias
+        for (let e = 0; e < s.guessLogits.length; e++) {
+          s.guessLogits[e] = sigmoid(s.guessLogits[e]!) + ffn.selectionBias[e]!;
+        }
+      }
+      const guess = s.guessPool[s.guesses.length] ??= { layer: next, experts: [] };
+      guess.layer = next;
+      guess.experts.length = Math.min(prefetch.experts, this.config.experts);
+      topIndices(s.guessLogits, guess.experts.length, s.guessTaken, guess.experts, 0);
+      s.guesses.push(guess);
+    }
+    return s.guesses;
   }
 
   /**
@@ -627,7 +738,7 @@ function topIndices(
   values: Float32Array,
   count: number,
   taken: Uint8Array,
-  into: Int32Array,
+  into: Int32Array | number[],
   at: number,
 ): void {
   taken.fill(0, 0, values.length);
@@ -640,6 +751,8 @@ function topIndices(
     into[at + n] = best;
   }
 }
+
+const NO_GUESSES: readonly PrefetchGuess[] = [];
 
 // --- the operations, each as plain as it can be ---
 

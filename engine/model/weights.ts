@@ -53,7 +53,9 @@ export interface MixtureWeights {
   readonly kind: "mixture";
   readonly router: Matrix; // (experts, dim)
   readonly selectionBias: Float32Array | null; // (experts), DeepSeek-V3's exp_probs_b
-  readonly experts: readonly FeedForward[]; // (experts)
+  /** (experts), or null when they are offloaded: an expert cache holds them (engine/offload/) */
+  readonly experts: readonly FeedForward[] | null;
+  readonly expertHidden: number; // each expert's feed-forward width
   readonly shared: FeedForward | null;
   readonly sharedGate: Float32Array | null; // (dim): qwen2moe's sigmoid gate of the shared expert
 }
@@ -81,7 +83,8 @@ export interface ModelWeights {
 export type Numerics = "f32" | "ggml";
 
 /**
- * Reads every tensor the forward pass uses into memory (quantized) and checks its shape.
+ * Reads every tensor the forward pass uses into memory (quantized) and checks its shape; with
+ * `residentExperts` false, all but the routed experts (their shapes still checked).
  * @throws {GGUFError} naming a missing tensor, a wrong shape or an unsupported type.
  */
 export async function loadWeights(
@@ -89,6 +92,7 @@ export async function loadWeights(
   config: ModelConfig,
   numerics: Numerics = "f32",
   backend: MatrixBackend = referenceBackend,
+  residentExperts = true,
 ): Promise<ModelWeights> {
   const shapeOf = (info: TensorInfo, expected: number[]) => {
     const same = info.shape.length === expected.length &&
@@ -149,22 +153,35 @@ export async function loadWeights(
       ffn = { kind: "dense", dense: await feedForward(blk, "") };
     } else {
       const hidden = widthOf(blk("ffn_up_exps.weight"));
-      const stacked = {
-        gate: await matrix(blk("ffn_gate_exps.weight"), [dim, hidden, experts]),
-        up: await matrix(blk("ffn_up_exps.weight"), [dim, hidden, experts]),
-        down: await matrix(blk("ffn_down_exps.weight"), [hidden, dim, experts]),
+      const shapes = {
+        gate: [dim, hidden, experts],
+        up: [dim, hidden, experts],
+        down: [hidden, dim, experts],
       };
+      for (const [part, shape] of Object.entries(shapes)) {
+        const info = gguf.tensor(blk(`ffn_${part}_exps.weight`));
+        shapeOf(info, shape);
+        formatOf(info);
+      }
+      const stacked = residentExperts
+        ? {
+          gate: await matrix(blk("ffn_gate_exps.weight"), shapes.gate),
+          up: await matrix(blk("ffn_up_exps.weight"), shapes.up),
+          down: await matrix(blk("ffn_down_exps.weight"), shapes.down),
+        }
+        : null;
       ffn = {
         kind: "mixture",
         router: await matrix(blk("ffn_gate_inp.weight"), [dim, experts]),
         selectionBias: gguf.findTensor(blk("exp_probs_b.bias"))
           ? await vector(blk("exp_probs_b.bias"), experts)
           : null,
-        experts: Array.from({ length: experts }, (_, e) => ({
+        experts: stacked && Array.from({ length: experts }, (_, e) => ({
           gate: stacked.gate.slice(e, experts),
           up: stacked.up.slice(e, experts),
           down: stacked.down.slice(e, experts),
         })),
+        expertHidden: hidden,
         shared: config.sharedExpert === "none" ? null : await feedForward(blk, "_shexp"),
         sharedGate: config.sharedExpert === "gated"
           ? await vector(blk("ffn_gate_inp_shexp.weight"), dim)

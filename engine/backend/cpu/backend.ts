@@ -34,7 +34,9 @@ import {
 } from "./kernels.ts";
 import { copyValues, HeapScratch, type WasmHeap } from "./heap.ts";
 import { CpuKvCache } from "./kv_cache.ts";
-import { startThreads, type ThreadPool } from "./pool.ts";
+import { startThreads, type ThreadPool, WORKER_STACK_BYTES } from "./pool.ts";
+import type { SlotMemory } from "../../offload/loader.ts";
+import type { SlotBackend } from "../../offload/offloaded.ts";
 
 /** Options of the CPU backend. */
 export interface CpuBackendOptions {
@@ -45,7 +47,7 @@ export interface CpuBackendOptions {
 }
 
 /** Matrices in WebAssembly memory, multiplied by the SIMD kernels on `threads` threads. */
-export class CpuBackend implements MatrixBackend {
+export class CpuBackend implements MatrixBackend, SlotBackend {
   readonly #heap: WasmHeap;
   readonly #pool: ThreadPool;
   /** A mat-mul's f32 input, its conversion to the activation blocks, and its f32 output. */
@@ -129,6 +131,33 @@ export class CpuBackend implements MatrixBackend {
       const rowBytes = rowByteSize(format.type, cols);
       this.#rows.reserve(4 * rowBytes);
       this.#export(kernels.interleave.rows)(address, rows, cols, this.#rows.address);
+    }
+    return new CpuMatrix(this, format, rows, cols, address);
+  }
+
+  /**
+   * Expert cache slots in the shared memory, and a stack and scratch for the loader thread's
+   * own kernel instance (it interleaves what it loads).
+   */
+  expertSlots(count: number, slotBytes: number, scratchBytes: number): SlotMemory {
+    const stackTop = this.#heap.alloc(WORKER_STACK_BYTES, 16) + WORKER_STACK_BYTES;
+    const scratch = this.#heap.alloc(scratchBytes);
+    const slotStride = Math.ceil(slotBytes / 64) * 64;
+    return {
+      memory: this.#heap.memory,
+      variant: this.variant,
+      stackTop,
+      scratch,
+      slotBase: this.#heap.alloc(count * slotStride),
+      slotStride,
+      interleaveOf: (type) => TYPE_KERNELS[type]?.interleave?.rows ?? null,
+    };
+  }
+
+  /** A matrix over bytes already in the shared memory (an expert slot), prepared as loaded. */
+  matrixAt(format: QuantFormat, rows: number, cols: number, address: number): Matrix {
+    if (TYPE_KERNELS[format.type.name] === undefined) {
+      throw new RangeError(`no CPU kernel for ${format.type.name}`);
     }
     return new CpuMatrix(this, format, rows, cols, address);
   }

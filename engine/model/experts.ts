@@ -1,0 +1,44 @@
+/**
+ * How the forward pass reaches a layer's routed experts: all resident in memory, or behind an
+ * expert cache (`engine/offload/`). The forward pass says which experts a layer needs and what it
+ * guesses the next layers will need; the runner makes each needed expert's matrices available
+ * and calls back to compute it.
+ * @module
+ */
+import type { PrefetchGuess } from "../offload/planner.ts";
+import type { FeedForward } from "./weights.ts";
+
+/** Computes routed expert `expert` of the current layer with its matrices. */
+export type RunExpert = (expert: number, ffn: FeedForward) => void;
+
+/** Runs a layer's routed experts. */
+export interface ExpertRunner {
+  /**
+   * Runs each of `needed` (distinct experts of `layer`, ascending) through `compute`;
+   * `guesses`: experts later layers will probably need, to start loading now.
+   */
+  runLayer(
+    layer: number,
+    needed: readonly number[],
+    guesses: readonly PrefetchGuess[],
+    compute: RunExpert,
+  ): void;
+  /** How far ahead and how many experts to guess (null: no guessing). */
+  readonly prefetch: { readonly depth: number; readonly experts: number } | null;
+  /** A token (or batch) is done. */
+  endStep(): void;
+}
+
+/** Every expert resident: each layer's experts as loaded. */
+export class ResidentExperts implements ExpertRunner {
+  readonly prefetch = null;
+
+  constructor(readonly layers: readonly (readonly FeedForward[] | null)[]) {}
+
+  runLayer(layer: number, needed: readonly number[], _: unknown, compute: RunExpert): void {
+    const experts = this.layers[layer]!;
+    for (const expert of needed) compute(expert, experts[expert]!);
+  }
+
+  endStep(): void {}
+}
