@@ -12,6 +12,8 @@ import { generateCommand } from "./cli/generate.ts";
 import { perplexityCommand } from "./cli/perplexity.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { synthCommand } from "./cli/synth.ts";
+import { simulateCommand } from "./cli/simulate.ts";
+import { traceCommand } from "./cli/trace.ts";
 import { VERSION } from "./version.ts";
 
 function program() {
@@ -24,6 +26,8 @@ function program() {
     .addCommand(generateCommand())
     .addCommand(evalCommand())
     .addCommand(perplexityCommand())
+    .addCommand(traceCommand())
+    .addCommand(simulateCommand())
     .addCommand(benchCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {

@@ -123,7 +123,7 @@ export async function loadModel(
   gguf: GGUFFile,
   options: EngineOptions,
   maxContext: number,
-  extra: Pick<RunOptions, "onRouting"> = {},
+  extra: Pick<RunOptions, "onRouting" | "guessAhead"> = {},
 ): Promise<LoadedModel> {
   const offload = offloadOptions(options);
   if (options.backend === "reference") {

@@ -21,10 +21,30 @@ import { dropPageCache } from "../engine/offload/page_cache.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { generate } from "../engine/generate.ts";
 import { Sampler } from "../engine/sample.ts";
-import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
+import { loadTokenizer, type Tokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { peakResidentBytes, residentBytes } from "../util/memory.ts";
 import { parseDecimal, parseWholeNumber, printJson, UsageError } from "./common.ts";
 import { parseTokenList } from "./eval.ts";
+
+/**
+ * The prompt as `--prompt` (tokenized, BOS first unless `--no-bos`) or `--tokens` (BOS put in
+ * front unless there or `--no-bos`) give it.
+ */
+export function promptTokens(
+  options: { prompt?: string; tokens?: number[]; bos: boolean },
+  tokenizer: Tokenizer,
+): number[] {
+  if ((options.prompt === undefined) === (options.tokens === undefined)) {
+    throw new UsageError("give exactly one of --prompt and --tokens");
+  }
+  const prompt = options.tokens ? [...options.tokens] : tokenizer.encode(options.prompt!, {
+    addBos: options.bos && tokenizer.addBos,
+  });
+  if (options.tokens && options.bos && tokenizer.bosId !== null && prompt[0] !== tokenizer.bosId) {
+    prompt.unshift(tokenizer.bosId);
+  }
+  return prompt;
+}
 
 /** The `generate` command. */
 export function generateCommand() {
@@ -54,19 +74,10 @@ export function generateCommand() {
     .addOption(coldOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
     .action(async (options) => {
-      if ((options.prompt === undefined) === (options.tokens === undefined)) {
-        throw new UsageError("give exactly one of --prompt and --tokens");
-      }
       const baselineBytes = residentBytes();
       using gguf = await openGGUF(options.model);
       const tokenizer = loadTokenizer(gguf);
-      const prompt = options.tokens ??
-        tokenizer.encode(options.prompt!, { addBos: options.bos && tokenizer.addBos });
-      if (
-        options.tokens && options.bos && tokenizer.bosId !== null && prompt[0] !== tokenizer.bosId
-      ) {
-        prompt.unshift(tokenizer.bosId);
-      }
+      const prompt = promptTokens(options, tokenizer);
       const sampler = new Sampler({
         temperature: options.temp,
         topK: options.topK,

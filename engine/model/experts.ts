@@ -29,11 +29,15 @@ export interface ExpertRunner {
   endStep(): void;
 }
 
-/** Every expert resident: each layer's experts as loaded. */
+/**
+ * Every expert resident: each layer's experts as loaded. `prefetch`: guesses to make anyway
+ * (nothing loads; a trace records them).
+ */
 export class ResidentExperts implements ExpertRunner {
-  readonly prefetch = null;
-
-  constructor(readonly layers: readonly (readonly FeedForward[] | null)[]) {}
+  constructor(
+    readonly layers: readonly (readonly FeedForward[] | null)[],
+    readonly prefetch: { readonly depth: number; readonly experts: number } | null = null,
+  ) {}
 
   runLayer(layer: number, needed: readonly number[], _: unknown, compute: RunExpert): void {
     const experts = this.layers[layer]!;

@@ -54,6 +54,8 @@ export interface RunOptions {
   readonly offload?: OffloadOptions;
   /** Called after each MoE layer's routing of a batch (traces record it). */
   readonly onRouting?: (event: RoutingEvent) => void;
+  /** With resident experts: make prefetch guesses anyway, for `onRouting` to see. */
+  readonly guessAhead?: { readonly depth: number; readonly experts: number };
 }
 
 /** One MoE layer's routing of a batch. */
@@ -262,6 +264,7 @@ export class ReferenceModel {
       ? await OffloadedExperts.create(gguf, config, backend as SlotBackend & MatrixBackend, offload)
       : new ResidentExperts(
         weights.layers.map(({ ffn }) => ffn.kind === "mixture" ? ffn.experts : null),
+        options.guessAhead ?? null,
       );
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
     const batchSize = Math.max(1, Math.min(options.batchSize ?? 128, maxContext));

@@ -61,6 +61,8 @@ export class ExpertCache {
   /** Pins per slot (a slot may be pinned by several holders). */
   readonly #pins: Uint16Array;
   #time = 0;
+  /** Demands granted so far: where Belady's oracle stands in the trace. */
+  #demands = 0;
 
   constructor(readonly options: CacheOptions) {
     if (!(options.slots >= 1)) throw new RangeError("the expert cache needs at least one slot");
@@ -109,11 +111,13 @@ export class ExpertCache {
     const scope = this.#scopes[this.#scopeOf(key)]!;
     if (resident !== undefined) {
       scope.policy.used(resident - scope.first, key, time, demand);
+      if (demand) this.#demands++;
       return { slot: resident, hit: true, evicted: -1 };
     }
     let local = scope.keys.indexOf(-1);
-    if (local < 0) local = scope.policy.victim(scope.pinned, scope.keys, time);
+    if (local < 0) local = scope.policy.victim(scope.pinned, scope.keys, this.#demands);
     if (local < 0) return null;
+    if (demand) this.#demands++;
     const evicted = scope.keys[local]!;
     if (evicted >= 0) this.#slotOfKey.delete(evicted);
     scope.keys[local] = key;

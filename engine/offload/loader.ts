@@ -9,6 +9,7 @@
  * @module
  */
 import type { KernelVariant } from "../backend/cpu/kernels.ts";
+import { GGUFError } from "../gguf/errors.ts";
 import type { ExpertStore } from "./store.ts";
 
 /** Slots of the control block. */
@@ -89,6 +90,7 @@ export class ExpertLoader {
   readonly #done: Int32Array;
   readonly #stats: Float64Array;
   readonly #error: Uint8Array;
+  readonly #path: string;
   #head = 0;
   #serial = 0;
 
@@ -100,6 +102,7 @@ export class ExpertLoader {
     this.#done = start.done;
     this.#stats = start.stats;
     this.#error = start.error;
+    this.#path = start.path;
   }
 
   /**
@@ -206,7 +209,7 @@ export class ExpertLoader {
     if (!Atomics.load(this.#control, Control.Failed)) return;
     const end = this.#error.indexOf(0);
     const message = new TextDecoder().decode(this.#error.slice(0, end < 0 ? undefined : end));
-    throw new Error(`loading an expert failed: ${message}`);
+    throw new GGUFError(this.#path, `loading an expert failed: ${message}`);
   }
 
   close(): void {
@@ -228,7 +231,7 @@ async function copyToRam(store: ExpertStore): Promise<SharedArrayBuffer> {
       await file.seek(part.fileOffset, Deno.SeekMode.Start);
       for (let done = 0; done < length;) {
         const got = await file.read(bounce.subarray(0, Math.min(bounce.length, length - done)));
-        if (got === null) throw new Error(`${store.path}: the file ends inside an expert tensor`);
+        if (got === null) throw new GGUFError(store.path, "the file ends inside an expert tensor");
         new Uint8Array(ram, at + done, got).set(bounce.subarray(0, got));
         done += got;
       }

@@ -42,7 +42,7 @@ self.onmessage = async (event: MessageEvent<LoaderStart>) => {
     for (let filled = 0; filled < into.length;) {
       const got = file!.readSync(into.subarray(filled));
       if (got === null || got === 0) {
-        throw new Error(`${start.path}: the file ends inside an expert (byte ${offset + filled})`);
+        throw new Error(`the file ends inside an expert (byte ${offset + filled})`);
       }
       filled += got;
     }

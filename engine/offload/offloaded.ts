@@ -16,13 +16,17 @@ import { type LayerIo, OffloadPlanner, type PrefetchGuess } from "./planner.ts";
 import type { PolicyName } from "./policy.ts";
 import { ExpertStore } from "./store.ts";
 
-/** How experts are offloaded. */
-export interface OffloadOptions {
+/** How big the expert cache is. */
+export interface CacheSizing {
   /** Bytes of fast memory for expert slots, one pool for all layers (or a share of all expert bytes) … */
   readonly budgetBytes?: number;
   readonly budgetShare?: number;
   /** … or this many slots per MoE layer (the paper's layout). */
   readonly slotsPerLayer?: number;
+}
+
+/** How experts are offloaded. */
+export interface OffloadOptions extends CacheSizing {
   /** Eviction policy (default LRU; Belady's needs a trace: the simulator's only). */
   readonly policy?: Exclude<PolicyName, "belady">;
   /** Guess the next `depth` layers' experts, `experts` each (default: the model's top-k). */
@@ -72,8 +76,16 @@ export interface OffloadStats {
   }[];
 }
 
+/** What sizing a cache needs to know of a model's experts (an `ExpertStore`, or a trace's header). */
+export interface ExpertSizes {
+  readonly experts: number;
+  readonly moeLayers: number;
+  readonly totalBytes: number;
+  readonly slotBytes: number;
+}
+
 /** The slots a budget buys: whole experts, at least one, at most every expert. */
-export function slotsForBudget(store: ExpertStore, options: OffloadOptions): {
+export function slotsForBudget(store: ExpertSizes, options: CacheSizing): {
   slots: number;
   scopes: number;
 } {
@@ -140,7 +152,7 @@ export class OffloadedExperts implements ExpertRunner {
     const cache = new ExpertCache({
       slots,
       scopes,
-      scopeOf: scopeOfKey(store, scopes),
+      scopeOf: scopeOfKey(store.layers.map((layer) => layer?.bytes ?? 0), store.experts, scopes),
       policy: options.policy ?? "lru",
       seed: options.seed ?? 0,
     });
@@ -234,9 +246,16 @@ export class OffloadedExperts implements ExpertRunner {
   }
 }
 
-/** The pool of each key: one for all, or one per MoE layer (in layer order). */
-export function scopeOfKey(store: ExpertStore, scopes: number): (key: number) => number {
+/**
+ * The pool of each key: one for all, or one per MoE layer (in layer order; `layerBytes` is 0 for
+ * dense layers).
+ */
+export function scopeOfKey(
+  layerBytes: readonly number[],
+  experts: number,
+  scopes: number,
+): (key: number) => number {
   if (scopes === 1) return () => 0;
-  const moeIndex = store.layers.map((_, l) => store.layers.slice(0, l).filter(Boolean).length);
-  return (key) => moeIndex[Math.floor(key / store.experts)]!;
+  const moeIndex = layerBytes.map((_, l) => layerBytes.slice(0, l).filter((b) => b > 0).length);
+  return (key) => moeIndex[Math.floor(key / experts)]!;
 }

@@ -23,13 +23,17 @@ export type PolicyName = typeof POLICY_NAMES[number];
 
 /**
  * When each key is demanded next: Belady's oracle, built from a trace. `next(key, now)` is the
- * request time of the first demand of `key` after `now` (Infinity: never again).
+ * index, in the run's sequence of demands, of the first demand of `key` at or after `now`
+ * (Infinity: never again).
  */
 export interface FutureDemands {
   next(key: number, now: number): number;
 }
 
-/** Chooses which resident key leaves. Times are the cache's request counter. */
+/**
+ * Chooses which resident key leaves. Times are the cache's request counter; `victim`'s `now` is
+ * the number of demands granted so far.
+ */
 export interface EvictionPolicy {
   readonly name: PolicyName;
   /** `key` was loaded into `slot` at `time`. */
@@ -37,7 +41,7 @@ export interface EvictionPolicy {
   /** `key` in `slot` was requested at `time` (`demand`: computed with, not just prefetched). */
   used(slot: number, key: number, time: number, demand: boolean): void;
   /** The slot to evict among those not pinned (at least one is not), or −1 for none. */
-  victim(pinned: Uint8Array, keys: readonly number[], time: number): number;
+  victim(pinned: Uint8Array, keys: readonly number[], now: number): number;
 }
 
 /** A policy for a cache of `slots` slots; `seed` drives `random`, `future` drives `belady`. */
@@ -163,7 +167,7 @@ class Belady implements EvictionPolicy {
   constructor(readonly future: FutureDemands) {}
   inserted() {}
   used() {}
-  victim(pinned: Uint8Array, keys: readonly number[], time: number) {
-    return smallest(pinned, (slot) => -this.future.next(keys[slot]!, time));
+  victim(pinned: Uint8Array, keys: readonly number[], now: number) {
+    return smallest(pinned, (slot) => -this.future.next(keys[slot]!, now));
   }
 }
