@@ -9,6 +9,7 @@ import type { GGUFFile } from "../engine/gguf/read.ts";
 import { referenceBackend } from "../engine/model/matrix.ts";
 import { ReferenceModel, type RunOptions } from "../engine/model/reference.ts";
 import type { OffloadOptions } from "../engine/offload/offloaded.ts";
+import { residentBytes } from "../util/memory.ts";
 import { parseSize, parseWholeNumber, type SizeOption, UsageError } from "./common.ts";
 
 /** `--backend`: the WASM SIMD kernels on worker threads, or the plain TypeScript oracle. */
@@ -113,6 +114,8 @@ export function offloadOptions(options: EngineOptions): OffloadOptions | undefin
 /** A loaded model and what must be released with it. */
 export interface LoadedModel extends AsyncDisposable {
   readonly model: ReferenceModel;
+  /** Resident set once the backend's threads ran, before any weight was read. */
+  readonly engineRssBytes: number;
 }
 
 /**
@@ -126,6 +129,7 @@ export async function loadModel(
   extra: Pick<RunOptions, "onRouting" | "guessAhead"> = {},
 ): Promise<LoadedModel> {
   const offload = offloadOptions(options);
+  let engineRssBytes = residentBytes();
   if (options.backend === "reference") {
     if (offload) throw new UsageError("offloading experts needs --backend cpu");
     if (options.threads !== undefined) throw new UsageError("--threads needs --backend cpu");
@@ -135,7 +139,7 @@ export async function loadModel(
       backend: referenceBackend,
       ...extra,
     });
-    return { model, [Symbol.asyncDispose]: () => Promise.resolve() };
+    return { model, engineRssBytes, [Symbol.asyncDispose]: () => Promise.resolve() };
   }
   if (options.numerics === "f32") {
     throw new UsageError(
@@ -143,6 +147,7 @@ export async function loadModel(
     );
   }
   const cpu = await CpuBackend.create(options.threads ? { threads: options.threads } : {});
+  engineRssBytes = residentBytes();
   try {
     const model = await ReferenceModel.load(gguf, {
       maxContext,
@@ -153,6 +158,7 @@ export async function loadModel(
     });
     return {
       model,
+      engineRssBytes,
       [Symbol.asyncDispose]: () => {
         model.close();
         return cpu[Symbol.asyncDispose]();

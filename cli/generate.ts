@@ -106,6 +106,8 @@ export function generateCommand() {
         resident_bytes: modelBytes - (offload?.expert_bytes ?? 0),
         kv_cache_bytes: model.kvCacheBytes,
         baseline_rss_bytes: baselineBytes,
+        // after the file's metadata, the tokenizer and the threads, before the weights
+        engine_rss_bytes: loaded.engineRssBytes,
         peak_rss_bytes: peak,
       };
       const coldStats = cold &&

@@ -14,12 +14,13 @@ export type RunExpert = (expert: number, ffn: FeedForward) => void;
 /** Runs a layer's routed experts. */
 export interface ExpertRunner {
   /**
-   * Runs each of `needed` (distinct experts of `layer`, ascending) through `compute`;
+   * Runs each of `needed[0 … count)` (distinct experts of `layer`, ascending) through `compute`;
    * `guesses`: experts later layers will probably need, to start loading now.
    */
   runLayer(
     layer: number,
-    needed: readonly number[],
+    needed: ArrayLike<number>,
+    count: number,
     guesses: readonly PrefetchGuess[],
     compute: RunExpert,
   ): void;
@@ -39,9 +40,15 @@ export class ResidentExperts implements ExpertRunner {
     readonly prefetch: { readonly depth: number; readonly experts: number } | null = null,
   ) {}
 
-  runLayer(layer: number, needed: readonly number[], _: unknown, compute: RunExpert): void {
+  runLayer(
+    layer: number,
+    needed: ArrayLike<number>,
+    count: number,
+    _: unknown,
+    compute: RunExpert,
+  ): void {
     const experts = this.layers[layer]!;
-    for (const expert of needed) compute(expert, experts[expert]!);
+    for (let i = 0; i < count; i++) compute(needed[i]!, experts[needed[i]!]!);
   }
 
   endStep(): void {}

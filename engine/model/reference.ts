@@ -111,13 +111,13 @@ class State {
   readonly chosen: Int32Array; // (batch · expertsUsed) each token's experts, best first
   readonly chosenWeights: Float64Array; // (batch · expertsUsed) and their weights
   readonly expertSlots: Int32Array; // (batch) where each gathered token's output goes in rankOut
-  readonly needed: number[]; // the distinct experts a layer's batch uses, ascending
+  readonly needed: Int32Array; // (experts) the distinct experts a layer's batch uses, ascending
   readonly routedTo: Uint8Array; // (experts) whether any token of the batch chose each
   readonly guessIn: Float32Array; // (dim) a later layer's normalised input, guessed
   readonly guessLogits: Float32Array; // (experts) its router's logits
   readonly guessTaken: Uint8Array; // (experts)
-  readonly guessPool: { layer: number; experts: number[] }[]; // (prefetch depth) reused …
-  readonly guesses: { layer: number; experts: number[] }[]; // … for a token's guesses
+  // guesses for 0 … depth later layers, their arrays made once (a forward pass allocates nothing)
+  readonly guessLists: { layer: number; experts: number[] }[][];
   readonly router: RouterScratch;
   readonly lastRouting: { experts: Int32Array; weights: Float64Array }; // (layers · expertsUsed)
   readonly logits: Rows; // (batch, vocab)
@@ -160,13 +160,12 @@ class State {
     this.chosen = new Int32Array(batch * k);
     this.chosenWeights = new Float64Array(batch * k);
     this.expertSlots = new Int32Array(batch);
-    this.needed = [];
+    this.needed = new Int32Array(c.experts);
     this.routedTo = new Uint8Array(c.experts);
     this.guessIn = backend.floats(c.dim);
     this.guessLogits = backend.floats(c.experts);
     this.guessTaken = new Uint8Array(c.experts);
-    this.guessPool = [];
-    this.guesses = [];
+    this.guessLists = [];
     this.router = new RouterScratch(c);
     this.lastRouting = {
       experts: new Int32Array(c.layers * k),
@@ -505,12 +504,12 @@ export class ReferenceModel {
     // the experts the batch uses, ascending: each runs once, as its bytes become available
     s.routedTo.fill(0);
     for (let slot = 0; slot < count * k; slot++) s.routedTo[s.chosen[slot]!] = 1;
-    s.needed.length = 0;
-    for (let e = 0; e < c.experts; e++) if (s.routedTo[e]) s.needed.push(e);
+    let needed = 0;
+    for (let e = 0; e < c.experts; e++) if (s.routedTo[e]) s.needed[needed++] = e;
     const guesses = count === 1 ? this.#guessNextLayers(l) : NO_GUESSES;
     this.#onRouting?.({ layer: l, count, experts: s.chosen, weights: s.chosenWeights, guesses });
     this.#count = count;
-    this.#experts.runLayer(l, s.needed, guesses, this.#runExpert);
+    this.#experts.runLayer(l, s.needed, needed, guesses, this.#runExpert);
     for (let i = 0; i < count; i++) {
       const out = s.sublayerOut.row[i]!;
       out.fill(0);
@@ -553,8 +552,17 @@ export class ReferenceModel {
     if (prefetch === null) return NO_GUESSES;
     const s = this.#state;
     const layers = this.weights.layers;
-    s.guesses.length = 0;
-    for (let next = l + 1; next < layers.length && s.guesses.length < prefetch.depth; next++) {
+    if (s.guessLists.length === 0) {
+      const width = Math.min(prefetch.experts, this.config.experts);
+      const pool = Array.from({ length: prefetch.depth }, () => ({
+        layer: 0,
+        experts: new Array<number>(width).fill(0),
+      }));
+      for (let n = 0; n <= prefetch.depth; n++) s.guessLists.push(pool.slice(0, n));
+    }
+    let made = 0;
+    const pool = s.guessLists[prefetch.depth]!;
+    for (let next = l + 1; next < layers.length && made < prefetch.depth; next++) {
       const { ffn, ffnNorm } = layers[next]!;
       if (ffn.kind !== "mixture") continue;
       this.#rmsNorm(s.guessIn, s.x.row[0]!, ffnNorm);
@@ -565,13 +573,11 @@ export class ReferenceModel {
           s.guessLogits[e] = sigmoid(s.guessLogits[e]!) + ffn.selectionBias[e]!;
         }
       }
-      const guess = s.guessPool[s.guesses.length] ??= { layer: next, experts: [] };
+      const guess = pool[made++]!;
       guess.layer = next;
-      guess.experts.length = Math.min(prefetch.experts, this.config.experts);
       topIndices(s.guessLogits, guess.experts.length, s.guessTaken, guess.experts, 0);
-      s.guesses.push(guess);
     }
-    return s.guesses;
+    return s.guessLists[made]!;
   }
 
   /**

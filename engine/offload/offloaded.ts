@@ -175,13 +175,14 @@ export class OffloadedExperts implements ExpertRunner {
 
   runLayer(
     layer: number,
-    needed: readonly number[],
+    needed: ArrayLike<number>,
+    count: number,
     guesses: readonly PrefetchGuess[],
     compute: RunExpert,
   ): void {
     this.#layer = layer;
     this.#compute = compute;
-    this.planner.stepLayer(layer, needed, guesses, this.#io);
+    this.planner.stepLayer(layer, needed, count, guesses, this.#io);
   }
 
   endStep(): void {

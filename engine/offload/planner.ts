@@ -15,8 +15,8 @@
  * const cache = new ExpertCache({ slots: 4, scopes: 1, scopeOf: () => 0, policy: "lru" });
  * const planner = new OffloadPlanner(cache, { layers: 2, experts: 8, bytesOf: () => 1000 });
  * const io = { load() {}, wait() {}, compute() {} };
- * planner.stepLayer(0, [1, 5], [{ layer: 1, experts: [2, 3] }], io);
- * planner.stepLayer(1, [2, 6], [], io);
+ * planner.stepLayer(0, [1, 5], 2, [{ layer: 1, experts: [2, 3] }], io);
+ * planner.stepLayer(1, [2, 6], 2, [], io);
  * console.log(planner.total.hits, planner.total.misses); // 1 3
  * ```
  * @module
@@ -90,37 +90,42 @@ export class OffloadPlanner {
   readonly steps: OffloadCounters[] = [];
   /** Slots whose prefetched expert has not been used yet. */
   readonly #unusedPrefetch: Uint8Array;
-  /** The latest guess for each layer, until that layer runs. */
-  readonly #pendingGuess: (readonly number[] | null)[];
-  readonly #chunk: number[] = [];
-  readonly #chunkExperts: number[] = [];
+  /** The latest guess for each layer (copied: the caller reuses its arrays), until it runs. */
+  readonly #pendingGuess: Int32Array[];
+  readonly #pendingCount: Int32Array;
+  /** A chunk's slots and experts (at most every slot: no allocation per layer). */
+  readonly #chunk: Int32Array;
+  readonly #chunkExperts: Int32Array;
 
   constructor(readonly cache: ExpertCache, readonly model: PlannerModel) {
     this.perLayer = Array.from({ length: model.layers }, () => new OffloadCounters());
     this.#unusedPrefetch = new Uint8Array(cache.slotCount);
-    this.#pendingGuess = new Array(model.layers).fill(null);
+    this.#pendingGuess = Array.from({ length: model.layers }, () => new Int32Array(model.experts));
+    this.#pendingCount = new Int32Array(model.layers).fill(-1);
+    this.#chunk = new Int32Array(cache.slotCount);
+    this.#chunkExperts = new Int32Array(cache.slotCount);
   }
 
   /**
-   * One MoE layer: `needed` (distinct experts, ascending) are demanded and computed; `guesses`
-   * are prefetched behind the first chunk of demands.
+   * One MoE layer: `needed[0 … count)` (distinct experts, ascending) are demanded and computed;
+   * `guesses` are prefetched behind the first chunk of demands.
    */
   stepLayer(
     layer: number,
-    needed: readonly number[],
+    needed: ArrayLike<number>,
+    count: number,
     guesses: readonly PrefetchGuess[],
     io: LayerIo,
   ): void {
     const counters = this.perLayer[layer]!;
-    this.#scoreGuess(layer, needed, counters);
+    this.#scoreGuess(layer, needed, count, counters);
+    const chunk = this.#chunk;
+    const experts = this.#chunkExperts;
     let next = 0;
     let prefetched = false;
-    while (next < needed.length) {
-      const chunk = this.#chunk;
-      const experts = this.#chunkExperts;
-      chunk.length = 0;
-      experts.length = 0;
-      for (; next < needed.length; next++) {
+    while (next < count) {
+      let inChunk = 0;
+      for (; next < count; next++) {
         const key = layer * this.model.experts + needed[next]!;
         const grant = this.cache.request(key, true);
         if (grant === null) break; // every slot of the pool is pinned: compute these first
@@ -134,15 +139,15 @@ export class OffloadPlanner {
           this.#evicted(grant.slot, grant.evicted, counters);
           io.load(grant.slot, key, true);
         }
-        chunk.push(grant.slot);
-        experts.push(needed[next]!);
+        chunk[inChunk] = grant.slot;
+        experts[inChunk++] = needed[next]!;
       }
-      if (chunk.length === 0) throw new Error("the expert cache has no slot to spare");
+      if (inChunk === 0) throw new Error("the expert cache has no slot to spare");
       if (!prefetched) {
         prefetched = true;
         for (const guess of guesses) this.#prefetch(guess, io, counters);
       }
-      for (let i = 0; i < chunk.length; i++) {
+      for (let i = 0; i < inChunk; i++) {
         const slot = chunk[i]!;
         const started = performance.now();
         io.wait(slot);
@@ -171,9 +176,11 @@ export class OffloadPlanner {
   }
 
   #prefetch(guess: PrefetchGuess, io: LayerIo, current: OffloadCounters): void {
-    this.#pendingGuess[guess.layer] = guess.experts;
-    for (const expert of guess.experts) {
-      const key = guess.layer * this.model.experts + expert;
+    const experts = guess.experts;
+    this.#pendingGuess[guess.layer]!.set(experts);
+    this.#pendingCount[guess.layer] = experts.length;
+    for (let g = 0; g < experts.length; g++) {
+      const key = guess.layer * this.model.experts + experts[g]!;
       const grant = this.cache.request(key, false);
       if (grant === null || grant.hit) continue;
       this.#count(current, "prefetchedBytes", this.model.bytesOf(key));
@@ -192,14 +199,22 @@ export class OffloadPlanner {
   }
 
   /** Recall and precision of the guess made for `layer`, now that its experts are known. */
-  #scoreGuess(layer: number, needed: readonly number[], counters: OffloadCounters): void {
-    const guess = this.#pendingGuess[layer];
-    if (!guess) return;
-    this.#pendingGuess[layer] = null;
+  #scoreGuess(
+    layer: number,
+    needed: ArrayLike<number>,
+    count: number,
+    counters: OffloadCounters,
+  ): void {
+    const guessed = this.#pendingCount[layer]!;
+    if (guessed < 0) return;
+    this.#pendingCount[layer] = -1;
+    const guess = this.#pendingGuess[layer]!;
     let both = 0;
-    for (const expert of guess) if (needed.includes(expert)) both++;
-    this.#count(counters, "guessed", guess.length);
-    this.#count(counters, "usedOfGuessed", needed.length);
+    for (let g = 0; g < guessed; g++) {
+      for (let i = 0; i < count; i++) if (needed[i] === guess[g]) both++;
+    }
+    this.#count(counters, "guessed", guessed);
+    this.#count(counters, "usedOfGuessed", count);
     this.#count(counters, "guessedAndUsed", both);
   }
 

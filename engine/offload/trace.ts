@@ -142,7 +142,8 @@ export function simulate(
   const io = { load() {}, wait() {}, compute() {} };
   for (const step of trace.steps) {
     for (const layer of step.layers) {
-      planner.stepLayer(layer.layer, neededExperts(layer), prefetch ? layer.guesses : [], io);
+      const needed = neededExperts(layer);
+      planner.stepLayer(layer.layer, needed, needed.length, prefetch ? layer.guesses : [], io);
     }
     planner.endStep();
   }
