@@ -43,15 +43,8 @@ export interface LoaderPart {
   readonly interleave: string | null;
 }
 
-/** What the loader thread is started with. */
-export interface LoaderStart {
-  readonly memory: WebAssembly.Memory;
-  readonly variant: KernelVariant;
-  readonly stackTop: number;
-  /** Scratch for the interleaving exports (four rows of the widest matrix). */
-  readonly scratch: number;
-  readonly slotBase: number;
-  readonly slotStride: number;
+/** What the loader thread is started with: the slots' memory, the experts, the shared state. */
+export interface LoaderStart extends Omit<SlotMemory, "interleaveOf"> {
   readonly experts: number;
   /** Per layer (empty for dense ones). */
   readonly layers: readonly (readonly LoaderPart[])[];
@@ -73,6 +66,7 @@ export interface LoaderStart {
 export interface SlotMemory {
   readonly memory: WebAssembly.Memory;
   readonly variant: KernelVariant;
+  /** The loader thread's own stack, and scratch for the interleaving exports (four rows). */
   readonly stackTop: number;
   readonly scratch: number;
   readonly slotBase: number;
