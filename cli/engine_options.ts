@@ -3,7 +3,7 @@
  * and expert offloading's), and loading a model as they say.
  * @module
  */
-import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
+import { Option } from "@commander-js/extra-typings";
 import { CpuBackend } from "../engine/backend/cpu/backend.ts";
 import type { GGUFFile } from "../engine/gguf/read.ts";
 import { referenceBackend } from "../engine/model/matrix.ts";
@@ -76,20 +76,6 @@ export const expertTierOption = () =>
 /** `--cold`: drop the model file from the page cache before generating. */
 export const coldOption = () =>
   new Option("--cold", "drop the model file from the OS page cache first (a cold run)");
-
-/** Adds the expert offloading options (budget or slots, policy, prefetch, tier) to `command`. */
-export function withOffloadOptions<Args extends unknown[], Opts extends OptionValues>(
-  command: Command<Args, Opts>,
-) {
-  return command
-    .addOption(expertBudgetOption())
-    .addOption(expertSlotsOption())
-    .addOption(cachePolicyOption())
-    .addOption(prefetchOption())
-    .addOption(prefetchDepthOption())
-    .addOption(prefetchKOption())
-    .addOption(expertTierOption());
-}
 
 /** What the options parse to. */
 export interface EngineOptions {

@@ -5,11 +5,17 @@
 import { Command } from "@commander-js/extra-typings";
 import {
   backendOption,
+  cachePolicyOption,
   coldOption,
+  expertBudgetOption,
+  expertSlotsOption,
+  expertTierOption,
   loadModel,
   numericsOption,
+  prefetchDepthOption,
+  prefetchKOption,
+  prefetchOption,
   threadsOption,
-  withOffloadOptions,
 } from "./engine_options.ts";
 import { dropPageCache } from "../engine/offload/page_cache.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
@@ -42,34 +48,29 @@ export function promptTokens(
 
 /** The `generate` command. */
 export function generateCommand() {
-  return withOffloadOptions(
-    new Command("generate")
-      .description("continue a prompt (text or token ids), streaming the new text")
-      .requiredOption("--model <file>", "GGUF model")
-      .option("--prompt <text>", "prompt text (tokenized with the model's tokenizer)")
-      .option("--tokens <ids>", "prompt as token ids, e.g. 1,415,2392", parseTokenList)
-      .option("-n, --n-predict <count>", "tokens to generate", parseWholeNumber, 64)
-      .option("--temp <t>", "temperature (0: greedy)", parseDecimal, 0)
-      .option("--top-k <k>", "sample among the k most likely tokens (0: all)", parseWholeNumber, 40)
-      .option(
-        "--top-p <p>",
-        "sample among tokens with cumulative probability p",
-        parseDecimal,
-        0.95,
-      )
-      .option(
-        "--min-p <p>",
-        "drop tokens below p × the best token's probability",
-        parseDecimal,
-        0.05,
-      )
-      .option("--repeat-penalty <f>", "penalise the last 64 tokens (1: off)", parseDecimal, 1)
-      .option("--seed <s>", "random seed for sampling", parseWholeNumber, 0)
-      .option("--no-bos", "do not start the prompt with BOS")
-      .addOption(backendOption())
-      .addOption(threadsOption())
-      .addOption(numericsOption()),
-  )
+  return new Command("generate")
+    .description("continue a prompt (text or token ids), streaming the new text")
+    .requiredOption("--model <file>", "GGUF model")
+    .option("--prompt <text>", "prompt text (tokenized with the model's tokenizer)")
+    .option("--tokens <ids>", "prompt as token ids, e.g. 1,415,2392", parseTokenList)
+    .option("-n, --n-predict <count>", "tokens to generate", parseWholeNumber, 64)
+    .option("--temp <t>", "temperature (0: greedy)", parseDecimal, 0)
+    .option("--top-k <k>", "sample among the k most likely tokens (0: all)", parseWholeNumber, 40)
+    .option("--top-p <p>", "sample among tokens with cumulative probability p", parseDecimal, 0.95)
+    .option("--min-p <p>", "drop tokens below p × the best token's probability", parseDecimal, 0.05)
+    .option("--repeat-penalty <f>", "penalise the last 64 tokens (1: off)", parseDecimal, 1)
+    .option("--seed <s>", "random seed for sampling", parseWholeNumber, 0)
+    .option("--no-bos", "do not start the prompt with BOS")
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(numericsOption())
+    .addOption(expertBudgetOption())
+    .addOption(expertSlotsOption())
+    .addOption(cachePolicyOption())
+    .addOption(prefetchOption())
+    .addOption(prefetchDepthOption())
+    .addOption(prefetchKOption())
+    .addOption(expertTierOption())
     .addOption(coldOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
     .action(async (options) => {

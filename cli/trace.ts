@@ -4,7 +4,18 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { backendOption, loadModel, threadsOption, withOffloadOptions } from "./engine_options.ts";
+import {
+  backendOption,
+  cachePolicyOption,
+  expertBudgetOption,
+  expertSlotsOption,
+  expertTierOption,
+  loadModel,
+  prefetchDepthOption,
+  prefetchKOption,
+  prefetchOption,
+  threadsOption,
+} from "./engine_options.ts";
 import { promptTokens } from "./generate.ts";
 import { parseTokenList } from "./eval.ts";
 import { parseWholeNumber, printJson } from "./common.ts";
@@ -18,18 +29,23 @@ import { TraceRecorder, writeTrace } from "../engine/offload/trace.ts";
 
 /** The `trace` command. */
 export function traceCommand() {
-  return withOffloadOptions(
-    new Command("trace")
-      .description("record each token's routing (and prefetch guesses) for the cache simulator")
-      .requiredOption("--model <file>", "GGUF model")
-      .option("--prompt <text>", "prompt text")
-      .option("--tokens <ids>", "prompt as token ids, e.g. 1,415,2392", parseTokenList)
-      .option("-n, --n-predict <count>", "tokens to generate (greedy)", parseWholeNumber, 64)
-      .requiredOption("--out <file>", "trace file to write (JSON lines)")
-      .option("--no-bos", "do not start the prompt with BOS")
-      .addOption(backendOption())
-      .addOption(threadsOption()),
-  )
+  return new Command("trace")
+    .description("record each token's routing (and prefetch guesses) for the cache simulator")
+    .requiredOption("--model <file>", "GGUF model")
+    .option("--prompt <text>", "prompt text")
+    .option("--tokens <ids>", "prompt as token ids, e.g. 1,415,2392", parseTokenList)
+    .option("-n, --n-predict <count>", "tokens to generate (greedy)", parseWholeNumber, 64)
+    .requiredOption("--out <file>", "trace file to write (JSON lines)")
+    .option("--no-bos", "do not start the prompt with BOS")
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(expertBudgetOption())
+    .addOption(expertSlotsOption())
+    .addOption(cachePolicyOption())
+    .addOption(prefetchOption())
+    .addOption(prefetchDepthOption())
+    .addOption(prefetchKOption())
+    .addOption(expertTierOption())
     .option("--json", "print a summary as JSON")
     .action(async (options) => {
       using gguf = await openGGUF(options.model);
