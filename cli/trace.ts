@@ -25,7 +25,7 @@ import { generate } from "../engine/generate.ts";
 import { Sampler } from "../engine/sample.ts";
 import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { ExpertStore } from "../engine/offload/store.ts";
-import { TraceRecorder, writeTrace } from "../engine/offload/trace.ts";
+import { traceHeader, TraceRecorder, writeTrace } from "../engine/offload/trace.ts";
 
 /** The `trace` command. */
 export function traceCommand() {
@@ -56,17 +56,7 @@ export function traceCommand() {
       const guessing = options.prefetch === "on"
         ? { depth: options.prefetchDepth, experts: options.prefetchK ?? config.expertsUsed }
         : null;
-      const recorder = new TraceRecorder({
-        format: "moebench-trace",
-        version: 1,
-        model: gguf.path,
-        layers: config.layers,
-        experts: config.experts,
-        expertsUsed: config.expertsUsed,
-        layerBytes: store.layers.map((layer) => layer?.bytes ?? 0),
-        slotBytes: store.slotBytes,
-        prefetch: guessing,
-      });
+      const recorder = new TraceRecorder(traceHeader(gguf.path, config, store, guessing));
       await using loaded = await loadModel(gguf, options, prompt.length + options.nPredict, {
         onRouting: recorder.record,
         ...(guessing ? { guessAhead: guessing } : {}),

@@ -8,6 +8,7 @@ import type { GGUFFile } from "../gguf/read.ts";
 import type { TensorInfo } from "../gguf/types.ts";
 import { vecDotType } from "../quant/activations.ts";
 import { quantFormat } from "../quant/registry.ts";
+import type { QuantFormat } from "../quant/format.ts";
 import type { ModelConfig } from "./config.ts";
 import { type Matrix, type MatrixBackend, referenceBackend } from "./matrix.ts";
 
@@ -83,6 +84,21 @@ export interface ModelWeights {
 export type Numerics = "f32" | "ggml";
 
 /**
+ * The quantized format of a tensor of `gguf`.
+ * @throws {GGUFError} naming the tensor when moebench has no kernels for its type.
+ */
+export function tensorFormat(gguf: GGUFFile, info: TensorInfo): QuantFormat {
+  try {
+    return quantFormat(info.typeName);
+  } catch {
+    throw new GGUFError(
+      gguf.path,
+      `tensor "${info.name}" has type ${info.typeName}, which moebench cannot run`,
+    );
+  }
+}
+
+/**
  * Reads every tensor the forward pass uses into memory (quantized) and checks its shape; with
  * `residentExperts` false, all but the routed experts (their shapes still checked).
  * @throws {GGUFError} naming a missing tensor, a wrong shape or an unsupported type.
@@ -104,16 +120,7 @@ export async function loadWeights(
       );
     }
   };
-  const formatOf = (info: TensorInfo) => {
-    try {
-      return quantFormat(info.typeName);
-    } catch {
-      throw new GGUFError(
-        gguf.path,
-        `tensor "${info.name}" has type ${info.typeName}, which moebench cannot run`,
-      );
-    }
-  };
+  const formatOf = (info: TensorInfo) => tensorFormat(gguf, info);
   /** A matrix of `rows` × `cols` (ggml shape [cols, rows, …]). */
   const matrix = (name: string, shape: number[]) => {
     const info = gguf.tensor(name);

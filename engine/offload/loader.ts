@@ -10,6 +10,7 @@
  */
 import type { KernelVariant } from "../backend/cpu/kernels.ts";
 import { GGUFError } from "../gguf/errors.ts";
+import type { GGUFFile } from "../gguf/read.ts";
 import type { ExpertStore } from "./store.ts";
 
 /** Slots of the control block. */
@@ -100,16 +101,17 @@ export class ExpertLoader {
   }
 
   /**
-   * Starts the loader for `slots` slots of `store`'s experts in `memory`, reading the file, or
-   * from a RAM copy of every expert made now (`tier: "ram"`).
+   * Starts the loader for `slots` slots of `store`'s experts (those of `gguf`) in `memory`,
+   * reading the file, or from a RAM copy of every expert made now (`tier: "ram"`).
    */
   static async start(
+    gguf: GGUFFile,
     store: ExpertStore,
     slots: number,
     memory: SlotMemory,
     tier: "disk" | "ram",
   ): Promise<ExpertLoader> {
-    const ram = tier === "ram" ? await copyToRam(store) : null;
+    const ram = tier === "ram" ? await copyToRam(gguf, store) : null;
     let ramOffset = 0;
     const layers = store.layers.map((layer) =>
       (layer?.parts ?? []).map((part): LoaderPart => {
@@ -214,20 +216,18 @@ export class ExpertLoader {
 }
 
 /** The RAM tier: every expert's slices, layer by layer, part by part, read once. */
-async function copyToRam(store: ExpertStore): Promise<SharedArrayBuffer> {
+async function copyToRam(gguf: GGUFFile, store: ExpertStore): Promise<SharedArrayBuffer> {
   const ram = new SharedArrayBuffer(store.totalBytes);
-  using file = await Deno.open(store.path, { read: true });
+  // reads into shared memory would go through a copy of the whole target: bounce in 4 MiB
   const bounce = new Uint8Array(4 << 20);
   let at = 0;
   for (const layer of store.layers) {
     for (const part of layer?.parts ?? []) {
       const length = part.bytes * store.experts;
-      await file.seek(part.fileOffset, Deno.SeekMode.Start);
-      for (let done = 0; done < length;) {
-        const got = await file.read(bounce.subarray(0, Math.min(bounce.length, length - done)));
-        if (got === null) throw new GGUFError(store.path, "the file ends inside an expert tensor");
-        new Uint8Array(ram, at + done, got).set(bounce.subarray(0, got));
-        done += got;
+      for (let done = 0; done < length; done += bounce.length) {
+        const chunk = bounce.subarray(0, Math.min(bounce.length, length - done));
+        await gguf.readBytes(part.fileOffset + done, chunk.length, chunk);
+        new Uint8Array(ram, at + done, chunk.length).set(chunk);
       }
       at += length;
     }

@@ -165,7 +165,13 @@ export class OffloadedExperts implements ExpertRunner {
       ...store.layers.flatMap((layer) => layer?.parts.map((p) => p.bytes / p.rows) ?? []),
     );
     const memory = backend.expertSlots(slots * scopes, store.slotBytes, 4 * widestRow);
-    const loader = await ExpertLoader.start(store, slots * scopes, memory, options.tier ?? "disk");
+    const loader = await ExpertLoader.start(
+      gguf,
+      store,
+      slots * scopes,
+      memory,
+      options.tier ?? "disk",
+    );
     const depth = options.prefetch?.depth ?? 0;
     const prefetch = depth > 0
       ? { depth, experts: options.prefetch?.experts ?? config.expertsUsed }

@@ -7,7 +7,7 @@ import { readConfig } from "../model/config.ts";
 import { synthesize } from "../synth/synth.ts";
 import type { OffloadOptions } from "./offloaded.ts";
 import { ExpertStore } from "./store.ts";
-import { simulate, TraceRecorder } from "./trace.ts";
+import { simulate, traceHeader, TraceRecorder } from "./trace.ts";
 
 const cpu = await CpuBackend.create({ threads: 2 });
 addEventListener("unload", () => cpu.close());
@@ -83,17 +83,7 @@ Deno.test("the simulator counts the engine's hits for the engine's trace, every 
         { budgetShare: 0.2, policy: "random", prefetch: { depth: 1 } },
       ] as const
     ) {
-      const recorder = new TraceRecorder({
-        format: "moebench-trace",
-        version: 1,
-        model: path,
-        layers: config.layers,
-        experts: config.experts,
-        expertsUsed: config.expertsUsed,
-        layerBytes: store.layers.map((layer) => layer?.bytes ?? 0),
-        slotBytes: store.slotBytes,
-        prefetch: null,
-      });
+      const recorder = new TraceRecorder(traceHeader(path, config, store, null));
       const run = await greedy(path, { offload, onRouting: recorder.record }, 20);
       const trace = recorder.trace([...PROMPT, ...run.tokens]);
       const replayed = simulate(trace, offload, offload.policy);

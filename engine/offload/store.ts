@@ -18,11 +18,10 @@
  * ```
  * @module
  */
-import { GGUFError } from "../gguf/errors.ts";
 import type { GGUFFile } from "../gguf/read.ts";
 import type { QuantFormat } from "../quant/format.ts";
-import { quantFormat } from "../quant/registry.ts";
 import type { ModelConfig } from "../model/config.ts";
+import { tensorFormat } from "../model/weights.ts";
 
 /** Alignment of each matrix in a slot (a cache line, as the kernels like). */
 const PART_ALIGN = 64;
@@ -72,15 +71,9 @@ export class ExpertStore {
       let slotOffset = 0;
       const parts = EXPERT_PARTS.map((part) => {
         const info = gguf.tensor(`blk.${l}.ffn_${part}_exps.weight`);
-        let format: QuantFormat;
-        try {
-          format = quantFormat(info.typeName);
-        } catch {
-          throw new GGUFError(gguf.path, `tensor "${info.name}" has type ${info.typeName}`);
-        }
         const layout = {
           part,
-          format,
+          format: tensorFormat(gguf, info),
           rows: info.shape[1]!,
           cols: info.shape[0]!,
           fileOffset: info.offset,

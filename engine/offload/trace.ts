@@ -26,6 +26,8 @@ import { type CacheSizing, scopeOfKey, slotsForBudget } from "./offloaded.ts";
 import { type OffloadCounters, OffloadPlanner, type PrefetchGuess } from "./planner.ts";
 import type { FutureDemands, PolicyName } from "./policy.ts";
 import type { RoutingEvent } from "../model/reference.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { ExpertStore } from "./store.ts";
 import { atomicWrite } from "../../util/atomic_write.ts";
 
 /** The first line of a trace. */
@@ -42,6 +44,26 @@ export interface TraceHeader {
   readonly slotBytes: number;
   /** The guessing that was on while recording (null: none, so no guesses in the steps). */
   readonly prefetch: { readonly depth: number; readonly experts: number } | null;
+}
+
+/** The header of a trace of the model at `path`: its routing shape, its experts' sizes. */
+export function traceHeader(
+  path: string,
+  config: ModelConfig,
+  store: ExpertStore,
+  prefetch: TraceHeader["prefetch"],
+): TraceHeader {
+  return {
+    format: "moebench-trace",
+    version: 1,
+    model: path,
+    layers: config.layers,
+    experts: config.experts,
+    expertsUsed: config.expertsUsed,
+    layerBytes: store.layers.map((layer) => layer?.bytes ?? 0),
+    slotBytes: store.slotBytes,
+    prefetch,
+  };
 }
 
 /** One MoE layer of one step. */
