@@ -52,6 +52,14 @@ Deno.test("generate with an expert budget: resident tokens, stats.offload, trace
       assert.equal(typeof offload[key], "number", key);
     }
     assert.ok(offload.misses > 0 && offload.bytes_loaded > 0 && offload.load_gbps > 0);
+    // one step for the 4-token prompt, one per token fed back (the 10th is never fed)
+    assert.equal(offload.per_token.length, 1 + 9);
+    const sum = (key: string) =>
+      offload.per_token.reduce(
+        (total: number, step: Record<string, number>) => total + step[key]!,
+        0,
+      );
+    assert.deepEqual([sum("hits"), sum("misses")], [offload.hits, offload.misses]);
     assert.equal(typeof offload.cold.dropped, "boolean");
 
     const trace = join(dir, "t.jsonl");

@@ -74,6 +74,14 @@ export interface OffloadStats {
     readonly stall_ms: number;
     readonly prefetch_recall: number;
   }[];
+  /** Each forward step (the prompt's batches, then one per generated token). */
+  readonly per_token: readonly {
+    readonly hits: number;
+    readonly misses: number;
+    readonly demand_bytes: number;
+    readonly prefetched_bytes: number;
+    readonly stall_ms: number;
+  }[];
 }
 
 /** What sizing a cache needs to know of a model's experts (an `ExpertStore`, or a trace's header). */
@@ -245,6 +253,13 @@ export class OffloadedExperts implements ExpertRunner {
           }]
           : []
       ),
+      per_token: this.planner.steps.map((step) => ({
+        hits: step.hits,
+        misses: step.misses,
+        demand_bytes: step.demandBytes,
+        prefetched_bytes: step.prefetchedBytes,
+        stall_ms: step.stallMs,
+      })),
     };
   }
 
