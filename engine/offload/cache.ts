@@ -128,6 +128,20 @@ export class ExpertCache {
     return { slot, hit: false, evicted };
   }
 
+  /**
+   * Empties `slot` (an unpinned one): its key is no longer resident, and the slot is the first
+   * the next request takes. For a prefetch that turned out wrong.
+   */
+  forget(slot: number): void {
+    const scope = this.#scopes[Math.floor(slot / this.options.slots)]!;
+    const local = slot - scope.first;
+    const key = scope.keys[local]!;
+    if (scope.pinned[local]) throw new RangeError(`slot ${slot} is pinned: it is in use`);
+    if (key < 0) return;
+    this.#slotOfKey.delete(key);
+    scope.keys[local] = -1;
+  }
+
   /** Keeps `slot` from being evicted until `unpin`. */
   pin(slot: number): void {
     this.#pins[slot]!++;

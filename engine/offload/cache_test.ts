@@ -79,3 +79,14 @@ Deno.test("per-layer pools evict only within their layer", () => {
   assert.equal(cache.request(2, true)!.evicted, 1);
   assert.equal(cache.slotOf(11), 1);
 });
+
+Deno.test("a forgotten slot is empty and the first to be filled; a pinned one cannot be", () => {
+  const cache = new ExpertCache({ slots: 2, scopes: 1, scopeOf: () => 0, policy: "lru" });
+  const a = cache.request(1, true)!;
+  const b = cache.request(2, true)!;
+  cache.forget(b.slot);
+  assert.equal(cache.slotOf(2), -1);
+  assert.equal(cache.request(3, true)!.slot, b.slot, "not key 1's, the least recent");
+  cache.pin(a.slot);
+  assert.throws(() => cache.forget(a.slot), /pinned/);
+});

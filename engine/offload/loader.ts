@@ -3,8 +3,8 @@
  * their tier (the GGUF file on disk, or a RAM copy) into cache slots in the backend's shared
  * memory while the computing thread works. Jobs go through a ring of integers in shared memory
  * (no messages, so the computing thread never yields to an event loop); demand loads overtake
- * queued prefetches; a slot's newest job supersedes older ones. `wait(slot)` blocks in
- * `Atomics.wait` until the slot's newest load is done.
+ * queued prefetches; a slot's newest job supersedes older ones, and a job not begun can be
+ * cancelled. `wait(slot)` blocks in `Atomics.wait` until the slot's newest load is done.
  *
  * @module
  */
@@ -26,6 +26,11 @@ export const Control = {
   Jobs: 4,
 } as const;
 export const JOB_INTS = 4;
+/**
+ * Set in `requested[slot]` by the loader when it begins that job: from then on it cannot be
+ * cancelled. Serials stay below it.
+ */
+export const JOB_TAKEN = 1 << 30;
 /** Jobs the ring holds (the loader copies each out as it takes it). */
 const RING_JOBS = 4096;
 
@@ -52,9 +57,11 @@ export interface LoaderStart extends Omit<SlotMemory, "interleaveOf"> {
   readonly path: string;
   /** The RAM tier: every expert's bytes, or null to read the file. */
   readonly ram: SharedArrayBuffer | null;
-  readonly bounceBytes: number;
   readonly control: Int32Array;
-  /** Per slot: the serial of its newest job, of the job the computing thread waits for, … */
+  /**
+   * Per slot: the serial of its newest job (with `JOB_TAKEN` once begun; 0 when cancelled), of
+   * the job the computing thread waits for, …
+   */
   readonly requested: Int32Array;
   readonly urgent: Int32Array;
   /** … and of the last job done. */
@@ -86,6 +93,8 @@ export class ExpertLoader {
   readonly #stats: Float64Array;
   readonly #error: Uint8Array;
   readonly #path: string;
+  /** Per slot: the serial of its newest job (`requested` also carries the loader's mark). */
+  readonly #newest: Int32Array;
   #head = 0;
   #serial = 0;
 
@@ -98,6 +107,7 @@ export class ExpertLoader {
     this.#stats = start.stats;
     this.#error = start.error;
     this.#path = start.path;
+    this.#newest = new Int32Array(start.requested.length);
   }
 
   /**
@@ -139,7 +149,6 @@ export class ExpertLoader {
       layers,
       path: store.path,
       ram,
-      bounceBytes: Math.max(1, ...layers.flat().map((part) => part.bytes)),
       control: new Int32Array(shared(4 * (Control.Jobs + RING_JOBS * JOB_INTS))),
       requested: new Int32Array(shared(4 * slots)),
       urgent: new Int32Array(shared(4 * slots)),
@@ -167,7 +176,9 @@ export class ExpertLoader {
     const capacity = (control.length - Control.Jobs) / JOB_INTS;
     // the ring is far larger than the slots; wait for the loader if it ever fills
     while (this.#head - Atomics.load(control, Control.Taken) >= capacity) this.#check();
-    const serial = ++this.#serial;
+    this.#serial = this.#serial % (JOB_TAKEN - 1) + 1;
+    const serial = this.#serial;
+    this.#newest[slot] = serial;
     const at = Control.Jobs + (this.#head % capacity) * JOB_INTS;
     control[at] = slot;
     control[at + 1] = serial;
@@ -178,9 +189,19 @@ export class ExpertLoader {
     Atomics.notify(control, Control.Head);
   }
 
+  /**
+   * Drops `slot`'s newest load if the loader has not begun it. True when it was dropped (no
+   * byte moved; the slot holds nothing usable until its next load), false when it has begun or
+   * is done.
+   */
+  cancel(slot: number): boolean {
+    const serial = this.#newest[slot]!;
+    return Atomics.compareExchange(this.#requested, slot, serial, 0) === serial;
+  }
+
   /** Returns once `slot`'s newest load is done (a queued prefetch becomes a demand). */
   wait(slot: number): void {
-    const serial = this.#requested[slot]!;
+    const serial = this.#newest[slot]!;
     if (Atomics.load(this.#done, slot) === serial) return;
     Atomics.store(this.#urgent, slot, serial);
     for (;;) {

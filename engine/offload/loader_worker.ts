@@ -1,14 +1,15 @@
 /// <reference lib="deno.worker" />
 /**
  * The expert loader thread: takes load jobs from a shared ring (see loader.ts), demands before
- * prefetches, skips jobs a newer one for the same slot has superseded, reads each expert's
+ * prefetches, skips jobs a newer one for the same slot has superseded (or that were cancelled),
+ * marks the job it begins as taken, reads each expert's
  * slices from the GGUF file (or copies them from the RAM tier) into its slot in the backend's
  * shared memory, prepares them as the kernels want them (Q4_0's rows interleaved in fours), and
  * marks the slot done. It blocks in `Atomics.wait` while there is nothing to do.
  * @module
  */
 import { instantiateKernels, kernelModule } from "../backend/cpu/kernels.ts";
-import { Control, JOB_INTS, type LoaderStart, LoaderStat } from "./loader.ts";
+import { Control, JOB_INTS, JOB_TAKEN, type LoaderStart, LoaderStat } from "./loader.ts";
 
 /** A job, copied out of the ring when taken. */
 interface Job {
@@ -27,7 +28,6 @@ self.onmessage = async (event: MessageEvent<LoaderStart>) => {
     start.stackTop,
   );
   const file = start.ram ? null : Deno.openSync(start.path, { read: true });
-  const bounce = new Uint8Array(start.bounceBytes);
   const ring = control.length - Control.Jobs;
   const capacity = ring / JOB_INTS;
   self.postMessage("ready");
@@ -55,10 +55,12 @@ self.onmessage = async (event: MessageEvent<LoaderStart>) => {
     const slotAddress = start.slotBase + slot * start.slotStride;
     const began = performance.now();
     for (const part of layer) {
-      const chunk = bounce.subarray(0, part.bytes);
-      readTier(part.tierOffset + expert * part.bytes, chunk);
       const address = slotAddress + part.slotOffset;
-      new Uint8Array(start.memory.buffer, address, part.bytes).set(chunk);
+      // straight into the slot: a synchronous read into shared memory costs no extra copy
+      readTier(
+        part.tierOffset + expert * part.bytes,
+        new Uint8Array(start.memory.buffer, address, part.bytes),
+      );
       if (part.interleave) {
         kernels.exports[part.interleave]!(address, part.rows, part.cols, start.scratch);
       }
@@ -84,7 +86,7 @@ self.onmessage = async (event: MessageEvent<LoaderStart>) => {
       }
       Atomics.store(control, Control.Taken, taken);
       if (Atomics.load(control, Control.Stop)) break;
-      // the first demand job, else the oldest prefetch; superseded jobs are dropped
+      // the first demand job, else the oldest prefetch; superseded and cancelled jobs are dropped
       let pick = -1;
       for (let i = 0; i < pending.length; i++) {
         const job = pending[i]!;
@@ -103,6 +105,8 @@ self.onmessage = async (event: MessageEvent<LoaderStart>) => {
         continue;
       }
       const { slot, serial, key } = pending.splice(pick, 1)[0]!;
+      // taken from here on, unless the computing thread cancelled it a moment ago
+      if (Atomics.compareExchange(requested, slot, serial, serial | JOB_TAKEN) !== serial) continue;
       load(slot, key);
       Atomics.store(done, slot, serial);
       Atomics.notify(done, slot);

@@ -144,6 +144,7 @@ export class OffloadedExperts implements ExpertRunner {
     this.#io = {
       load: (slot, key, demand) => loader.load(slot, key, demand),
       wait: (slot) => loader.wait(slot),
+      cancel: (slot) => loader.cancel(slot),
       compute: (expert, slot) => this.#compute(expert, this.#view(slot, this.#layer)),
     };
   }

@@ -88,9 +88,11 @@ Deno.test("the simulator counts the engine's hits for the engine's trace, every 
       const trace = recorder.trace([...PROMPT, ...run.tokens]);
       const replayed = simulate(trace, offload, offload.policy);
       const engine = run.stats!;
+      // the bytes of wrong guesses depend on timing (a guess not yet loaded is dropped for
+      // free); those of the guesses that were used do not
       assert.deepEqual(
-        [replayed.hits, replayed.misses, replayed.prefetchedBytes, replayed.wastedPrefetchBytes],
-        [engine.hits, engine.misses, engine.prefetched_bytes, engine.wasted_prefetch_bytes],
+        [replayed.hits, replayed.misses, replayed.prefetchedBytes - replayed.wastedPrefetchBytes],
+        [engine.hits, engine.misses, engine.prefetched_bytes - engine.wasted_prefetch_bytes],
         offload.policy,
       );
       // Belady's bound is at least every policy's hit rate on the demands alone

@@ -1,8 +1,9 @@
 /**
  * What the offloaded forward pass asks of the expert cache, layer by layer, and what it counts.
- * For one layer: demand every expert the batch routes to (misses load first), then the prefetch
- * guesses for the next layers (loaded behind the demands), then compute each expert once its
- * bytes are in. When a layer needs more experts than its pool has slots (a long prompt, a tiny
+ * For one layer: settle the guesses made for it (a guessed expert it does not use leaves the
+ * cache, and its load is dropped if it has not begun), demand every expert the batch routes to
+ * (misses load first), then the prefetch guesses for the next layers (loaded behind the demands),
+ * then compute each expert once its bytes are in. When a layer needs more experts than its pool has slots (a long prompt, a tiny
  * budget), it goes in chunks, each computed and unpinned before the next is asked for.
  *
  * The engine runs this with a loader that moves bytes; the cache simulator runs it with a loader
@@ -14,7 +15,7 @@
  * import { OffloadPlanner } from "./planner.ts";
  * const cache = new ExpertCache({ slots: 4, scopes: 1, scopeOf: () => 0, policy: "lru" });
  * const planner = new OffloadPlanner(cache, { layers: 2, experts: 8, bytesOf: () => 1000 });
- * const io = { load() {}, wait() {}, compute() {} };
+ * const io = { load() {}, wait() {}, cancel: () => false, compute() {} };
  * planner.stepLayer(0, [1, 5], 2, [{ layer: 1, experts: [2, 3] }], io);
  * planner.stepLayer(1, [2, 6], 2, [], io);
  * console.log(planner.total.hits, planner.total.misses); // 1 3
@@ -38,19 +39,24 @@ export interface LayerIo {
   load(slot: number, key: number, demand: boolean): void;
   /** Return once `slot`'s latest load is complete. */
   wait(slot: number): void;
+  /** Drop `slot`'s latest load if it has not begun; true when no byte was moved. */
+  cancel(slot: number): boolean;
   /** Run `expert` of the current layer from `slot`. */
   compute(expert: number, slot: number): void;
 }
 
-/** Counters of cache traffic (totals, per layer, or per token). */
+/**
+ * Counters of cache traffic (totals, per layer, or per token). Per layer, prefetch bytes count
+ * in the layer whose experts they are.
+ */
 export class OffloadCounters {
   hits = 0;
   misses = 0;
   /** Bytes loaded because the computing layer needed them. */
   demandBytes = 0;
-  /** Bytes loaded on a guess. */
+  /** Bytes loaded on a guess (a guess dropped before its load began moved none). */
   prefetchedBytes = 0;
-  /** Prefetched bytes evicted before any use. */
+  /** Prefetched bytes never used. */
   wastedPrefetchBytes = 0;
   /** Guessed experts, used experts of guessed layers, and the guesses that were used. */
   guessed = 0;
@@ -88,8 +94,9 @@ export class OffloadPlanner {
   /** The current token (or batch) so far; `endStep` files it. */
   step = new OffloadCounters();
   readonly steps: OffloadCounters[] = [];
-  /** Slots whose prefetched expert has not been used yet. */
+  /** Slots whose prefetched expert has not been used yet, and how many. */
   readonly #unusedPrefetch: Uint8Array;
+  #unusedPrefetches = 0;
   /** The latest guess for each layer (copied: the caller reuses its arrays), until it runs. */
   readonly #pendingGuess: Int32Array[];
   readonly #pendingCount: Int32Array;
@@ -119,6 +126,7 @@ export class OffloadPlanner {
   ): void {
     const counters = this.perLayer[layer]!;
     this.#scoreGuess(layer, needed, count, counters);
+    this.#dropWrongGuesses(layer, needed, count, io);
     const chunk = this.#chunk;
     const experts = this.#chunkExperts;
     let next = 0;
@@ -132,11 +140,11 @@ export class OffloadPlanner {
         this.cache.pin(grant.slot);
         if (grant.hit) {
           this.#count(counters, "hits", 1);
-          this.#unusedPrefetch[grant.slot] = 0;
+          this.#clearUnused(grant.slot);
         } else {
           this.#count(counters, "misses", 1);
           this.#count(counters, "demandBytes", this.model.bytesOf(key));
-          this.#evicted(grant.slot, grant.evicted, counters);
+          this.#evicted(grant.slot, grant.evicted);
           io.load(grant.slot, key, true);
         }
         chunk[inChunk] = grant.slot;
@@ -145,7 +153,7 @@ export class OffloadPlanner {
       if (inChunk === 0) throw new Error("the expert cache has no slot to spare");
       if (!prefetched) {
         prefetched = true;
-        for (const guess of guesses) this.#prefetch(guess, io, counters);
+        for (const guess of guesses) this.#prefetch(guess, io);
       }
       for (let i = 0; i < inChunk; i++) {
         const slot = chunk[i]!;
@@ -167,15 +175,11 @@ export class OffloadPlanner {
   /** Counts prefetches still unused at the end of a run as wasted. */
   finish(): void {
     for (let slot = 0; slot < this.#unusedPrefetch.length; slot++) {
-      if (!this.#unusedPrefetch[slot]) continue;
-      const key = this.cache.keyAt(slot);
-      this.#unusedPrefetch[slot] = 0;
-      const layer = Math.floor(key / this.model.experts);
-      this.#count(this.perLayer[layer]!, "wastedPrefetchBytes", this.model.bytesOf(key));
+      if (this.#unusedPrefetch[slot]) this.#evicted(slot, this.cache.keyAt(slot));
     }
   }
 
-  #prefetch(guess: PrefetchGuess, io: LayerIo, current: OffloadCounters): void {
+  #prefetch(guess: PrefetchGuess, io: LayerIo): void {
     const experts = guess.experts;
     this.#pendingGuess[guess.layer]!.set(experts);
     this.#pendingCount[guess.layer] = experts.length;
@@ -183,19 +187,53 @@ export class OffloadPlanner {
       const key = guess.layer * this.model.experts + experts[g]!;
       const grant = this.cache.request(key, false);
       if (grant === null || grant.hit) continue;
-      this.#count(current, "prefetchedBytes", this.model.bytesOf(key));
-      this.#evicted(grant.slot, grant.evicted, current);
+      this.#count(this.#layerOf(key), "prefetchedBytes", this.model.bytesOf(key));
+      this.#evicted(grant.slot, grant.evicted);
       this.#unusedPrefetch[grant.slot] = 1;
+      this.#unusedPrefetches++;
       io.load(grant.slot, key, false);
     }
   }
 
-  /** Bookkeeping of an eviction from `slot`: a prefetched expert never used was wasted. */
-  #evicted(slot: number, key: number, counters: OffloadCounters): void {
-    if (key >= 0 && this.#unusedPrefetch[slot]) {
-      this.#count(counters, "wastedPrefetchBytes", this.model.bytesOf(key));
+  /**
+   * The experts prefetched for `layer` that it does not use leave the cache now rather than
+   * crowd out experts that were used: their slots are the next to be filled. A guess whose load
+   * has not begun is dropped without moving a byte.
+   */
+  #dropWrongGuesses(layer: number, needed: ArrayLike<number>, count: number, io: LayerIo): void {
+    if (this.#unusedPrefetches === 0) return;
+    for (let slot = 0; slot < this.#unusedPrefetch.length; slot++) {
+      if (!this.#unusedPrefetch[slot]) continue;
+      const key = this.cache.keyAt(slot);
+      if (Math.floor(key / this.model.experts) !== layer) continue;
+      if (indexOf(needed, count, key % this.model.experts) >= 0) continue; // demanded just below
+      if (io.cancel(slot)) {
+        this.#count(this.#layerOf(key), "prefetchedBytes", -this.model.bytesOf(key));
+        this.#clearUnused(slot);
+      } else {
+        this.#evicted(slot, key);
+      }
+      this.cache.forget(slot);
     }
+  }
+
+  /** `slot` no longer holds an unused prefetch: it was used, evicted, or its load dropped. */
+  #clearUnused(slot: number): void {
+    if (!this.#unusedPrefetch[slot]) return;
     this.#unusedPrefetch[slot] = 0;
+    this.#unusedPrefetches--;
+  }
+
+  /** Bookkeeping of `key` leaving `slot`: a prefetched expert never used was wasted. */
+  #evicted(slot: number, key: number): void {
+    if (key >= 0 && this.#unusedPrefetch[slot]) {
+      this.#count(this.#layerOf(key), "wastedPrefetchBytes", this.model.bytesOf(key));
+    }
+    this.#clearUnused(slot);
+  }
+
+  #layerOf(key: number): OffloadCounters {
+    return this.perLayer[Math.floor(key / this.model.experts)]!;
   }
 
   /** Recall and precision of the guess made for `layer`, now that its experts are known. */
@@ -211,7 +249,7 @@ export class OffloadPlanner {
     const guess = this.#pendingGuess[layer]!;
     let both = 0;
     for (let g = 0; g < guessed; g++) {
-      for (let i = 0; i < count; i++) if (needed[i] === guess[g]) both++;
+      if (indexOf(needed, count, guess[g]!) >= 0) both++;
     }
     this.#count(counters, "guessed", guessed);
     this.#count(counters, "usedOfGuessed", count);
@@ -223,6 +261,11 @@ export class OffloadPlanner {
     this.step[field] += amount;
     this.total[field] += amount;
   }
+}
+
+function indexOf(values: ArrayLike<number>, count: number, value: number): number {
+  for (let i = 0; i < count; i++) if (values[i] === value) return i;
+  return -1;
 }
 
 type CountedField = Exclude<

@@ -161,7 +161,8 @@ export function simulate(
     experts: header.experts,
     bytesOf: (key) => header.layerBytes[Math.floor(key / header.experts)]!,
   });
-  const io = { load() {}, wait() {}, compute() {} };
+  // loads are instant here: a wrong guess is always loaded by the time it is known to be wrong
+  const io = { load() {}, wait() {}, cancel: () => false, compute() {} };
   for (const step of trace.steps) {
     for (const layer of step.layers) {
       const needed = neededExperts(layer);
