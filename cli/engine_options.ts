@@ -119,6 +119,8 @@ export interface LoadedModel extends AsyncDisposable {
   readonly model: ReferenceModel;
   /** Resident set once the backend's threads ran, before any weight was read. */
   readonly engineRssBytes: number;
+  /** Threads computing (the reference backend runs on one). */
+  readonly threads: number;
 }
 
 /**
@@ -142,7 +144,7 @@ export async function loadModel(
       backend: referenceBackend,
       ...extra,
     });
-    return { model, engineRssBytes, [Symbol.asyncDispose]: () => Promise.resolve() };
+    return { model, engineRssBytes, threads: 1, [Symbol.asyncDispose]: () => Promise.resolve() };
   }
   if (options.numerics === "f32") {
     throw new UsageError(
@@ -166,6 +168,7 @@ export async function loadModel(
     return {
       model,
       engineRssBytes,
+      threads: cpu.threads,
       [Symbol.asyncDispose]: () => {
         model.close();
         return cpu[Symbol.asyncDispose]();

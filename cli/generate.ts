@@ -116,7 +116,8 @@ export function generateCommand() {
           : { dropped: false, reason: cold.reason });
       if (options.json) {
         const extra = offload ? { offload: { ...offload, cold: coldStats } } : {};
-        printJson({ ...result, stats: { ...result.stats, memory, ...extra } });
+        const engine = { backend: options.backend, threads: loaded.threads };
+        printJson({ ...result, stats: { ...result.stats, ...engine, memory, ...extra } });
         return;
       }
       const { stats } = result;

@@ -52,6 +52,7 @@ Deno.test("generate with an expert budget: resident tokens, stats.offload, trace
       assert.equal(typeof offload[key], "number", key);
     }
     assert.ok(offload.misses > 0 && offload.bytes_loaded > 0 && offload.load_gbps > 0);
+    assert.equal(ran.stats.threads, 2);
     // one step for the 4-token prompt, one per token fed back (the 10th is never fed)
     assert.equal(offload.per_token.length, 1 + 9);
     const sum = (key: string) =>
@@ -82,6 +83,19 @@ Deno.test("generate with an expert budget: resident tokens, stats.offload, trace
     assert.deepEqual([lru.hits, lru.misses], [engine.hits, engine.misses]);
     const belady = results.find((r: { policy: string }) => r.policy === "belady");
     assert.ok(belady.hit_rate >= lru.hit_rate);
+
+    // by default, offloading leaves a core to the expert loader
+    const defaults = await runMoebench(
+      "generate",
+      "--model",
+      model,
+      ...GENERATE.filter((arg) => arg !== "--threads" && arg !== "2"),
+      "--expert-slots",
+      "2",
+    );
+    assert.equal(defaults.code, 0, defaults.stderr);
+    const cores = navigator.hardwareConcurrency;
+    assert.equal(JSON.parse(defaults.stdout).stats.threads, Math.max(1, cores - 1));
   });
 });
 

@@ -2,7 +2,9 @@
  * The expert cache's bookkeeping: a fixed number of slots in fast memory, which expert (key)
  * each holds, which are pinned (in use by the layer computing now), and an eviction policy.
  * Slots form one pool for every layer (`global`) or an equal pool per layer (`layer`: the
- * paper's k slots per layer). It moves no bytes: the engine loads what it says into the slots,
+ * paper's k slots per layer). A prefetched expert waiting for its layer is protected: it is
+ * evicted only when every other slot is pinned or protected (under LFU a fresh guess would
+ * otherwise be the first victim, even of the next guess). It moves no bytes: the engine loads what it says into the slots,
  * and the cache simulator replays traces through the very same decisions.
  *
  * @example
@@ -49,7 +51,12 @@ export interface CacheGrant {
 interface Scope {
   readonly first: number;
   readonly keys: number[];
+  /** Per slot: 1 when pinned or protected (what the policy may not evict), … */
   readonly pinned: Uint8Array;
+  /** … and 1 when pinned (what nothing may evict). */
+  readonly held: Uint8Array;
+  /** Protected slots in the pool. */
+  protectedCount: number;
   readonly policy: EvictionPolicy;
 }
 
@@ -60,6 +67,7 @@ export class ExpertCache {
   readonly #slotOfKey = new Map<number, number>();
   /** Pins per slot (a slot may be pinned by several holders). */
   readonly #pins: Uint16Array;
+  readonly #protected: Uint8Array;
   #time = 0;
   /** Demands granted so far: where Belady's oracle stands in the trace. */
   #demands = 0;
@@ -68,10 +76,13 @@ export class ExpertCache {
     if (!(options.slots >= 1)) throw new RangeError("the expert cache needs at least one slot");
     this.#scopeOf = options.scopeOf;
     this.#pins = new Uint16Array(options.slots * options.scopes);
+    this.#protected = new Uint8Array(options.slots * options.scopes);
     this.#scopes = Array.from({ length: options.scopes }, (_, s) => ({
       first: s * options.slots,
       keys: new Array<number>(options.slots).fill(-1),
       pinned: new Uint8Array(options.slots),
+      held: new Uint8Array(options.slots),
+      protectedCount: 0,
       policy: createPolicy(options.policy, options.slots, {
         seed: (options.seed ?? 0) + s,
         ...(options.future ? { future: options.future } : {}),
@@ -96,7 +107,7 @@ export class ExpertCache {
 
   /** The key slot `slot` holds, or −1. */
   keyAt(slot: number): number {
-    const scope = this.#scopes[Math.floor(slot / this.options.slots)]!;
+    const scope = this.#scopeOfSlot(slot);
     return scope.keys[slot - scope.first]!;
   }
 
@@ -116,8 +127,12 @@ export class ExpertCache {
     }
     let local = scope.keys.indexOf(-1);
     if (local < 0) local = scope.policy.victim(scope.pinned, scope.keys, this.#demands);
+    if (local < 0 && scope.protectedCount > 0) {
+      local = scope.policy.victim(scope.held, scope.keys, this.#demands);
+    }
     if (local < 0) return null;
     if (demand) this.#demands++;
+    this.unprotect(scope.first + local);
     const evicted = scope.keys[local]!;
     if (evicted >= 0) this.#slotOfKey.delete(evicted);
     scope.keys[local] = key;
@@ -133,10 +148,11 @@ export class ExpertCache {
    * the next request takes. For a prefetch that turned out wrong.
    */
   forget(slot: number): void {
-    const scope = this.#scopes[Math.floor(slot / this.options.slots)]!;
+    const scope = this.#scopeOfSlot(slot);
     const local = slot - scope.first;
     const key = scope.keys[local]!;
-    if (scope.pinned[local]) throw new RangeError(`slot ${slot} is pinned: it is in use`);
+    if (scope.held[local]) throw new RangeError(`slot ${slot} is pinned: it is in use`);
+    this.unprotect(slot);
     if (key < 0) return;
     this.#slotOfKey.delete(key);
     scope.keys[local] = -1;
@@ -145,15 +161,37 @@ export class ExpertCache {
   /** Keeps `slot` from being evicted until `unpin`. */
   pin(slot: number): void {
     this.#pins[slot]!++;
-    this.#pinnedFlag(slot, 1);
+    this.#updateFlags(slot);
   }
 
   unpin(slot: number): void {
-    if (--this.#pins[slot]! === 0) this.#pinnedFlag(slot, 0);
+    this.#pins[slot]!--;
+    this.#updateFlags(slot);
   }
 
-  #pinnedFlag(slot: number, value: number): void {
-    const scope = this.#scopes[Math.floor(slot / this.options.slots)]!;
-    scope.pinned[slot - scope.first] = value;
+  /** Evicts `slot` only when nothing else can go, until `unprotect` (or its eviction). */
+  protect(slot: number): void {
+    if (this.#protected[slot]) return;
+    this.#protected[slot] = 1;
+    this.#scopeOfSlot(slot).protectedCount++;
+    this.#updateFlags(slot);
+  }
+
+  unprotect(slot: number): void {
+    if (!this.#protected[slot]) return;
+    this.#protected[slot] = 0;
+    this.#scopeOfSlot(slot).protectedCount--;
+    this.#updateFlags(slot);
+  }
+
+  #scopeOfSlot(slot: number): Scope {
+    return this.#scopes[Math.floor(slot / this.options.slots)]!;
+  }
+
+  #updateFlags(slot: number): void {
+    const scope = this.#scopeOfSlot(slot);
+    const held = this.#pins[slot]! > 0 ? 1 : 0;
+    scope.held[slot - scope.first] = held;
+    scope.pinned[slot - scope.first] = held | this.#protected[slot]!;
   }
 }

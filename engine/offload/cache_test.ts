@@ -90,3 +90,16 @@ Deno.test("a forgotten slot is empty and the first to be filled; a pinned one ca
   cache.pin(a.slot);
   assert.throws(() => cache.forget(a.slot), /pinned/);
 });
+
+Deno.test("a protected slot is evicted only when no other can be", () => {
+  const cache = new ExpertCache({ slots: 2, scopes: 1, scopeOf: () => 0, policy: "lfu" });
+  const popular = cache.request(1, true)!;
+  cache.request(1, true);
+  const guess = cache.request(2, false)!;
+  cache.protect(guess.slot);
+  // LFU's victim would be the fresh guess (no demands yet); protected, the popular one goes
+  assert.equal(cache.request(3, false)!.evicted, 1);
+  cache.pin(popular.slot);
+  // every other slot pinned: the protection yields
+  assert.equal(cache.request(4, true)!.evicted, 2);
+});

@@ -191,6 +191,7 @@ export class OffloadPlanner {
       this.#evicted(grant.slot, grant.evicted);
       this.#unusedPrefetch[grant.slot] = 1;
       this.#unusedPrefetches++;
+      this.cache.protect(grant.slot); // until its layer runs
       io.load(grant.slot, key, false);
     }
   }
@@ -222,6 +223,7 @@ export class OffloadPlanner {
     if (!this.#unusedPrefetch[slot]) return;
     this.#unusedPrefetch[slot] = 0;
     this.#unusedPrefetches--;
+    this.cache.unprotect(slot);
   }
 
   /** Bookkeeping of `key` leaving `slot`: a prefetched expert never used was wasted. */
