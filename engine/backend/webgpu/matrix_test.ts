@@ -1,0 +1,143 @@
+/**
+ * Every WGSL mat-vec against the plain TypeScript reference with ggml's activation rounding, on
+ * whatever adapter there is (Mesa's llvmpipe in CI). Weights come from each format's reference
+ * quantizer where it has one, else from random bytes with sane scales.
+ */
+import assert from "node:assert/strict";
+import { Prng } from "../../synth/prng.ts";
+import { ReferenceMatrix } from "../../model/matrix.ts";
+import { roundActivations, type VecDotType, vecDotType } from "../../quant/activations.ts";
+import { writeF16 } from "../../quant/float.ts";
+import { quantFormat } from "../../quant/registry.ts";
+import { fieldOffset, ggmlType, rowByteSize } from "../../quant/types.ts";
+import { openGpu } from "./device.ts";
+import { GPU_TYPES, GpuKernels } from "./kernels.ts";
+import { GpuMatrix, roundOnGpu } from "./matrix.ts";
+
+const gpu = await openGpu();
+const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
+if (unavailable) console.warn(`WebGPU kernel tests skipped: ${unavailable}`);
+const kernels = "unavailable" in gpu ? null : new GpuKernels(gpu.device);
+
+/** Random blocks of `type`: every field random, f16 scales set small enough to stay finite. */
+function randomMatrix(
+  type: string,
+  rows: number,
+  cols: number,
+  prng: Prng,
+): Uint8Array<ArrayBuffer> {
+  const ggml = ggmlType(type);
+  const bytes = new Uint8Array(rows * rowByteSize(ggml, cols));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = prng.nextU32() & 0xff;
+  const view = new DataView(bytes.buffer);
+  const has = (field: string) => ggml.fields.some((f) => f.name === field);
+  if (type === "F32") {
+    for (let i = 0; i < bytes.length; i += 4) view.setFloat32(i, prng.uniform(1), true);
+  } else if (type === "F16") {
+    for (let i = 0; i < bytes.length; i += 2) writeF16(view, i, prng.uniform(1));
+  } else if (type === "BF16") {
+    for (let i = 0; i < bytes.length; i += 2) {
+      view.setUint16(i, new Uint32Array(Float32Array.of(prng.uniform(1)).buffer)[0]! >>> 16, true);
+    }
+  } else {
+    for (let block = 0; block < bytes.length; block += ggml.bytesPerBlock) {
+      for (const field of ["d", "dmin"].filter(has)) {
+        writeF16(view, block + fieldOffset(ggml, field), prng.uniform(0.01));
+      }
+      // a large minimum: what the Q8_1 block sums add to Q4_1/Q5_1 then shows
+      if (has("m")) writeF16(view, block + fieldOffset(ggml, "m"), prng.uniform(1));
+    }
+  }
+  return bytes;
+}
+
+for (const type of GPU_TYPES) {
+  Deno.test({
+    name: `WGSL mat-vec equals the reference with ggml's rounding: ${type}`,
+    ignore: unavailable !== null,
+    async fn() {
+      const prng = new Prng(7);
+      const rows = 37; // not a multiple of anything
+      const cols = 512;
+      const count = 3;
+      const bytes = randomMatrix(type, rows, cols, prng);
+      const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
+      const reference = new ReferenceMatrix(quantFormat(type), rows, cols, bytes, vecDotType(type));
+      const expected = new Float32Array(count * rows);
+      reference.matMul(x, count, expected);
+      const matrix = await GpuMatrix.upload(kernels!, type, rows, cols, bytes);
+      try {
+        const got = await matrix.matMul(x, count);
+        // f32 sums of the products (exact weights, once-rounded products) in another order:
+        // within ~40 roundings of the sum of |terms|
+        const decoded = new Float32Array(cols);
+        for (let t = 0; t < count; t++) {
+          for (let r = 0; r < rows; r++) {
+            reference.decodeRow(r, decoded);
+            let magnitude = 0;
+            for (let c = 0; c < cols; c++) magnitude += Math.abs(decoded[c]! * x[t * cols + c]!);
+            const at = t * rows + r;
+            assert.ok(
+              Math.abs(got[at]! - expected[at]!) <= 40 * 2 ** -24 * magnitude,
+              `${type} token ${t} row ${r}: ${got[at]} vs ${expected[at]} (scale ${magnitude})`,
+            );
+          }
+        }
+      } finally {
+        matrix.destroy();
+      }
+    },
+  });
+}
+
+/** Activations with every hard case of the rounding: ties, f16 subnormals and overflow, zeros. */
+function hardActivations(prng: Prng): Float32Array<ArrayBuffer> {
+  const x = new Float32Array(1024);
+  for (let i = 0; i < 256; i++) x[i] = prng.uniform(2);
+  // amax 127: x·127/amax is x itself, and k + 0.5 is a tie (Q8_K: −127/max = −1, ties too)
+  x[256] = 127;
+  for (let i = 257; i < 512; i++) x[i] = (i % 2 ? -1 : 1) * ((i % 120) + 0.5);
+  // 512 … 767 stay zero: a block whose scale is zero
+  const f16Cases = [
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    2 ** -20,
+    -(2 ** -25),
+    3 * 2 ** -25,
+    65519,
+    65520,
+    -1e5,
+  ];
+  for (let i = 768; i < 1024; i++) x[i] = f16Cases[i % f16Cases.length]! * (1 + (i % 3) * 2 ** -12);
+  return x;
+}
+
+for (
+  const [dotType, weightType] of [
+    ["F32", "F32"],
+    ["F16", "F16"],
+    ["BF16", "BF16"],
+    ["Q8_0", "Q8_0"],
+    ["Q8_1", "Q4_1"],
+    ["Q8_K", "Q4_K"],
+  ] as [VecDotType, string][]
+) {
+  Deno.test({
+    name: `WGSL activation rounding is ggml's, bit for bit: ${dotType}`,
+    ignore: unavailable !== null,
+    async fn() {
+      const x = hardActivations(new Prng(3));
+      const expected = new Float32Array(x.length);
+      const expectedErrors = new Float32Array(x.length / 32);
+      roundActivations(dotType, x, expected, expectedErrors);
+      const got = await roundOnGpu(kernels!, weightType, x);
+      for (let i = 0; i < x.length; i++) {
+        assert.ok(
+          got.rounded[i] === expected[i],
+          `${dotType} value ${i} (${x[i]}): ${got.rounded[i]} vs ${expected[i]}`,
+        );
+      }
+      if (dotType === "Q8_1") assert.deepEqual([...got.sumErrors], [...expectedErrors]);
+    },
+  });
+}

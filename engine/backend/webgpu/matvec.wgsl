@@ -1,0 +1,67 @@
+// The mat-vec (and mat-mat, one token per workgroup row) over weights kept in their GGUF blocks.
+// Prepended: a format's WGSL (engine/quant/<format>.wgsl), which defines BLOCK_VALUES,
+// BLOCK_BYTES and block_dot(w, a): one weight block (its first byte at `w`) against the
+// activations from index `a`, as ggml's CPU dot products see them (rounded by activations.wgsl).
+
+@group(0) @binding(0) var<storage, read> weights: array<u32>;
+@group(0) @binding(1) var<storage, read> act: array<f32>;
+// per 32 activations: what ggml's stored Q8_1 block sum adds beyond the rounded values (Q4_1, Q5_1)
+@group(0) @binding(2) var<storage, read> act_sum_errors: array<f32>;
+@group(0) @binding(3) var<storage, read_write> result: array<f32>;
+
+struct Shape {
+  rows: u32,
+  cols: u32,
+  row_bytes: u32,
+  // where row 0 starts in `weights`: a matrix may sit anywhere in a bound window
+  first_byte: u32,
+}
+@group(0) @binding(4) var<uniform> shape: Shape;
+
+// Weights are bound as words; blocks are not word-aligned (Q4_0 is 18 bytes), so fields are
+// read by byte offset. Every f16 and u16 field of every format sits at an even offset.
+fn byte_at(at: u32) -> u32 {
+  return (weights[at >> 2u] >> ((at & 3u) * 8u)) & 0xffu;
+}
+
+fn i8_at(at: u32) -> i32 {
+  return (i32(byte_at(at)) << 24u) >> 24u;
+}
+
+fn u16_at(at: u32) -> u32 {
+  return (weights[at >> 2u] >> ((at & 2u) * 8u)) & 0xffffu;
+}
+
+fn f16_at(at: u32) -> f32 {
+  return unpack2x16float(u16_at(at)).x;
+}
+
+const WORKGROUP: u32 = 64u;
+var<workgroup> partial: array<f32, WORKGROUP>;
+
+// One workgroup per (row, token): its threads take the row's blocks in turn, then add up.
+@compute @workgroup_size(WORKGROUP)
+fn matvec(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let row = group.x + group.y * 65535u;
+  let token = group.z;
+  let blocks = shape.cols / BLOCK_VALUES;
+  var sum = 0.0;
+  if (row < shape.rows) {
+    let row_start = shape.first_byte + row * shape.row_bytes;
+    let act_start = token * shape.cols;
+    for (var b = lane; b < blocks; b += WORKGROUP) {
+      sum += block_dot(row_start + b * BLOCK_BYTES, act_start + b * BLOCK_VALUES);
+    }
+  }
+  partial[lane] = sum;
+  workgroupBarrier();
+  for (var half = WORKGROUP / 2u; half > 0u; half >>= 1u) {
+    if (lane < half) {
+      partial[lane] += partial[lane + half];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && row < shape.rows) {
+    result[token * shape.rows + row] = partial[0];
+  }
+}

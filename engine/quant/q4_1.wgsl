@@ -1,0 +1,16 @@
+// Q4_1 (block layout in q4_1.ts): x = d·q + m, nibbles as Q4_0. Against Q8_1 activations,
+// whose stored block sum ggml multiplies by m.
+const BLOCK_VALUES: u32 = 32u;
+const BLOCK_BYTES: u32 = 20u;
+
+fn block_dot(w: u32, a: u32) -> f32 {
+  let d = f16_at(w);
+  let m = f16_at(w + 2u);
+  var sum = 0.0;
+  for (var j = 0u; j < 16u; j++) {
+    let packed = byte_at(w + 4u + j);
+    sum += (f32(packed & 15u) * d + m) * act[a + j];
+    sum += (f32(packed >> 4u) * d + m) * act[a + 16u + j];
+  }
+  return sum + m * act_sum_errors[a / 32u];
+}
