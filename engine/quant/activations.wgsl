@@ -1,6 +1,7 @@
 // What ggml's CPU dot products do to activations (activations.ts says why and how): each entry
 // point writes the values the converted blocks stand for, so a plain f32 dot product with the
-// decoded weights equals ggml's up to summation order. One invocation per block.
+// decoded weights equals ggml's up to summation order. One invocation per block. Needs
+// round_f16.wgsl.
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> rounded: array<f32>;
@@ -24,30 +25,6 @@ fn round_f32(@builtin(global_invocation_id) id: vec3u) {
   if (i < length.values) {
     rounded[i] = x[i];
   }
-}
-
-// f32 → f16 → f32, nearest with ties to even, on the bits (roundToF16 in activations.ts), so
-// no GPU's own conversion rounding is relied on
-fn round_to_f16(value: f32) -> f32 {
-  let bits = bitcast<u32>(value);
-  let exponent = (bits >> 23u) & 255u;
-  if (exponent >= 143u) {
-    if (exponent == 255u) {
-      return value;
-    }
-    return bitcast<f32>((bits & 0x80000000u) | 0x7f800000u);
-  }
-  if (exponent >= 113u) {
-    var result = (bits + 0xfffu + ((bits >> 13u) & 1u)) & 0xffffe000u;
-    if (((result >> 23u) & 255u) >= 143u) {
-      result = (bits & 0x80000000u) | 0x7f800000u;
-    }
-    return bitcast<f32>(result);
-  }
-  // a subnormal half or zero: |x| to the nearest multiple of 2^-24 (scaling by powers of two is
-  // exact; an add-and-subtract trick as in activations.ts may be folded away by the compiler)
-  let magnitude = round(bitcast<f32>(bits & 0x7fffffffu) * 16777216.0) * 5.9604644775390625e-8;
-  return bitcast<f32>(bitcast<u32>(magnitude) | (bits & 0x80000000u));
 }
 
 @compute @workgroup_size(WORKGROUP)

@@ -57,10 +57,14 @@ export const MAX_GROUPS = 65535;
 
 const QUANT = new URL("../../quant/", import.meta.url);
 const sourceCache = new Map<string, Promise<string>>();
-function source(url: URL): Promise<string> {
-  let text = sourceCache.get(url.href);
-  if (!text) sourceCache.set(url.href, text = Deno.readTextFile(url));
-  return text;
+/** WGSL files joined in order (WGSL has no includes: helpers go first). */
+export async function sources(urls: readonly URL[]): Promise<string> {
+  const texts = urls.map((url) => {
+    let text = sourceCache.get(url.href);
+    if (!text) sourceCache.set(url.href, text = Deno.readTextFile(url));
+    return text;
+  });
+  return (await Promise.all(texts)).join("\n");
 }
 
 /** Compiled pipelines of one device, made on first use. */
@@ -89,11 +93,11 @@ export class GpuKernels {
       const files = FORMAT_SOURCES[type];
       if (!files) throw new RangeError(`no WebGPU kernel for ${type}`);
       pipeline = (async () => {
-        const parts = await Promise.all([
-          ...files.map((file) => source(new URL(file, QUANT))),
-          source(new URL("./matvec.wgsl", import.meta.url)),
+        const code = await sources([
+          ...files.map((file) => new URL(file, QUANT)),
+          new URL("./matvec.wgsl", import.meta.url),
         ]);
-        return this.#compile(`matvec ${type}`, parts.join("\n"), "matvec", this.#matVecLayout);
+        return compile(this.device, `matvec ${type}`, code, "matvec", this.#matVecLayout);
       })();
       this.#matVec.set(type, pipeline);
     }
@@ -105,42 +109,46 @@ export class GpuKernels {
     const dotType = vecDotType(type);
     let pipeline = this.#rounding.get(dotType);
     if (!pipeline) {
-      pipeline = source(new URL("activations.wgsl", QUANT)).then((code) =>
-        this.#compile(
-          `activations ${dotType}`,
-          code,
-          ROUNDING_ENTRY[dotType],
-          this.#roundingLayout,
-        )
-      );
+      pipeline = sources([new URL("round_f16.wgsl", QUANT), new URL("activations.wgsl", QUANT)])
+        .then((code) =>
+          compile(
+            this.device,
+            `activations ${dotType}`,
+            code,
+            ROUNDING_ENTRY[dotType],
+            this.#roundingLayout,
+          )
+        );
       this.#rounding.set(dotType, pipeline);
     }
     return pipeline;
   }
+}
 
-  async #compile(
-    label: string,
-    code: string,
-    entryPoint: string,
-    pipelineLayout: GPUPipelineLayout,
-  ): Promise<GPUComputePipeline> {
-    const module = this.device.createShaderModule({ label, code });
-    const info = await module.getCompilationInfo();
-    const errors = info.messages.filter((message) => message.type === "error");
-    if (errors.length) {
-      const first = errors[0]!;
-      throw new Error(`WGSL of ${label}, line ${first.lineNum}: ${first.message}`);
-    }
-    return this.device.createComputePipelineAsync({
-      label,
-      layout: pipelineLayout,
-      compute: { module, entryPoint },
-    });
+/** A compute pipeline from WGSL; a compilation error names the shader and line. */
+export async function compile(
+  device: GPUDevice,
+  label: string,
+  code: string,
+  entryPoint: string,
+  pipelineLayout: GPUPipelineLayout,
+): Promise<GPUComputePipeline> {
+  const module = device.createShaderModule({ label, code });
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((message) => message.type === "error");
+  if (errors.length) {
+    const first = errors[0]!;
+    throw new Error(`WGSL of ${label}, line ${first.lineNum}: ${first.message}`);
   }
+  return device.createComputePipelineAsync({
+    label,
+    layout: pipelineLayout,
+    compute: { module, entryPoint },
+  });
 }
 
 /** A pipeline layout of one group whose bindings 0, 1, … are buffers of these kinds. */
-function layout(device: GPUDevice, kinds: GPUBufferBindingType[]): GPUPipelineLayout {
+export function layout(device: GPUDevice, kinds: GPUBufferBindingType[]): GPUPipelineLayout {
   const group = device.createBindGroupLayout({
     entries: kinds.map((type, binding) => ({
       binding,

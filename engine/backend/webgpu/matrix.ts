@@ -20,9 +20,8 @@
  */
 import { rowByteSize } from "../../quant/types.ts";
 import { ggmlType } from "../../quant/types.ts";
+import { align, bindings, readBack, STORAGE, uniform } from "./buffers.ts";
 import { type GpuKernels, groupsFor, WORKGROUP } from "./kernels.ts";
-
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
 /** A `rows` × `cols` matrix of `type` blocks on the GPU. */
 export class GpuMatrix {
@@ -155,43 +154,4 @@ class GpuActivations {
   destroy(): void {
     for (const buffer of [this.input, this.rounded, this.sumErrors, this.#length]) buffer.destroy();
   }
-}
-
-/** A copy of `buffer`'s bytes, once the GPU work before it is done. */
-async function readBack(device: GPUDevice, buffer: GPUBuffer): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({
-    size: buffer.size,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const bytes = staging.getMappedRange().slice(0);
-  staging.unmap();
-  staging.destroy();
-  return bytes;
-}
-
-function align(bytes: number, to: number): number {
-  return Math.ceil(bytes / to) * to;
-}
-
-/** A uniform buffer of u32 values (padded to 16 bytes). */
-function uniform(device: GPUDevice, values: number[]): GPUBuffer {
-  const buffer = device.createBuffer({
-    size: align(values.length * 4, 16),
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  device.queue.writeBuffer(buffer, 0, new Uint32Array(values));
-  return buffer;
-}
-
-/** Binds `buffers` to bindings 0, 1, … of group 0. */
-function bindings(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[]) {
-  // the explicit layouts of kernels.ts, which every binding is in
-  return device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
 }

@@ -1,0 +1,196 @@
+/**
+ * The operations between the mat-muls on the GPU (ops.wgsl, attention.wgsl): RMS norm, RoPE,
+ * residual adds, SwiGLU's gate, f16 rounding and causal attention over a KV cache. Each method
+ * records a dispatch into a compute pass; its parameter block lives until `release()`, which
+ * the owner calls once the GPU has run the work.
+ *
+ * @example
+ * ```ts
+ * import { openGpu } from "./device.ts";
+ * import { GpuOps } from "./ops.ts";
+ * const gpu = await openGpu();
+ * if (!("unavailable" in gpu)) {
+ *   const ops = await GpuOps.create(gpu.device);
+ *   // ops.rmsNorm(pass, out, x, weight, rows, width, 1e-5) inside a compute pass
+ * }
+ * ```
+ * @module
+ */
+import type { AttentionShape } from "../../model/kv_cache.ts";
+import type { RopeStyle } from "../../model/vector_ops.ts";
+import { bindings, f32Bits, uniform } from "./buffers.ts";
+import { compile, groupsFor, layout, sources, WORKGROUP } from "./kernels.ts";
+
+const QUANT = new URL("../../quant/", import.meta.url);
+const OPS = ["rms_norm", "rope", "add", "swiglu", "round_f16_in_place"] as const;
+type OpEntry = typeof OPS[number];
+
+/** How RoPE finds its pairs in rows of `width` values: `segments` heads of `stride` values, whose
+ * values from `offset` rotate in `half` pairs. */
+export interface RopeLayout {
+  readonly rows: number;
+  readonly width: number;
+  readonly segments: number;
+  readonly stride: number;
+  readonly offset: number;
+  readonly half: number;
+  readonly style: RopeStyle;
+}
+
+/** The GPU's vector operations and attention, with their compiled pipelines. */
+export class GpuOps {
+  readonly #params: GPUBuffer[] = [];
+  /** Bound where an op reads nothing: a buffer may not be written and read in one dispatch. */
+  readonly #unused: GPUBuffer;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly pipelines: Readonly<Record<OpEntry, GPUComputePipeline>>,
+    readonly attention: GPUComputePipeline,
+  ) {
+    this.#unused = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+  }
+
+  static async create(device: GPUDevice): Promise<GpuOps> {
+    const opsLayout = layout(device, [
+      "storage",
+      "read-only-storage",
+      "read-only-storage",
+      "uniform",
+    ]);
+    const attentionLayout = layout(device, [
+      "storage",
+      "read-only-storage",
+      "read-only-storage",
+      "read-only-storage",
+      "storage",
+      "uniform",
+    ]);
+    const roundF16 = new URL("round_f16.wgsl", QUANT);
+    const opsCode = await sources([roundF16, new URL("./ops.wgsl", import.meta.url)]);
+    const attentionCode = await sources([roundF16, new URL("./attention.wgsl", import.meta.url)]);
+    const compiled = await Promise.all(
+      OPS.map((entry) => compile(device, entry, opsCode, entry, opsLayout)),
+    );
+    const attention = await compile(device, "attention", attentionCode, "attend", attentionLayout);
+    const pipelines = Object.fromEntries(OPS.map((entry, i) => [entry, compiled[i]!]));
+    return new GpuOps(device, pipelines as Record<OpEntry, GPUComputePipeline>, attention);
+  }
+
+  /** out[row] = x[row] / sqrt(mean(x[row]²) + ε) ⊙ weight, for `rows` rows of `width`. */
+  rmsNorm(
+    pass: GPUComputePassEncoder,
+    out: GPUBuffer,
+    x: GPUBuffer,
+    weight: GPUBuffer,
+    rows: number,
+    width: number,
+    epsilon: number,
+  ): void {
+    this.#dispatch(pass, "rms_norm", [out, x, weight], [width, rows, f32Bits(epsilon)], rows, true);
+  }
+
+  /** Rotates `x`'s pairs in place by each row's angles (`cos`, `sin`: `half` per row). */
+  rope(
+    pass: GPUComputePassEncoder,
+    x: GPUBuffer,
+    cos: GPUBuffer,
+    sin: GPUBuffer,
+    at: RopeLayout,
+  ): void {
+    this.#dispatch(pass, "rope", [x, cos, sin], [
+      at.width,
+      at.rows,
+      0,
+      at.half,
+      at.segments,
+      at.stride,
+      at.offset,
+      at.style === "neox" ? 1 : 0,
+    ], at.rows * at.segments * at.half);
+  }
+
+  /** x += y over `length` values. */
+  add(pass: GPUComputePassEncoder, x: GPUBuffer, y: GPUBuffer, length: number): void {
+    this.#dispatch(pass, "add", [x, y, this.#unused], [length], length);
+  }
+
+  /** gate = silu(gate) ⊙ up over `length` values. */
+  swiglu(pass: GPUComputePassEncoder, gate: GPUBuffer, up: GPUBuffer, length: number): void {
+    this.#dispatch(pass, "swiglu", [gate, up, this.#unused], [length], length);
+  }
+
+  /** x rounded to f16 precision in place, over `length` values. */
+  roundF16(pass: GPUComputePassEncoder, x: GPUBuffer, length: number): void {
+    this.#dispatch(pass, "round_f16_in_place", [x, this.#unused, this.#unused], [length], length);
+  }
+
+  /**
+   * Causal attention of `count` tokens at positions `pos …` (queries: rows of heads·keyHeadDim)
+   * over the cache's `keys` and `values` of one layer, into `out` (rows of heads·valueHeadDim).
+   * `scores`: scratch of count·heads·`context` values.
+   */
+  attend(
+    pass: GPUComputePassEncoder,
+    buffers: {
+      readonly out: GPUBuffer;
+      readonly queries: GPUBuffer;
+      readonly keys: GPUBuffer;
+      readonly values: GPUBuffer;
+      readonly scores: GPUBuffer;
+    },
+    shape: AttentionShape,
+    pos: number,
+    count: number,
+    context: number,
+    roundProbabilities: boolean,
+  ): void {
+    const params = this.#keep(uniform(this.device, [
+      shape.heads,
+      shape.kvHeads,
+      shape.keyHeadDim,
+      shape.valueHeadDim,
+      f32Bits(shape.scale),
+      pos,
+      context,
+      roundProbabilities ? 1 : 0,
+    ]));
+    const { out, queries, keys, values, scores } = buffers;
+    pass.setPipeline(this.attention);
+    pass.setBindGroup(
+      0,
+      bindings(this.device, this.attention, [out, queries, keys, values, scores, params]),
+    );
+    pass.dispatchWorkgroups(shape.heads, count);
+  }
+
+  /** Frees the parameter blocks of the work recorded so far (once the GPU has run it). */
+  release(): void {
+    for (const buffer of this.#params.splice(0)) buffer.destroy();
+  }
+
+  #keep(buffer: GPUBuffer): GPUBuffer {
+    this.#params.push(buffer);
+    return buffer;
+  }
+
+  /**
+   * One op over `units`: workgroups of WORKGROUP invocations, or one workgroup per unit
+   * (`perGroup`: a row each).
+   */
+  #dispatch(
+    pass: GPUComputePassEncoder,
+    entry: OpEntry,
+    buffers: GPUBuffer[],
+    params: number[],
+    units: number,
+    perGroup = false,
+  ): void {
+    const words = [...params, ...new Array(8 - params.length).fill(0)];
+    const block = this.#keep(uniform(this.device, words));
+    const pipeline = this.pipelines[entry];
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindings(this.device, pipeline, [...buffers, block]));
+    pass.dispatchWorkgroups(...groupsFor(perGroup ? units : Math.ceil(units / WORKGROUP)));
+  }
+}

@@ -1,0 +1,110 @@
+// The operations between the mat-muls (vector_ops.ts and the forward pass's loops), in f32:
+// RMS norm, RoPE, residual adds, SwiGLU's gate, f16 rounding. Every entry point takes the same
+// bindings: `a` (written), `b` and `c` (read), and the parameters. Needs round_f16.wgsl.
+
+@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> c: array<f32>;
+
+struct Params {
+  // rms_norm: rows of `width`; rope: rows of `width` values, each with `segments` segments of
+  // `stride` whose values from `offset` rotate in `half` pairs; elementwise: `width` values
+  width: u32,
+  rows: u32,
+  epsilon: f32,
+  half: u32,
+  segments: u32,
+  stride: u32,
+  offset: u32,
+  // rope: 0 pairs (2i, 2i+1), 1 pairs (i, i + half) (NeoX)
+  neox: u32,
+}
+@group(0) @binding(3) var<uniform> params: Params;
+
+const WORKGROUP: u32 = 64u;
+var<workgroup> partial: array<f32, WORKGROUP>;
+
+fn flat_index(id: vec3u) -> u32 {
+  return id.x + id.y * 65535u * WORKGROUP;
+}
+
+// a[row] = b[row] / sqrt(mean(b[row]²) + ε) ⊙ c: one workgroup per row
+@compute @workgroup_size(WORKGROUP)
+fn rms_norm(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let row = group.x + group.y * 65535u;
+  let first = row * params.width;
+  var squares = 0.0;
+  if (row < params.rows) {
+    for (var i = lane; i < params.width; i += WORKGROUP) {
+      squares += b[first + i] * b[first + i];
+    }
+  }
+  partial[lane] = squares;
+  workgroupBarrier();
+  for (var step = WORKGROUP / 2u; step > 0u; step >>= 1u) {
+    if (lane < step) {
+      partial[lane] += partial[lane + step];
+    }
+    workgroupBarrier();
+  }
+  if (row < params.rows) {
+    let scale = 1.0 / sqrt(partial[0] / f32(params.width) + params.epsilon);
+    for (var i = lane; i < params.width; i += WORKGROUP) {
+      a[first + i] = b[first + i] * scale * c[i];
+    }
+  }
+}
+
+// Rotates pairs of a's values in place by row `row`'s angles: b holds the cosines and c the
+// sines, `half` per row. One invocation per (row, segment, pair).
+@compute @workgroup_size(WORKGROUP)
+fn rope(@builtin(global_invocation_id) id: vec3u) {
+  let index = flat_index(id);
+  let pair = index % params.half;
+  let segment = (index / params.half) % params.segments;
+  let row = index / (params.half * params.segments);
+  if (row >= params.rows) {
+    return;
+  }
+  let at = row * params.width + segment * params.stride + params.offset;
+  var first = at + 2u * pair;
+  var second = first + 1u;
+  if (params.neox == 1u) {
+    first = at + pair;
+    second = first + params.half;
+  }
+  let cos = b[row * params.half + pair];
+  let sin = c[row * params.half + pair];
+  let x0 = a[first];
+  let x1 = a[second];
+  a[first] = x0 * cos - x1 * sin;
+  a[second] = x0 * sin + x1 * cos;
+}
+
+// a += b, elementwise over `width` values
+@compute @workgroup_size(WORKGROUP)
+fn add(@builtin(global_invocation_id) id: vec3u) {
+  let i = flat_index(id);
+  if (i < params.width) {
+    a[i] += b[i];
+  }
+}
+
+// SwiGLU's gate: a = silu(a) ⊙ b over `width` values
+@compute @workgroup_size(WORKGROUP)
+fn swiglu(@builtin(global_invocation_id) id: vec3u) {
+  let i = flat_index(id);
+  if (i < params.width) {
+    a[i] = a[i] / (1.0 + exp(-a[i])) * b[i];
+  }
+}
+
+// a = a rounded to f16 precision, over `width` values (llama.cpp's F16 KV cache and the queries
+// matched to it)
+@compute @workgroup_size(WORKGROUP)
+fn round_f16_in_place(@builtin(global_invocation_id) id: vec3u) {
+  let i = flat_index(id);
+  if (i < params.width) {
+    a[i] = round_to_f16(a[i]);
+  }
+}

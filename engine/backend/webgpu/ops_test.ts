@@ -1,0 +1,184 @@
+/**
+ * The GPU's vector operations and attention against the TypeScript reference, on whatever
+ * adapter there is (llvmpipe in CI). The GPU computes in f32 where the reference keeps f64
+ * intermediates: results agree to a few f32 roundings; f16 rounding agrees bit for bit.
+ */
+import assert from "node:assert/strict";
+import { Prng } from "../../synth/prng.ts";
+import { roundToF16 } from "../../quant/activations.ts";
+import { ReferenceKvCache } from "../../model/kv_cache.ts";
+import { referenceVectorOps } from "../../model/vector_ops.ts";
+import { readBack, STORAGE } from "./buffers.ts";
+import { openGpu } from "./device.ts";
+import { GpuOps } from "./ops.ts";
+
+const gpu = await openGpu();
+const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
+if (unavailable) console.warn(`WebGPU op tests skipped: ${unavailable}`);
+const device = "unavailable" in gpu ? null : gpu.device;
+const ops = device ? await GpuOps.create(device) : null;
+
+function upload(values: Float32Array<ArrayBuffer>): GPUBuffer {
+  const buffer = device!.createBuffer({ size: Math.max(16, values.byteLength), usage: STORAGE });
+  device!.queue.writeBuffer(buffer, 0, values);
+  return buffer;
+}
+
+/** Runs `record` in one compute pass and reads `result` back. */
+async function run(
+  record: (pass: GPUComputePassEncoder) => void,
+  result: GPUBuffer,
+  length: number,
+): Promise<Float32Array> {
+  const encoder = device!.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  record(pass);
+  pass.end();
+  device!.queue.submit([encoder.finish()]);
+  const values = new Float32Array(await readBack(device!, result), 0, length);
+  ops!.release();
+  return values;
+}
+
+function random(length: number, prng: Prng, limit = 2): Float32Array<ArrayBuffer> {
+  const values = new Float32Array(length);
+  prng.fillUniform(values, limit);
+  return values;
+}
+
+function assertClose(got: Float32Array, expected: Float32Array, relative: number, what: string) {
+  for (let i = 0; i < expected.length; i++) {
+    const tolerance = relative * Math.max(1, Math.abs(expected[i]!));
+    assert.ok(
+      Math.abs(got[i]! - expected[i]!) <= tolerance,
+      `${what} value ${i}: ${got[i]} vs ${expected[i]}`,
+    );
+  }
+}
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name: `WebGPU ${name}`, ignore: unavailable !== null, fn });
+
+test("RMS norm equals the reference per row", async () => {
+  const prng = new Prng(1);
+  const rows = 3;
+  const width = 200;
+  const x = random(rows * width, prng);
+  const weight = random(width, prng);
+  const expected = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    referenceVectorOps.rmsNorm(expected, x, weight, 1e-6, r * width, width);
+  }
+  // the reference norms a span of x in place of out: per row, out and x share offsets
+  const [xs, ws, out] = [upload(x), upload(weight), upload(new Float32Array(rows * width))];
+  const got = await run(
+    (pass) => ops!.rmsNorm(pass, out, xs, ws, rows, width, 1e-6),
+    out,
+    rows * width,
+  );
+  assertClose(got, expected, 1e-5, "rms norm");
+});
+
+for (const style of ["normal", "neox"] as const) {
+  test(`RoPE (${style}) equals the reference, heads at an offset`, async () => {
+    const prng = new Prng(2);
+    // 2 tokens × 3 heads of 24 values, rotating 16 values from offset 8 of each (as latent
+    // attention's RoPE part)
+    const layout = { rows: 2, width: 72, segments: 3, stride: 24, offset: 8, half: 8, style };
+    const x = random(layout.rows * layout.width, prng);
+    const angles = Float64Array.from({ length: layout.rows * layout.half }, (_, i) => i * 0.37);
+    const cos = angles.map(Math.cos);
+    const sin = angles.map(Math.sin);
+    const expected = x.slice();
+    for (let r = 0; r < layout.rows; r++) {
+      for (let h = 0; h < layout.segments; h++) {
+        const at = r * layout.width + h * layout.stride + layout.offset;
+        referenceVectorOps.rope(expected, at, cos, sin, r * layout.half, layout.half, style);
+      }
+    }
+    const [xs, cs, ss] = [x, Float32Array.from(cos), Float32Array.from(sin)].map(upload);
+    const got = await run((pass) => ops!.rope(pass, xs!, cs!, ss!, layout), xs!, x.length);
+    assertClose(got, expected, 1e-6, style);
+  });
+}
+
+test("add, SwiGLU's gate and f16 rounding equal the reference", async () => {
+  const prng = new Prng(3);
+  const length = 300;
+  const [a, b] = [random(length, prng, 8), random(length, prng)];
+  const sum = a.map((value, i) => value + b[i]!);
+  const gated = a.map((g, i) => (g / (1 + Math.exp(-g))) * b[i]!);
+  const rounded = a.slice();
+  roundToF16(rounded, length);
+  for (
+    const [label, record, expected, relative] of [
+      [
+        "add",
+        (pass: GPUComputePassEncoder, x: GPUBuffer, y: GPUBuffer) => ops!.add(pass, x, y, length),
+        sum,
+        0,
+      ],
+      [
+        "swiglu",
+        (pass: GPUComputePassEncoder, x: GPUBuffer, y: GPUBuffer) =>
+          ops!.swiglu(pass, x, y, length),
+        gated,
+        1e-6,
+      ],
+      [
+        "f16",
+        (pass: GPUComputePassEncoder, x: GPUBuffer) => ops!.roundF16(pass, x, length),
+        rounded,
+        0,
+      ],
+    ] as const
+  ) {
+    const [x, y] = [upload(a.slice()), upload(b)];
+    const got = await run((pass) => record(pass, x, y), x, length);
+    assertClose(got, expected, relative, label);
+  }
+});
+
+for (const roundProbabilities of [false, true]) {
+  test(`attention over the KV cache equals the reference (F16 probabilities: ${roundProbabilities})`, async () => {
+    const prng = new Prng(4);
+    // grouped-query: 4 query heads on 2 key-value heads; 3 tokens at positions 70 … 72, so
+    // the scores span more than one workgroup's stride
+    const shape = { heads: 4, kvHeads: 2, keyHeadDim: 16, valueHeadDim: 12, scale: 0.25 };
+    const context = 80;
+    const [pos, count] = [70, 3];
+    const positions = pos + count;
+    const keys = random(positions * shape.kvHeads * shape.keyHeadDim, prng);
+    const values = random(positions * shape.kvHeads * shape.valueHeadDim, prng);
+    const queries = random(count * shape.heads * shape.keyHeadDim, prng);
+    const cache = new ReferenceKvCache(shape, 1, context, roundProbabilities);
+    cache.store(0, 0, positions, keys, values);
+    const expected = new Float32Array(count * shape.heads * shape.valueHeadDim);
+    cache.attend(0, pos, count, queries, expected);
+    const buffers = {
+      out: upload(new Float32Array(expected.length)),
+      queries: upload(queries),
+      keys: upload(keys),
+      values: upload(values),
+      scores: upload(new Float32Array(count * shape.heads * context)),
+    };
+    const got = await run(
+      (pass) => ops!.attend(pass, buffers, shape, pos, count, context, roundProbabilities),
+      buffers.out,
+      expected.length,
+    );
+    assertClose(got, expected, 1e-5, "attention");
+    if (roundProbabilities) {
+      // the rounding is there: without it the reference is far further off
+      const plain = new Float32Array(expected.length);
+      const unrounded = new ReferenceKvCache(shape, 1, context, false);
+      unrounded.store(0, 0, positions, keys, values);
+      unrounded.attend(0, pos, count, queries, plain);
+      const distance = (a: Float32Array) => a.reduce((sum, v, i) => sum + Math.abs(v - got[i]!), 0);
+      assert.ok(
+        distance(plain) > 10 * distance(expected),
+        `${distance(plain)} vs ${distance(expected)}`,
+      );
+    }
+  });
+}
