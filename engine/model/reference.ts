@@ -19,11 +19,12 @@
  */
 import type { GGUFFile } from "../gguf/read.ts";
 import { roundToF16 } from "../quant/activations.ts";
-import { type KvCache, softmax } from "./kv_cache.ts";
+import type { KvCache } from "./kv_cache.ts";
 import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import type { VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
+import { route, RouterScratch, sigmoid, topIndices } from "./router.ts";
 import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offload/offloaded.ts";
 import type { PrefetchGuess } from "../offload/planner.ts";
 import {
@@ -669,98 +670,6 @@ export class ReferenceModel {
   }
 }
 
-/** The router's scratch space, allocated once. */
-class RouterScratch {
-  readonly probabilities: Float32Array; // (experts)
-  readonly selection: Float32Array; // (experts) what chooses: probabilities plus any bias
-  readonly taken: Uint8Array; // (experts)
-  readonly groupScores: Float32Array; // (groups)
-  readonly keptGroups: Int32Array; // (groupsUsed)
-
-  constructor(c: ModelConfig) {
-    this.probabilities = new Float32Array(c.experts);
-    this.selection = new Float32Array(c.experts);
-    this.taken = new Uint8Array(Math.max(c.experts, c.router.groups));
-    this.groupScores = new Float32Array(c.router.groups);
-    this.keptGroups = new Int32Array(c.router.groupsUsed);
-  }
-}
-
-/**
- * The router, as llama.cpp's `build_moe_ffn`: gating (softmax or sigmoid), an optional bias
- * that affects only which experts are chosen, expert groups, top-k, then the chosen experts'
- * unbiased weights, renormalised and scaled as the model says. Writes the k experts and weights
- * at `experts[at …]` and `weights[at …]`.
- */
-function route(
-  logits: Float32Array,
-  selectionBias: Float32Array | null,
-  c: ModelConfig,
-  scratch: RouterScratch,
-  experts: Int32Array,
-  weights: Float64Array,
-  at: number,
-): void {
-  const { router } = c;
-  const { probabilities, selection } = scratch;
-  probabilities.set(logits);
-  if (router.gating === "softmax") softmax(probabilities, probabilities.length);
-  else for (let e = 0; e < probabilities.length; e++) probabilities[e] = sigmoid(probabilities[e]!);
-  selection.set(probabilities);
-  if (selectionBias) addInPlace(selection, selectionBias);
-  if (router.groups > 1) {
-    // keep the groups whose two best experts score highest
-    const perGroup = c.experts / router.groups;
-    for (let g = 0; g < router.groups; g++) {
-      let best = -Infinity;
-      let second = -Infinity;
-      for (let e = g * perGroup; e < (g + 1) * perGroup; e++) {
-        const score = selection[e]!;
-        if (score > best) [best, second] = [score, best];
-        else if (score > second) second = score;
-      }
-      scratch.groupScores[g] = best + second;
-    }
-    topIndices(scratch.groupScores, router.groupsUsed, scratch.taken, scratch.keptGroups, 0);
-    scratch.taken.fill(0);
-    for (const g of scratch.keptGroups) scratch.taken[g] = 1;
-    for (let g = 0; g < router.groups; g++) {
-      if (!scratch.taken[g]) selection.fill(-Infinity, g * perGroup, (g + 1) * perGroup);
-    }
-  }
-  const k = c.expertsUsed;
-  topIndices(selection, k, scratch.taken, experts, at);
-  let sum = 0;
-  for (let i = at; i < at + k; i++) {
-    weights[i] = probabilities[experts[i]!]!;
-    sum += weights[i]!;
-  }
-  const divisor = router.normalize ? Math.max(sum, 6.103515625e-5) : 1;
-  for (let i = at; i < at + k; i++) weights[i] = (weights[i]! / divisor) * router.scale;
-}
-
-/**
- * The indices of the `count` largest values, best first (ties: lower index first), written at
- * `into[at …]`; `taken` is scratch with one flag per value.
- */
-function topIndices(
-  values: Float32Array,
-  count: number,
-  taken: Uint8Array,
-  into: Int32Array | number[],
-  at: number,
-): void {
-  taken.fill(0, 0, values.length);
-  for (let n = 0; n < count; n++) {
-    let best = -1;
-    for (let i = 0; i < values.length; i++) {
-      if (!taken[i] && (best < 0 || values[i]! > values[best]!)) best = i;
-    }
-    taken[best] = 1;
-    into[at + n] = best;
-  }
-}
-
 const NO_GUESSES: readonly PrefetchGuess[] = [];
 
 // --- the operations, each as plain as it can be ---
@@ -775,10 +684,6 @@ function ropeRotations(s: State, count: number, pos: number, base: number): void
       s.ropeSin[i * half + pair] = Math.sin(theta);
     }
   }
-}
-
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
