@@ -1,7 +1,7 @@
 // Causal attention over the KV cache (kv_cache.ts's ReferenceKvCache.attend): for each token of
 // a batch and each query head, the softmax of its scaled scores against the keys of positions
 // 0 … its own, then the weighted sum of their values. One workgroup per (head, token); the
-// scores go through a scratch row per pair. Needs round_f16.wgsl.
+// scores go through a scratch row per pair. Needs round_f16.wgsl and reduce.wgsl.
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
@@ -22,37 +22,6 @@ struct Params {
   round_probabilities: u32,
 }
 @group(0) @binding(5) var<uniform> params: Params;
-
-const WORKGROUP: u32 = 64u;
-var<workgroup> partial: array<f32, WORKGROUP>;
-
-fn reduce_max(lane: u32, value: f32) -> f32 {
-  partial[lane] = value;
-  workgroupBarrier();
-  for (var step = WORKGROUP / 2u; step > 0u; step >>= 1u) {
-    if (lane < step) {
-      partial[lane] = max(partial[lane], partial[lane + step]);
-    }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  workgroupBarrier();
-  return result;
-}
-
-fn reduce_sum(lane: u32, value: f32) -> f32 {
-  partial[lane] = value;
-  workgroupBarrier();
-  for (var step = WORKGROUP / 2u; step > 0u; step >>= 1u) {
-    if (lane < step) {
-      partial[lane] += partial[lane + step];
-    }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  workgroupBarrier();
-  return result;
-}
 
 @compute @workgroup_size(WORKGROUP)
 fn attend(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {

@@ -95,6 +95,7 @@ export class GpuKernels {
       pipeline = (async () => {
         const code = await sources([
           ...files.map((file) => new URL(file, QUANT)),
+          new URL("./reduce.wgsl", import.meta.url),
           new URL("./matvec.wgsl", import.meta.url),
         ]);
         return compile(this.device, `matvec ${type}`, code, "matvec", this.#matVecLayout);

@@ -2,6 +2,7 @@
 // Prepended: a format's WGSL (engine/quant/<format>.wgsl), which defines BLOCK_VALUES,
 // BLOCK_BYTES and block_dot(w, a): one weight block (its first byte at `w`) against the
 // activations from index `a`, as ggml's CPU dot products see them (rounded by activations.wgsl).
+// Needs reduce.wgsl.
 
 @group(0) @binding(0) var<storage, read> weights: array<u32>;
 @group(0) @binding(1) var<storage, read> act: array<f32>;
@@ -36,9 +37,6 @@ fn f16_at(at: u32) -> f32 {
   return unpack2x16float(u16_at(at)).x;
 }
 
-const WORKGROUP: u32 = 64u;
-var<workgroup> partial: array<f32, WORKGROUP>;
-
 // One workgroup per (row, token): its threads take the row's blocks in turn, then add up.
 @compute @workgroup_size(WORKGROUP)
 fn matvec(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {
@@ -53,15 +51,8 @@ fn matvec(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) 
       sum += block_dot(row_start + b * BLOCK_BYTES, act_start + b * BLOCK_VALUES);
     }
   }
-  partial[lane] = sum;
-  workgroupBarrier();
-  for (var half = WORKGROUP / 2u; half > 0u; half >>= 1u) {
-    if (lane < half) {
-      partial[lane] += partial[lane + half];
-    }
-    workgroupBarrier();
-  }
+  let total = reduce_sum(lane, sum);
   if (lane == 0u && row < shape.rows) {
-    result[token * shape.rows + row] = partial[0];
+    result[token * shape.rows + row] = total;
   }
 }

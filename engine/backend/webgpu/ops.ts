@@ -66,9 +66,9 @@ export class GpuOps {
       "storage",
       "uniform",
     ]);
-    const roundF16 = new URL("round_f16.wgsl", QUANT);
-    const opsCode = await sources([roundF16, new URL("./ops.wgsl", import.meta.url)]);
-    const attentionCode = await sources([roundF16, new URL("./attention.wgsl", import.meta.url)]);
+    const helpers = [new URL("round_f16.wgsl", QUANT), new URL("./reduce.wgsl", import.meta.url)];
+    const opsCode = await sources([...helpers, new URL("./ops.wgsl", import.meta.url)]);
+    const attentionCode = await sources([...helpers, new URL("./attention.wgsl", import.meta.url)]);
     const compiled = await Promise.all(
       OPS.map((entry) => compile(device, entry, opsCode, entry, opsLayout)),
     );

@@ -1,6 +1,7 @@
 // The operations between the mat-muls (vector_ops.ts and the forward pass's loops), in f32:
 // RMS norm, RoPE, residual adds, SwiGLU's gate, f16 rounding. Every entry point takes the same
-// bindings: `a` (written), `b` and `c` (read), and the parameters. Needs round_f16.wgsl.
+// bindings: `a` (written), `b` and `c` (read), and the parameters. Needs round_f16.wgsl and
+// reduce.wgsl.
 
 @group(0) @binding(0) var<storage, read_write> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -21,8 +22,6 @@ struct Params {
 }
 @group(0) @binding(3) var<uniform> params: Params;
 
-const WORKGROUP: u32 = 64u;
-var<workgroup> partial: array<f32, WORKGROUP>;
 
 fn flat_index(id: vec3u) -> u32 {
   return id.x + id.y * 65535u * WORKGROUP;
@@ -39,16 +38,9 @@ fn rms_norm(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index
       squares += b[first + i] * b[first + i];
     }
   }
-  partial[lane] = squares;
-  workgroupBarrier();
-  for (var step = WORKGROUP / 2u; step > 0u; step >>= 1u) {
-    if (lane < step) {
-      partial[lane] += partial[lane + step];
-    }
-    workgroupBarrier();
-  }
+  let total = reduce_sum(lane, squares);
   if (row < params.rows) {
-    let scale = 1.0 / sqrt(partial[0] / f32(params.width) + params.epsilon);
+    let scale = 1.0 / sqrt(total / f32(params.width) + params.epsilon);
     for (var i = lane; i < params.width; i += WORKGROUP) {
       a[first + i] = b[first + i] * scale * c[i];
     }
