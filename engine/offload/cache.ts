@@ -4,8 +4,9 @@
  * Slots form one pool for every layer (`global`) or an equal pool per layer (`layer`: the
  * paper's k slots per layer). A prefetched expert waiting for its layer is protected: it is
  * evicted only when every other slot is pinned or protected (under LFU a fresh guess would
- * otherwise be the first victim, even of the next guess). It moves no bytes: the engine loads what it says into the slots,
- * and the cache simulator replays traces through the very same decisions.
+ * otherwise be the first victim, even of the next guess). It moves no bytes: the engine loads
+ * what it says into the slots, and the cache simulator replays traces through the very same
+ * decisions.
  *
  * @example
  * ```ts

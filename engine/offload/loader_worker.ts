@@ -2,10 +2,9 @@
 /**
  * The expert loader thread: takes load jobs from a shared ring (see loader.ts), demands before
  * prefetches, skips jobs a newer one for the same slot has superseded (or that were cancelled),
- * marks the job it begins as taken, reads each expert's
- * slices from the GGUF file (or copies them from the RAM tier) into its slot in the backend's
- * shared memory, prepares them as the kernels want them (Q4_0's rows interleaved in fours), and
- * marks the slot done. It blocks in `Atomics.wait` while there is nothing to do.
+ * marks the job it begins as taken, reads each expert's slices from the GGUF file (or copies
+ * them from the RAM tier) into its slot in the backend's shared memory, prepares them as the
+ * kernels want them (Q4_0's rows interleaved in fours), and marks the slot done. It blocks in `Atomics.wait` while there is nothing to do.
  * @module
  */
 import { instantiateKernels, kernelModule } from "../backend/cpu/kernels.ts";

@@ -3,8 +3,9 @@
  * For one layer: settle the guesses made for it (a guessed expert it does not use leaves the
  * cache, and its load is dropped if it has not begun), demand every expert the batch routes to
  * (misses load first), then the prefetch guesses for the next layers (loaded behind the demands),
- * then compute each expert once its bytes are in. When a layer needs more experts than its pool has slots (a long prompt, a tiny
- * budget), it goes in chunks, each computed and unpinned before the next is asked for.
+ * then compute each expert once its bytes are in. When a layer needs more experts than its pool
+ * has slots (a long prompt, a tiny budget), it goes in chunks, each computed and unpinned before
+ * the next is asked for.
  *
  * The engine runs this with a loader that moves bytes; the cache simulator runs it with a loader
  * that does nothing. Same requests, same cache, same policy: the same hits.

@@ -55,7 +55,8 @@ export const WORKGROUP = 64;
 /** Workgroups a dispatch dimension may have (WebGPU's guaranteed minimum). */
 export const MAX_GROUPS = 65535;
 
-const QUANT = new URL("../../quant/", import.meta.url);
+/** Where each format's WGSL lives, beside its TypeScript and C. */
+export const QUANT = new URL("../../quant/", import.meta.url);
 const sourceCache = new Map<string, Promise<string>>();
 /** WGSL files joined in order (WGSL has no includes: helpers go first). */
 export async function sources(urls: readonly URL[]): Promise<string> {

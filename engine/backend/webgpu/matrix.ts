@@ -18,8 +18,7 @@
  * ```
  * @module
  */
-import { rowByteSize } from "../../quant/types.ts";
-import { ggmlType } from "../../quant/types.ts";
+import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { align, bindings, readBack, STORAGE, uniform } from "./buffers.ts";
 import { type GpuKernels, groupsFor, WORKGROUP } from "./kernels.ts";
 

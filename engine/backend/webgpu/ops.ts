@@ -19,9 +19,8 @@
 import type { AttentionShape } from "../../model/kv_cache.ts";
 import type { RopeStyle } from "../../model/vector_ops.ts";
 import { bindings, f32Bits, uniform } from "./buffers.ts";
-import { compile, groupsFor, layout, sources, WORKGROUP } from "./kernels.ts";
+import { compile, groupsFor, layout, QUANT, sources, WORKGROUP } from "./kernels.ts";
 
-const QUANT = new URL("../../quant/", import.meta.url);
 const OPS = ["rms_norm", "rope", "add", "swiglu", "round_f16_in_place"] as const;
 type OpEntry = typeof OPS[number];
 
