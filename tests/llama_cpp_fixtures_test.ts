@@ -20,6 +20,9 @@ import { openGGUF } from "../engine/gguf/read.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
 import { referenceBackend } from "../engine/model/matrix.ts";
 import { CpuBackend } from "../engine/backend/cpu/backend.ts";
+import { openGpu } from "../engine/backend/webgpu/device.ts";
+import { GpuModel } from "../engine/backend/webgpu/model.ts";
+import type { GGUFFile } from "../engine/gguf/read.ts";
 import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import { llamaCppUnavailableReason } from "../peers/llama_cpp/llama_cpp.ts";
 import { logitAgreement } from "./_logit_agreement.ts";
@@ -43,6 +46,30 @@ const unavailable = await llamaCppUnavailableReason();
 const cpu = await CpuBackend.create({ threads: 2 });
 addEventListener("unload", () => cpu.close());
 if (unavailable) console.warn(`quantized llama.cpp fixtures skipped: ${unavailable}`);
+const gpu = await openGpu();
+if ("unavailable" in gpu) {
+  console.warn(`the webgpu backend's fixture checks skipped: ${gpu.unavailable}`);
+}
+
+/** Each backend's logits over the fixture's tokens; the webgpu backend where there is a GPU. */
+async function backendLogits(gguf: GGUFFile, tokens: number[]) {
+  const runs: { backend: string; logits: Float32Array[] }[] = [];
+  for (const [name, backend] of [["reference", referenceBackend], ["cpu", cpu]] as const) {
+    const model = await ReferenceModel.load(gguf, { maxContext: 64, numerics: "ggml", backend });
+    const logits: Float32Array[] = [];
+    model.score(tokens, 0, (_, row) => logits.push(row.slice()));
+    runs.push({ backend: name, logits });
+  }
+  // latent attention (DeepSeek) is not on the GPU yet
+  if (!("unavailable" in gpu) && gguf.architecture !== "deepseek2") {
+    const model = await GpuModel.load(gguf, gpu, { maxContext: 64 });
+    const logits: Float32Array[] = [];
+    await model.score(tokens, 0, (_, row) => logits.push(row.slice()));
+    model.close();
+    runs.push({ backend: "webgpu", logits });
+  }
+  return runs;
+}
 
 async function readFixture<T>(name: string): Promise<T> {
   return JSON.parse(await Deno.readTextFile(fileURLToPath(new URL(name, FIXTURES)))) as T;
@@ -52,7 +79,7 @@ for (const preset of LOGIT_PRESETS) {
   for (const type of LOGIT_TYPES) {
     const needsLlamaCpp = type !== "F32" && type !== "F16";
     Deno.test({
-      name: `logits agree with llama.cpp's fixture: ${preset} ${type} (reference and cpu backends)`,
+      name: `logits agree with llama.cpp's fixture: ${preset} ${type} (every backend)`,
       ignore: needsLlamaCpp && unavailable !== null,
       async fn() {
         const fixture = await readFixture<LogitFixture>(logitFixtureName(preset, type));
@@ -64,16 +91,9 @@ for (const preset of LOGIT_PRESETS) {
             "the model is not the file the fixture was recorded on: rerun record_llama_cpp_fixtures.ts",
           );
           using gguf = await openGGUF(path);
-          for (const backend of [referenceBackend, cpu]) {
-            const model = await ReferenceModel.load(gguf, {
-              maxContext: 64,
-              numerics: "ggml",
-              backend,
-            });
-            const ours: Float32Array[] = [];
-            model.score(fixture.tokens, 0, (_, logits) => ours.push(logits.slice()));
-            const agreement = logitAgreement(ours, fixture.top);
-            const summary = `${backend === cpu ? "cpu" : "reference"} backend ` +
+          for (const { backend, logits } of await backendLogits(gguf, fixture.tokens)) {
+            const agreement = logitAgreement(logits, fixture.top);
+            const summary = `${backend} backend ` +
               `${JSON.stringify(agreement)}; llama.cpp with flash attention vs without: ` +
               JSON.stringify(fixture.selfAgreement);
             assert.ok(agreement.decisive >= 40, summary);

@@ -6,13 +6,14 @@
  * @module
  */
 import type { PrefetchGuess } from "../offload/planner.ts";
+import type { Matrix } from "./matrix.ts";
 import type { FeedForward } from "./weights.ts";
 
-/** Computes routed expert `expert` of the current layer with its matrices. */
-export type RunExpert = (expert: number, ffn: FeedForward) => void;
+/** Computes routed expert `expert` of the current layer with its matrices (`M`: a backend's). */
+export type RunExpert<M = Matrix> = (expert: number, ffn: FeedForward<M>) => void;
 
 /** Runs a layer's routed experts. */
-export interface ExpertRunner {
+export interface ExpertRunner<M = Matrix> {
   /**
    * Runs each of `needed[0 … count)` (distinct experts of `layer`, ascending) through `compute`;
    * `guesses`: experts later layers will probably need, to start loading now.
@@ -22,7 +23,7 @@ export interface ExpertRunner {
     needed: ArrayLike<number>,
     count: number,
     guesses: readonly PrefetchGuess[],
-    compute: RunExpert,
+    compute: RunExpert<M>,
   ): void;
   /** How far ahead and how many experts to guess (null: no guessing). */
   readonly prefetch: { readonly depth: number; readonly experts: number } | null;
@@ -34,9 +35,9 @@ export interface ExpertRunner {
  * Every expert resident: each layer's experts as loaded. `prefetch`: guesses to make anyway
  * (nothing loads; a trace records them).
  */
-export class ResidentExperts implements ExpertRunner {
+export class ResidentExperts<M = Matrix> implements ExpertRunner<M> {
   constructor(
-    readonly layers: readonly (readonly FeedForward[] | null)[],
+    readonly layers: readonly (readonly FeedForward<M>[] | null)[],
     readonly prefetch: { readonly depth: number; readonly experts: number } | null = null,
   ) {}
 
@@ -45,7 +46,7 @@ export class ResidentExperts implements ExpertRunner {
     needed: ArrayLike<number>,
     count: number,
     _: unknown,
-    compute: RunExpert,
+    compute: RunExpert<M>,
   ): void {
     const experts = this.layers[layer]!;
     for (let i = 0; i < count; i++) compute(needed[i]!, experts[needed[i]!]!);

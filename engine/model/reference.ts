@@ -24,10 +24,12 @@ import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import type { VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
-import { route, RouterScratch, sigmoid, topIndices } from "./router.ts";
+import { route, RouterScratch, sigmoid } from "./router.ts";
+import { GuessMaker } from "./guesses.ts";
 import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offload/offloaded.ts";
 import type { PrefetchGuess } from "../offload/planner.ts";
 import {
+  backendSink,
   type FeedForward,
   type GroupedQueryAttentionWeights,
   type LatentAttentionWeights,
@@ -116,9 +118,6 @@ class State {
   readonly routedTo: Uint8Array; // (experts) whether any token of the batch chose each
   readonly guessIn: Float32Array; // (dim) a later layer's normalised input, guessed
   readonly guessLogits: Float32Array; // (experts) its router's logits
-  readonly guessTaken: Uint8Array; // (experts)
-  // guesses for 0 … depth later layers, their arrays made once (a forward pass allocates nothing)
-  readonly guessLists: { layer: number; experts: number[] }[][];
   readonly router: RouterScratch;
   readonly lastRouting: { experts: Int32Array; weights: Float64Array }; // (layers · expertsUsed)
   readonly logits: Rows; // (batch, vocab)
@@ -165,8 +164,6 @@ class State {
     this.routedTo = new Uint8Array(c.experts);
     this.guessIn = backend.floats(c.dim);
     this.guessLogits = backend.floats(c.experts);
-    this.guessTaken = new Uint8Array(c.experts);
-    this.guessLists = [];
     this.router = new RouterScratch(c);
     this.lastRouting = {
       experts: new Int32Array(c.layers * k),
@@ -223,6 +220,7 @@ export class ReferenceModel {
   readonly #ops: VectorOps;
   readonly #oneToken = new Int32Array(1);
   readonly #experts: ExpertRunner;
+  readonly #guesses: GuessMaker | null;
   readonly #onRouting: RunOptions["onRouting"];
   /** The batch size of the layer computing now (for `#runExpert`). */
   #count = 0;
@@ -239,6 +237,12 @@ export class ReferenceModel {
   ) {
     this.#state = new State(config, weights, backend, maxContext, batchSize);
     this.#experts = experts;
+    this.#guesses = experts.prefetch &&
+      new GuessMaker(
+        weights.layers.map(({ ffn }) => ffn.kind === "mixture"),
+        experts.prefetch,
+        config.experts,
+      );
     this.#onRouting = onRouting;
     this.#ops = backend.ops;
     // llama.cpp rounds attention's probabilities to f16 to multiply its F16 value cache
@@ -259,7 +263,7 @@ export class ReferenceModel {
     if (offload && !("expertSlots" in backend)) {
       throw new RangeError("offloading experts needs a backend with expert slots (--backend cpu)");
     }
-    const weights = await loadWeights(gguf, config, numerics, backend, !offload);
+    const weights = await loadWeights(gguf, config, numerics, backendSink(backend), !offload);
     const experts = offload
       ? await OffloadedExperts.create(gguf, config, backend as SlotBackend & MatrixBackend, offload)
       : new ResidentExperts(
@@ -543,42 +547,17 @@ export class ReferenceModel {
     for (let j = 0; j < routed; j++) s.rankOut.row[s.expertSlots[j]!]!.set(s.expertOut.row[j]!);
   };
 
-  /**
-   * Speculative prefetch (Eliseev & Mazur): the next layers' routers applied to the residual
-   * stream as it stands after this layer's attention, each normalised as its own layer will
-   * normalise it; their top experts are the guesses. Wrong guesses cost bytes, never results.
-   */
+  /** Speculative prefetch's guesses for the layers after `l` (see guesses.ts). */
   #guessNextLayers(l: number): readonly PrefetchGuess[] {
-    const prefetch = this.#experts.prefetch;
-    if (prefetch === null) return NO_GUESSES;
+    if (this.#guesses === null) return NO_GUESSES;
     const s = this.#state;
     const layers = this.weights.layers;
-    if (s.guessLists.length === 0) {
-      const width = Math.min(prefetch.experts, this.config.experts);
-      const pool = Array.from({ length: prefetch.depth }, () => ({
-        layer: 0,
-        experts: new Array<number>(width).fill(0),
-      }));
-      for (let n = 0; n <= prefetch.depth; n++) s.guessLists.push(pool.slice(0, n));
-    }
-    let made = 0;
-    const pool = s.guessLists[prefetch.depth]!;
-    for (let next = l + 1; next < layers.length && made < prefetch.depth; next++) {
+    return this.#guesses.guess(l, (_, next) => {
       const { ffn, ffnNorm } = layers[next]!;
-      if (ffn.kind !== "mixture") continue;
       this.#rmsNorm(s.guessIn, s.x.row[0]!, ffnNorm);
-      ffn.router.matVec(s.guessIn, s.guessLogits);
-      if (ffn.selectionBias) {
-        // DeepSeek-V3 chooses by sigmoid scores plus the bias
-        for (let e = 0; e < s.guessLogits.length; e++) {
-          s.guessLogits[e] = sigmoid(s.guessLogits[e]!) + ffn.selectionBias[e]!;
-        }
-      }
-      const guess = pool[made++]!;
-      guess.layer = next;
-      topIndices(s.guessLogits, guess.experts.length, s.guessTaken, guess.experts, 0);
-    }
-    return s.guessLists[made]!;
+      (ffn as MixtureWeights).router.matVec(s.guessIn, s.guessLogits);
+      return s.guessLogits;
+    }, (next) => (layers[next]!.ffn as MixtureWeights).selectionBias);
   }
 
   /**

@@ -6,75 +6,107 @@
 import { GGUFError } from "../gguf/errors.ts";
 import type { GGUFFile } from "../gguf/read.ts";
 import type { TensorInfo } from "../gguf/types.ts";
-import { vecDotType } from "../quant/activations.ts";
+import { type VecDotType, vecDotType } from "../quant/activations.ts";
 import { quantFormat } from "../quant/registry.ts";
 import type { QuantFormat } from "../quant/format.ts";
 import type { ModelConfig } from "./config.ts";
-import { type Matrix, type MatrixBackend, referenceBackend } from "./matrix.ts";
+import type { Matrix, MatrixBackend, TensorReader } from "./matrix.ts";
 
-/** A SwiGLU feed-forward: down(silu(gate·x) ⊙ up·x). */
-export interface FeedForward {
-  readonly gate: Matrix; // (hidden, dim)
-  readonly up: Matrix; // (hidden, dim)
-  readonly down: Matrix; // (dim, hidden)
+/**
+ * A SwiGLU feed-forward: down(silu(gate·x) ⊙ up·x). `M`: how a backend holds a matrix (the CPU
+ * backends' `Matrix`, or a GPU buffer's view); `V`: a decoded vector (norm weights, biases).
+ */
+export interface FeedForward<M = Matrix> {
+  readonly gate: M; // (hidden, dim)
+  readonly up: M; // (hidden, dim)
+  readonly down: M; // (dim, hidden)
 }
 
 /** Grouped-query attention with each architecture's optional biases and q/k norms. */
-export interface GroupedQueryAttentionWeights {
+export interface GroupedQueryAttentionWeights<M = Matrix, V = Float32Array> {
   readonly kind: "grouped";
-  readonly wq: Matrix; // (heads·headDim, dim)
-  readonly wk: Matrix; // (kvHeads·headDim, dim)
-  readonly wv: Matrix; // (kvHeads·valueDim, dim)
-  readonly wo: Matrix; // (dim, heads·valueDim)
-  readonly bq: Float32Array | null; // (heads·headDim), qwen2moe
-  readonly bk: Float32Array | null;
-  readonly bv: Float32Array | null;
-  readonly qNorm: Float32Array | null; // (headDim) per head, or (heads·headDim) over all
-  readonly kNorm: Float32Array | null;
+  readonly wq: M; // (heads·headDim, dim)
+  readonly wk: M; // (kvHeads·headDim, dim)
+  readonly wv: M; // (kvHeads·valueDim, dim)
+  readonly wo: M; // (dim, heads·valueDim)
+  readonly bq: V | null; // (heads·headDim), qwen2moe
+  readonly bk: V | null;
+  readonly bv: V | null;
+  readonly qNorm: V | null; // (headDim) per head, or (heads·headDim) over all
+  readonly kNorm: V | null;
 }
 
 /** DeepSeek's latent attention, with the key-value up-projection split per head for absorption. */
-export interface LatentAttentionWeights {
+export interface LatentAttentionWeights<M = Matrix, V = Float32Array> {
   readonly kind: "latent";
   /** Queries from one projection (V2-Lite) … */
-  readonly wq: Matrix | null; // (heads·(nope+rope), dim)
+  readonly wq: M | null; // (heads·(nope+rope), dim)
   /** … or through a compressed rank. */
-  readonly wqA: Matrix | null; // (qLoraRank, dim)
-  readonly qANorm: Float32Array | null; // (qLoraRank)
-  readonly wqB: Matrix | null; // (heads·(nope+rope), qLoraRank)
-  readonly wkvA: Matrix; // (kvLoraRank + rope, dim)
-  readonly kvANorm: Float32Array; // (kvLoraRank)
-  readonly wkB: readonly Matrix[]; // (heads) × (kvLoraRank, nope): absorbed into the query
-  readonly wvB: readonly Matrix[]; // (heads) × (valueDim, kvLoraRank): applied after attention
-  readonly wo: Matrix; // (dim, heads·valueDim)
+  readonly wqA: M | null; // (qLoraRank, dim)
+  readonly qANorm: V | null; // (qLoraRank)
+  readonly wqB: M | null; // (heads·(nope+rope), qLoraRank)
+  readonly wkvA: M; // (kvLoraRank + rope, dim)
+  readonly kvANorm: V; // (kvLoraRank)
+  readonly wkB: readonly M[]; // (heads) × (kvLoraRank, nope): absorbed into the query
+  readonly wvB: readonly M[]; // (heads) × (valueDim, kvLoraRank): applied after attention
+  readonly wo: M; // (dim, heads·valueDim)
 }
 
 /** Routed experts, with shared experts where the model has them. */
-export interface MixtureWeights {
+export interface MixtureWeights<M = Matrix, V = Float32Array> {
   readonly kind: "mixture";
-  readonly router: Matrix; // (experts, dim)
-  readonly selectionBias: Float32Array | null; // (experts), DeepSeek-V3's exp_probs_b
+  readonly router: M; // (experts, dim)
+  /** (experts), DeepSeek-V3's exp_probs_b: routing runs on the host, so always in host memory */
+  readonly selectionBias: Float32Array | null;
   /** (experts), or null when they are offloaded: an expert cache holds them (engine/offload/) */
-  readonly experts: readonly FeedForward[] | null;
+  readonly experts: readonly FeedForward<M>[] | null;
   readonly expertHidden: number; // each expert's feed-forward width
-  readonly shared: FeedForward | null;
-  readonly sharedGate: Float32Array | null; // (dim): qwen2moe's sigmoid gate of the shared expert
+  readonly shared: FeedForward<M> | null;
+  readonly sharedGate: V | null; // (dim): qwen2moe's sigmoid gate of the shared expert
 }
 
 /** One transformer block. */
-export interface LayerWeights {
-  readonly attnNorm: Float32Array; // (dim)
-  readonly attention: GroupedQueryAttentionWeights | LatentAttentionWeights;
-  readonly ffnNorm: Float32Array; // (dim)
-  readonly ffn: MixtureWeights | { readonly kind: "dense"; readonly dense: FeedForward };
+export interface LayerWeights<M = Matrix, V = Float32Array> {
+  readonly attnNorm: V; // (dim)
+  readonly attention: GroupedQueryAttentionWeights<M, V> | LatentAttentionWeights<M, V>;
+  readonly ffnNorm: V; // (dim)
+  readonly ffn: MixtureWeights<M, V> | { readonly kind: "dense"; readonly dense: FeedForward<M> };
 }
 
 /** Every weight of the model. */
-export interface ModelWeights {
-  readonly tokenEmbedding: Matrix; // (vocab, dim)
-  readonly layers: readonly LayerWeights[];
-  readonly outputNorm: Float32Array; // (dim)
-  readonly output: Matrix; // (vocab, dim)
+export interface ModelWeights<M = Matrix, V = Float32Array> {
+  readonly tokenEmbedding: M; // (vocab, dim)
+  readonly layers: readonly LayerWeights<M, V>[];
+  readonly outputNorm: V; // (dim)
+  readonly output: M; // (vocab, dim)
+}
+
+/**
+ * Where `loadWeights` puts what it reads: a matrix made from its bytes (`read(into, at)` fills
+ * bytes `[at, at + into.length)` of the tensor), a vector from its decoded values.
+ */
+export interface WeightSink<M extends { slice(index: number, count: number): M }, V> {
+  matrix(
+    format: QuantFormat,
+    rows: number,
+    cols: number,
+    byteLength: number,
+    read: TensorReader,
+    activationType: VecDotType | null,
+  ): Promise<M>;
+  vector(values: Float32Array): V;
+}
+
+/** A matrix backend as a weight sink: vectors in its own buffers, where its ops read them. */
+export function backendSink(backend: MatrixBackend): WeightSink<Matrix, Float32Array> {
+  return {
+    matrix: (...args) => backend.matrix(...args),
+    vector(values) {
+      const out = backend.floats(values.length);
+      out.set(values);
+      return out;
+    },
+  };
 }
 
 /**
@@ -103,13 +135,13 @@ export function tensorFormat(gguf: GGUFFile, info: TensorInfo): QuantFormat {
  * `residentExperts` false, all but the routed experts (their shapes still checked).
  * @throws {GGUFError} naming a missing tensor, a wrong shape or an unsupported type.
  */
-export async function loadWeights(
+export async function loadWeights<M extends { slice(index: number, count: number): M }, V>(
   gguf: GGUFFile,
   config: ModelConfig,
-  numerics: Numerics = "f32",
-  backend: MatrixBackend = referenceBackend,
+  numerics: Numerics,
+  sink: WeightSink<M, V>,
   residentExperts = true,
-): Promise<ModelWeights> {
+): Promise<ModelWeights<M, V>> {
   const shapeOf = (info: TensorInfo, expected: number[]) => {
     const same = info.shape.length === expected.length &&
       info.shape.every((dim, i) => dim === expected[i]);
@@ -129,15 +161,17 @@ export async function loadWeights(
     const activations = numerics === "ggml" ? vecDotType(info.typeName) : null;
     const read = (into: Uint8Array, at: number) =>
       gguf.readBytes(info.offset + at, into.length, into);
-    return backend.matrix(formatOf(info), rows, shape[0]!, info.bytes, read, activations);
+    return sink.matrix(formatOf(info), rows, shape[0]!, info.bytes, read, activations);
   };
-  const vector = async (name: string, length: number) => {
+  /** A vector's values, decoded in host memory. */
+  const values = async (name: string, length: number) => {
     const info = gguf.tensor(name);
     shapeOf(info, [length]);
-    const values = backend.floats(length);
-    formatOf(info).dequantize(await gguf.readTensor(info), values);
-    return values;
+    const decoded = new Float32Array(length);
+    formatOf(info).dequantize(await gguf.readTensor(info), decoded);
+    return decoded;
   };
+  const vector = async (name: string, length: number) => sink.vector(await values(name, length));
   const widthOf = (name: string) => gguf.tensor(name).shape[1]!;
   const feedForward = async (blk: (name: string) => string, suffix: string) => {
     const hidden = widthOf(blk(`ffn_up${suffix}.weight`));
@@ -149,13 +183,13 @@ export async function loadWeights(
   };
 
   const { dim, experts, vocabSize } = config;
-  const layers: LayerWeights[] = [];
+  const layers: LayerWeights<M, V>[] = [];
   for (let l = 0; l < config.layers; l++) {
     const blk = (name: string) => `blk.${l}.${name}`;
     const attention = config.latent
       ? await latentAttention(config, blk, matrix, vector, gguf)
       : await groupedAttention(config, blk, matrix, vector);
-    let ffn: LayerWeights["ffn"];
+    let ffn: LayerWeights<M, V>["ffn"];
     if (l < config.leadingDenseBlocks) {
       ffn = { kind: "dense", dense: await feedForward(blk, "") };
     } else {
@@ -181,7 +215,7 @@ export async function loadWeights(
         kind: "mixture",
         router: await matrix(blk("ffn_gate_inp.weight"), [dim, experts]),
         selectionBias: gguf.findTensor(blk("exp_probs_b.bias"))
-          ? await vector(blk("exp_probs_b.bias"), experts)
+          ? await values(blk("exp_probs_b.bias"), experts)
           : null,
         experts: stacked && Array.from({ length: experts }, (_, e) => ({
           gate: stacked.gate.slice(e, experts),
@@ -214,15 +248,15 @@ export async function loadWeights(
   };
 }
 
-type MatrixLoader = (name: string, shape: number[]) => Promise<Matrix>;
-type VectorLoader = (name: string, length: number) => Promise<Float32Array>;
+type MatrixLoader<M> = (name: string, shape: number[]) => Promise<M>;
+type VectorLoader<V> = (name: string, length: number) => Promise<V>;
 
-async function groupedAttention(
+async function groupedAttention<M, V>(
   c: ModelConfig,
   blk: (name: string) => string,
-  matrix: MatrixLoader,
-  vector: VectorLoader,
-): Promise<GroupedQueryAttentionWeights> {
+  matrix: MatrixLoader<M>,
+  vector: VectorLoader<V>,
+): Promise<GroupedQueryAttentionWeights<M, V>> {
   const qWidth = c.heads * c.headDim;
   const kWidth = c.kvHeads * c.headDim;
   const vWidth = c.kvHeads * c.valueDim;
@@ -242,13 +276,13 @@ async function groupedAttention(
   };
 }
 
-async function latentAttention(
+async function latentAttention<M extends { slice(index: number, count: number): M }, V>(
   c: ModelConfig,
   blk: (name: string) => string,
-  matrix: MatrixLoader,
-  vector: VectorLoader,
+  matrix: MatrixLoader<M>,
+  vector: VectorLoader<V>,
   gguf: GGUFFile,
-): Promise<LatentAttentionWeights> {
+): Promise<LatentAttentionWeights<M, V>> {
   const mla = c.latent!;
   const qWidth = c.heads * (mla.nopeDim + mla.ropeDim);
   const compressed = gguf.findTensor(blk("attn_q_a.weight")) !== undefined;

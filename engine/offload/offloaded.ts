@@ -37,15 +37,15 @@ export interface OffloadOptions extends CacheSizing {
   readonly seed?: number;
 }
 
-/** What a backend must offer to hold expert slots. */
-export interface SlotBackend {
+/** What a backend must offer to hold expert slots (`M`: its matrices). */
+export interface SlotBackend<M = Matrix> {
   /**
    * Room for `count` slots of `slotBytes` and a loader thread (its stack and `scratchBytes` of
    * scratch) in the backend's shared memory.
    */
   expertSlots(count: number, slotBytes: number, scratchBytes: number): SlotMemory;
   /** A matrix over bytes already in the backend's memory at `address`. */
-  matrixAt(format: QuantFormat, rows: number, cols: number, address: number): Matrix;
+  matrixAt(format: QuantFormat, rows: number, cols: number, address: number): M;
 }
 
 /** `generate --json`'s `stats.offload`. */
@@ -114,24 +114,24 @@ export function slotsForBudget(store: ExpertSizes, options: CacheSizing): {
 }
 
 /** Experts behind an expert cache. */
-export class OffloadedExperts implements ExpertRunner {
+export class OffloadedExperts<M = Matrix> implements ExpertRunner<M> {
   readonly planner: OffloadPlanner;
   readonly prefetch: { depth: number; experts: number } | null;
   readonly #store: ExpertStore;
   readonly #loader: ExpertLoader;
   readonly #memory: SlotMemory;
-  readonly #backend: SlotBackend;
-  readonly #views = new Map<number, FeedForward>();
+  readonly #backend: SlotBackend<M>;
+  readonly #views = new Map<number, FeedForward<M>>();
   readonly #io: LayerIo;
   #layer = 0;
-  #compute: RunExpert = () => {};
+  #compute: RunExpert<M> = () => {};
 
   private constructor(
     store: ExpertStore,
     planner: OffloadPlanner,
     loader: ExpertLoader,
     memory: SlotMemory,
-    backend: SlotBackend,
+    backend: SlotBackend<M>,
     readonly options: OffloadOptions,
     prefetch: { depth: number; experts: number } | null,
   ) {
@@ -150,12 +150,12 @@ export class OffloadedExperts implements ExpertRunner {
   }
 
   /** Sets up the cache, its slots in `backend`'s memory and the loader thread. */
-  static async create(
+  static async create<M>(
     gguf: GGUFFile,
     config: ModelConfig,
-    backend: SlotBackend,
+    backend: SlotBackend<M>,
     options: OffloadOptions,
-  ): Promise<OffloadedExperts> {
+  ): Promise<OffloadedExperts<M>> {
     const store = ExpertStore.fromGGUF(gguf, config);
     const { slots, scopes } = slotsForBudget(store, options);
     const cache = new ExpertCache({
@@ -193,7 +193,7 @@ export class OffloadedExperts implements ExpertRunner {
     needed: ArrayLike<number>,
     count: number,
     guesses: readonly PrefetchGuess[],
-    compute: RunExpert,
+    compute: RunExpert<M>,
   ): void {
     this.#layer = layer;
     this.#compute = compute;
@@ -205,7 +205,7 @@ export class OffloadedExperts implements ExpertRunner {
   }
 
   /** The expert in `slot` as matrices for `layer`'s layout (made once per slot and layout). */
-  #view(slot: number, layer: number): FeedForward {
+  #view(slot: number, layer: number): FeedForward<M> {
     const layout = this.#store.layers[layer]!;
     const id = slot * this.#store.layers.length + layout.layoutId;
     let view = this.#views.get(id);

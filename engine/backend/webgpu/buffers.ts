@@ -42,6 +42,41 @@ export function uniform(device: GPUDevice, values: number[]): GPUBuffer {
   return buffer;
 }
 
+/**
+ * Parameter blocks and small per-dispatch buffers of recorded work: each dispatch gets its own
+ * (a buffer written between two dispatches of one submission would hold the last value for
+ * both), freed by `release()` once the GPU has run the work.
+ */
+export class Transients {
+  readonly #live: GPUBuffer[] = [];
+
+  constructor(readonly device: GPUDevice) {}
+
+  /** A uniform block of u32 words (see `uniform`). */
+  uniform(values: number[]): GPUBuffer {
+    return this.#keep(uniform(this.device, values));
+  }
+
+  /** A read-only storage buffer of `values`. */
+  floats(values: Float32Array<ArrayBuffer>): GPUBuffer {
+    const buffer = this.device.createBuffer({
+      size: align(Math.max(values.byteLength, 16), 16),
+      usage: STORAGE,
+    });
+    this.device.queue.writeBuffer(buffer, 0, values);
+    return this.#keep(buffer);
+  }
+
+  release(): void {
+    for (const buffer of this.#live.splice(0)) buffer.destroy();
+  }
+
+  #keep(buffer: GPUBuffer): GPUBuffer {
+    this.#live.push(buffer);
+    return buffer;
+  }
+}
+
 /** Binds `buffers` to bindings 0, 1, … of group 0. */
 export function bindings(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[]) {
   // the explicit layouts of kernels.ts, which every binding is in

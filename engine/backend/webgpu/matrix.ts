@@ -1,106 +1,248 @@
 /**
- * A weight matrix in a GPU storage buffer, kept in its GGUF blocks, and its mat-vec: round the
+ * Weight matrices on the GPU, kept in their GGUF blocks, and their mat-muls: round the
  * activations as ggml's CPU dot products do, then one workgroup per row and token.
  *
  * @example
  * ```ts
  * import { openGpu } from "./device.ts";
  * import { GpuKernels } from "./kernels.ts";
- * import { GpuMatrix } from "./matrix.ts";
+ * import { GpuMatrix, multiplyOnce } from "./matrix.ts";
  * import { quantizer } from "../../quant/registry.ts";
  * const gpu = await openGpu();
  * if (!("unavailable" in gpu)) {
  *   const bytes = new Uint8Array(2 * 34);
  *   quantizer("Q8_0").quantize(new Float32Array(64).fill(0.25), bytes);
- *   const m = await GpuMatrix.upload(new GpuKernels(gpu.device), "Q8_0", 2, 32, bytes);
- *   console.log(await m.matMul(new Float32Array(32).fill(1), 1)); // [8, 8]
+ *   const m = await GpuMatrix.upload(gpu.device, "Q8_0", 2, 32, bytes.length, (into, at) => {
+ *     into.set(bytes.subarray(at, at + into.length));
+ *     return Promise.resolve();
+ *   });
+ *   const kernels = new GpuKernels(gpu.device);
+ *   console.log(await multiplyOnce(kernels, m, new Float32Array(32).fill(1), 1)); // [8, 8]
  * }
  * ```
  * @module
  */
+import type { TensorReader } from "../../model/matrix.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
-import { align, bindings, readBack, STORAGE, uniform } from "./buffers.ts";
+import { align, bindings, readBack, STORAGE, Transients } from "./buffers.ts";
 import { type GpuKernels, groupsFor, WORKGROUP } from "./kernels.ts";
 
-/** A `rows` × `cols` matrix of `type` blocks on the GPU. */
+/** Bytes read from the file per upload step: a large tensor never sits whole in host memory. */
+const UPLOAD_CHUNK = 64 << 20;
+
+/** A `rows` × `cols` matrix of `type` blocks from byte `firstByte` of a GPU buffer. */
 export class GpuMatrix {
   readonly rowBytes: number;
 
-  private constructor(
-    readonly kernels: GpuKernels,
+  constructor(
     readonly type: string,
     readonly rows: number,
     readonly cols: number,
-    readonly weights: GPUBuffer,
-    readonly matVecPipeline: GPUComputePipeline,
-    readonly roundingPipeline: GPUComputePipeline,
+    readonly buffer: GPUBuffer,
+    readonly firstByte = 0,
   ) {
     this.rowBytes = rowByteSize(ggmlType(type), cols);
   }
 
-  /** Uploads `bytes` (`rows` rows of `type` blocks) into a new storage buffer. */
-  static async upload(
-    kernels: GpuKernels,
-    type: string,
-    rows: number,
-    cols: number,
-    bytes: Uint8Array<ArrayBuffer>,
-  ): Promise<GpuMatrix> {
-    const expected = rows * rowByteSize(ggmlType(type), cols);
-    if (bytes.length !== expected) {
-      throw new RangeError(
-        `a ${rows}×${cols} ${type} matrix is ${expected} bytes, got ${bytes.length}`,
-      );
-    }
-    const device = kernels.device;
-    // buffers are bound as u32 words: round up, the tail stays zero
-    const weights = device.createBuffer({ size: align(bytes.length, 4), usage: STORAGE });
-    device.queue.writeBuffer(weights, 0, bytes, 0, bytes.length & ~3);
-    if (bytes.length & 3) {
-      const tail = new Uint8Array(4);
-      tail.set(bytes.subarray(bytes.length & ~3));
-      device.queue.writeBuffer(weights, bytes.length & ~3, tail);
-    }
-    const [matVec, rounding] = await Promise.all([kernels.matVec(type), kernels.rounding(type)]);
-    return new GpuMatrix(kernels, type, rows, cols, weights, matVec, rounding);
+  get byteLength(): number {
+    return this.rows * this.rowBytes;
+  }
+
+  /** The `index`-th of `count` equal slices along the rows (an expert of a stacked tensor). */
+  slice(index: number, count: number): GpuMatrix {
+    const rows = this.rows / count;
+    const first = this.firstByte + index * rows * this.rowBytes;
+    return new GpuMatrix(this.type, rows, this.cols, this.buffer, first);
   }
 
   /**
-   * `count` mat-vecs: `x` holds `count` rows of `cols` values; returns `count` rows of `rows`.
-   * Reads the result back (a sync point): for tests and one-off use.
+   * A new storage buffer holding a tensor's `byteLength` bytes, which `read(into, at)` supplies
+   * in chunks.
+   * @throws {RangeError} when the tensor is larger than the device's largest buffer.
    */
-  async matMul(x: Float32Array<ArrayBuffer>, count: number): Promise<Float32Array> {
+  static async upload(
+    device: GPUDevice,
+    type: string,
+    rows: number,
+    cols: number,
+    byteLength: number,
+    read: TensorReader,
+  ): Promise<GpuMatrix> {
+    const expected = rows * rowByteSize(ggmlType(type), cols);
+    if (byteLength !== expected) {
+      throw new RangeError(
+        `a ${rows}×${cols} ${type} matrix is ${expected} bytes, not ${byteLength}`,
+      );
+    }
+    // bound as u32 words: round up, the tail stays zero
+    const size = align(byteLength, 4);
+    if (size > device.limits.maxBufferSize) {
+      throw new RangeError(
+        `a ${rows}×${cols} ${type} tensor of ${byteLength} bytes is larger than this GPU's ` +
+          `largest buffer (${device.limits.maxBufferSize} bytes)`,
+      );
+    }
+    const buffer = device.createBuffer({ size, usage: STORAGE });
+    const chunk = new Uint8Array(Math.min(UPLOAD_CHUNK, size));
+    for (let at = 0; at < byteLength; at += chunk.length) {
+      const length = Math.min(chunk.length, byteLength - at);
+      const part = chunk.subarray(0, align(length, 4));
+      part.fill(0, length);
+      await read(part.subarray(0, length), at);
+      device.queue.writeBuffer(buffer, at, part);
+    }
+    return new GpuMatrix(type, rows, cols, buffer, 0);
+  }
+}
+
+/**
+ * Records mat-muls into compute passes: each rounds its input into shared scratch (room for
+ * `maxValues` activations), then runs the weight type's mat-vec over the matrix, in windows of
+ * rows where the matrix is larger than one binding may be.
+ */
+export class GpuMatMul {
+  readonly #rounded: GPUBuffer;
+  readonly #sumErrors: GPUBuffer;
+
+  private constructor(
+    readonly kernels: GpuKernels,
+    readonly transients: Transients,
+    readonly maxValues: number,
+    readonly maxBindingBytes: number,
+    readonly pipelines: ReadonlyMap<
+      string,
+      { matVec: GPUComputePipeline; rounding: GPUComputePipeline }
+    >,
+  ) {
+    const device = kernels.device;
+    this.#rounded = device.createBuffer({ size: align(maxValues * 4, 16), usage: STORAGE });
+    this.#sumErrors = device.createBuffer({
+      size: align(Math.ceil(maxValues / 32) * 4, 16),
+      usage: STORAGE,
+    });
+  }
+
+  /**
+   * Compiles the pipelines of `types`. `maxBindingBytes` (default: the device's limit) is how
+   * much of a matrix one dispatch may bind.
+   */
+  static async create(
+    kernels: GpuKernels,
+    types: Iterable<string>,
+    maxValues: number,
+    transients: Transients,
+    maxBindingBytes = kernels.device.limits.maxStorageBufferBindingSize,
+  ): Promise<GpuMatMul> {
+    const pipelines = new Map<
+      string,
+      { matVec: GPUComputePipeline; rounding: GPUComputePipeline }
+    >();
+    for (const type of new Set(types)) {
+      const [matVec, rounding] = await Promise.all([kernels.matVec(type), kernels.rounding(type)]);
+      pipelines.set(type, { matVec, rounding });
+    }
+    return new GpuMatMul(kernels, transients, maxValues, maxBindingBytes, pipelines);
+  }
+
+  /**
+   * out[t·outStride + outFirst + r] = row r of `m` · row t of `x`, for `count` rows of `x`
+   * (`m.cols` values each).
+   */
+  record(
+    pass: GPUComputePassEncoder,
+    m: GpuMatrix,
+    x: GPUBuffer,
+    out: GPUBuffer,
+    count: number,
+    outFirst = 0,
+    outStride = m.rows,
+  ): void {
     const device = this.kernels.device;
-    const activations = new GpuActivations(device, x, count * this.cols);
-    const output = device.createBuffer({ size: count * this.rows * 4, usage: STORAGE });
-    const shape = uniform(device, [this.rows, this.cols, this.rowBytes, 0]);
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    activations.round(pass, this.roundingPipeline);
-    pass.setPipeline(this.matVecPipeline);
-    pass.setBindGroup(
-      0,
-      bindings(device, this.matVecPipeline, [
-        this.weights,
-        activations.rounded,
-        activations.sumErrors,
-        output,
-        shape,
-      ]),
+    const pipelines = this.pipelines.get(m.type);
+    if (!pipelines) throw new RangeError(`no mat-vec pipeline prepared for ${m.type}`);
+    const values = count * m.cols;
+    if (values > this.maxValues) {
+      throw new RangeError(`${values} activations exceed the scratch of ${this.maxValues}`);
+    }
+
+    recordRounding(
+      pass,
+      pipelines.rounding,
+      this.transients,
+      x,
+      this.#rounded,
+      this.#sumErrors,
+      values,
     );
-    pass.dispatchWorkgroups(...groupsFor(this.rows), count);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    const result = new Float32Array(await readBack(device, output));
-    activations.destroy();
-    output.destroy();
-    shape.destroy();
-    return result;
+
+    // whole buffer bound where it fits, else windows of rows at aligned offsets
+    pass.setPipeline(pipelines.matVec);
+    const alignment = device.limits.minStorageBufferOffsetAlignment;
+    const whole = m.buffer.size <= this.maxBindingBytes;
+    const windowRows = whole ? m.rows : Math.floor((this.maxBindingBytes - alignment) / m.rowBytes);
+    if (windowRows < 1) throw new RangeError(`a ${m.type} row is larger than one binding`);
+    for (let first = 0; first < m.rows; first += windowRows) {
+      const rows = Math.min(windowRows, m.rows - first);
+      const start = m.firstByte + first * m.rowBytes;
+      const offset = whole ? 0 : start - (start % alignment);
+      const size = whole ? m.buffer.size : align(start - offset + rows * m.rowBytes, 4);
+      const shape = this.transients.uniform([
+        rows,
+        m.cols,
+        m.rowBytes,
+        start - offset,
+        outStride,
+        outFirst + first,
+      ]);
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          layout: pipelines.matVec.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: m.buffer, offset, size } },
+            { binding: 1, resource: { buffer: this.#rounded } },
+            { binding: 2, resource: { buffer: this.#sumErrors } },
+            { binding: 3, resource: { buffer: out } },
+            { binding: 4, resource: { buffer: shape } },
+          ],
+        }),
+      );
+      pass.dispatchWorkgroups(...groupsFor(rows), count);
+    }
   }
 
   destroy(): void {
-    this.weights.destroy();
+    this.#rounded.destroy();
+    this.#sumErrors.destroy();
   }
+}
+
+/**
+ * `count` mat-vecs of `m` with `x` (rows of `m.cols` values), read back: for tests and one-off
+ * use (a sync point).
+ */
+export async function multiplyOnce(
+  kernels: GpuKernels,
+  m: GpuMatrix,
+  x: Float32Array<ArrayBuffer>,
+  count: number,
+  maxBindingBytes?: number,
+): Promise<Float32Array> {
+  const device = kernels.device;
+  const transients = new Transients(device);
+  const matMul = await GpuMatMul.create(kernels, [m.type], x.length, transients, maxBindingBytes);
+  const input = transients.floats(x);
+  const output = device.createBuffer({ size: align(count * m.rows * 4, 16), usage: STORAGE });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  matMul.record(pass, m, input, output, count);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  const result = new Float32Array(await readBack(device, output), 0, count * m.rows);
+  transients.release();
+  matMul.destroy();
+  output.destroy();
+  return result;
 }
 
 /**
@@ -113,44 +255,38 @@ export async function roundOnGpu(
   x: Float32Array<ArrayBuffer>,
 ): Promise<{ rounded: Float32Array; sumErrors: Float32Array }> {
   const device = kernels.device;
-  const activations = new GpuActivations(device, x, x.length);
+  const transients = new Transients(device);
+  const input = transients.floats(x);
+  const rounded = device.createBuffer({ size: x.byteLength, usage: STORAGE });
+  const sumErrors = device.createBuffer({ size: align(x.length / 8, 16), usage: STORAGE });
+  const pipeline = await kernels.rounding(weightType);
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
-  activations.round(pass, await kernels.rounding(weightType));
+  recordRounding(pass, pipeline, transients, input, rounded, sumErrors, x.length);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  const rounded = new Float32Array(await readBack(device, activations.rounded));
-  const sumErrors = new Float32Array(await readBack(device, activations.sumErrors));
-  activations.destroy();
-  return { rounded, sumErrors: sumErrors.subarray(0, Math.floor(x.length / 32)) };
+  const result = {
+    rounded: new Float32Array(await readBack(device, rounded)),
+    sumErrors: new Float32Array(await readBack(device, sumErrors)).subarray(0, x.length / 32),
+  };
+  transients.release();
+  rounded.destroy();
+  sumErrors.destroy();
+  return result;
 }
 
-/** Activations on the GPU: as given, as rounded for a weight type, and the Q8_1 sums' errors. */
-class GpuActivations {
-  readonly input: GPUBuffer;
-  readonly rounded: GPUBuffer;
-  readonly sumErrors: GPUBuffer;
-  readonly #length: GPUBuffer;
-
-  constructor(readonly device: GPUDevice, x: Float32Array<ArrayBuffer>, readonly values: number) {
-    this.input = device.createBuffer({ size: values * 4, usage: STORAGE });
-    device.queue.writeBuffer(this.input, 0, x, 0, values);
-    this.rounded = device.createBuffer({ size: values * 4, usage: STORAGE });
-    this.sumErrors = device.createBuffer({ size: Math.ceil(values / 32) * 4, usage: STORAGE });
-    this.#length = uniform(device, [values]);
-  }
-
-  /** Records the rounding (one invocation per block, at most `values` of them). */
-  round(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline): void {
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      bindings(this.device, pipeline, [this.input, this.rounded, this.sumErrors, this.#length]),
-    );
-    pass.dispatchWorkgroups(...groupsFor(Math.ceil(this.values / WORKGROUP)));
-  }
-
-  destroy(): void {
-    for (const buffer of [this.input, this.rounded, this.sumErrors, this.#length]) buffer.destroy();
-  }
+/** Rounds `values` of `x` into `rounded` (and the Q8_1 sums' errors): one invocation per value. */
+function recordRounding(
+  pass: GPUComputePassEncoder,
+  pipeline: GPUComputePipeline,
+  transients: Transients,
+  x: GPUBuffer,
+  rounded: GPUBuffer,
+  sumErrors: GPUBuffer,
+  values: number,
+): void {
+  const length = transients.uniform([values]);
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindings(transients.device, pipeline, [x, rounded, sumErrors, length]));
+  pass.dispatchWorkgroups(...groupsFor(Math.ceil(values / WORKGROUP)));
 }

@@ -12,12 +12,18 @@ import { quantFormat } from "../../quant/registry.ts";
 import { fieldOffset, ggmlType, rowByteSize } from "../../quant/types.ts";
 import { openGpu } from "./device.ts";
 import { GPU_TYPES, GpuKernels } from "./kernels.ts";
-import { GpuMatrix, roundOnGpu } from "./matrix.ts";
+import { GpuMatrix, multiplyOnce, roundOnGpu } from "./matrix.ts";
 
 const gpu = await openGpu();
 const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
 if (unavailable) console.warn(`WebGPU kernel tests skipped: ${unavailable}`);
 const kernels = "unavailable" in gpu ? null : new GpuKernels(gpu.device);
+
+/** A tensor reader over bytes in memory. */
+const read = (bytes: Uint8Array) => (into: Uint8Array, at: number) => {
+  into.set(bytes.subarray(at, at + into.length));
+  return Promise.resolve();
+};
 
 /** Random blocks of `type`: every field random, f16 scales set small enough to stay finite. */
 function randomMatrix(
@@ -65,9 +71,16 @@ for (const type of GPU_TYPES) {
       const reference = new ReferenceMatrix(quantFormat(type), rows, cols, bytes, vecDotType(type));
       const expected = new Float32Array(count * rows);
       reference.matMul(x, count, expected);
-      const matrix = await GpuMatrix.upload(kernels!, type, rows, cols, bytes);
+      const matrix = await GpuMatrix.upload(
+        kernels!.device,
+        type,
+        rows,
+        cols,
+        bytes.length,
+        read(bytes),
+      );
       try {
-        const got = await matrix.matMul(x, count);
+        const got = await multiplyOnce(kernels!, matrix, x, count);
         // f32 sums of the products (exact weights, once-rounded products) in another order:
         // within ~40 roundings of the sum of |terms|
         const decoded = new Float32Array(cols);
@@ -84,11 +97,53 @@ for (const type of GPU_TYPES) {
           }
         }
       } finally {
-        matrix.destroy();
+        matrix.buffer.destroy();
       }
     },
   });
 }
+
+Deno.test({
+  name: "WGSL mat-vec of a matrix larger than one binding runs in windows of rows",
+  ignore: unavailable !== null,
+  async fn() {
+    const prng = new Prng(11);
+    const [rows, cols, count] = [40, 64, 2];
+    // Q4_0 rows of 36 bytes behind 2 rows of padding: slices start off the 256-byte alignment
+    const stacked = randomMatrix("Q4_0", rows + 2, cols, prng);
+    const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
+    const whole = await GpuMatrix.upload(
+      kernels!.device,
+      "Q4_0",
+      rows + 2,
+      cols,
+      stacked.length,
+      read(stacked),
+    );
+    const matrix = new GpuMatrix("Q4_0", rows, cols, whole.buffer, 2 * Q4_0_ROW_BYTES);
+    try {
+      const expected = await multiplyOnce(kernels!, matrix, x, count);
+      // bindings of 300 bytes: one or two rows per window, at offsets 0, 256, 512, …
+      const windowed = await multiplyOnce(kernels!, matrix, x, count, 300);
+      assert.deepEqual([...windowed], [...expected]);
+      const reference = new ReferenceMatrix(
+        quantFormat("Q4_0"),
+        rows,
+        cols,
+        stacked.subarray(2 * Q4_0_ROW_BYTES),
+        vecDotType("Q4_0"),
+      );
+      const exact = new Float32Array(count * rows);
+      reference.matMul(x, count, exact);
+      for (let i = 0; i < exact.length; i++) assert.ok(Math.abs(exact[i]! - expected[i]!) < 1e-3);
+    } finally {
+      whole.buffer.destroy();
+    }
+  },
+});
+
+/** Bytes of a Q4_0 row of 64 values. */
+const Q4_0_ROW_BYTES = 36;
 
 /** Activations with every hard case of the rounding: ties, f16 subnormals and overflow, zeros. */
 function hardActivations(prng: Prng): Float32Array<ArrayBuffer> {

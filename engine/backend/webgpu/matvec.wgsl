@@ -16,6 +16,10 @@ struct Shape {
   row_bytes: u32,
   // where row 0 starts in `weights`: a matrix may sit anywhere in a bound window
   first_byte: u32,
+  // token t's row r lands at result[t·out_stride + out_first + r]: a matrix too large for one
+  // binding runs as windows of rows, each writing its part of the output rows
+  out_stride: u32,
+  out_first: u32,
 }
 @group(0) @binding(4) var<uniform> shape: Shape;
 
@@ -53,6 +57,6 @@ fn matvec(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) 
   }
   let total = reduce_sum(lane, sum);
   if (lane == 0u && row < shape.rows) {
-    result[token * shape.rows + row] = total;
+    result[token * shape.out_stride + shape.out_first + row] = total;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The operations between the mat-muls on the GPU (ops.wgsl, attention.wgsl): RMS norm, RoPE,
- * residual adds, SwiGLU's gate, f16 rounding and causal attention over a KV cache. Each method
- * records a dispatch into a compute pass; its parameter block lives until `release()`, which
- * the owner calls once the GPU has run the work.
+ * residual and bias adds, SwiGLU's gate, f16 rounding, row moves, the weighted sum of experts
+ * and causal attention over a KV cache. Each method records a dispatch into a compute pass; its
+ * parameter block lives in `transients` until the owner releases them, once the GPU has run the
+ * work.
  *
  * @example
  * ```ts
@@ -18,10 +19,18 @@
  */
 import type { AttentionShape } from "../../model/kv_cache.ts";
 import type { RopeStyle } from "../../model/vector_ops.ts";
-import { bindings, f32Bits, uniform } from "./buffers.ts";
+import { bindings, f32Bits, Transients } from "./buffers.ts";
 import { compile, groupsFor, layout, QUANT, sources, WORKGROUP } from "./kernels.ts";
 
-const OPS = ["rms_norm", "rope", "add", "swiglu", "round_f16_in_place"] as const;
+const OPS = [
+  "rms_norm",
+  "rope",
+  "add",
+  "swiglu",
+  "round_f16_in_place",
+  "copy_rows",
+  "mix_rows",
+] as const;
 type OpEntry = typeof OPS[number];
 
 /** How RoPE finds its pairs in rows of `width` values: `segments` heads of `stride` values, whose
@@ -38,7 +47,6 @@ export interface RopeLayout {
 
 /** The GPU's vector operations and attention, with their compiled pipelines. */
 export class GpuOps {
-  readonly #params: GPUBuffer[] = [];
   /** Bound where an op reads nothing: a buffer may not be written and read in one dispatch. */
   readonly #unused: GPUBuffer;
 
@@ -46,11 +54,16 @@ export class GpuOps {
     readonly device: GPUDevice,
     readonly pipelines: Readonly<Record<OpEntry, GPUComputePipeline>>,
     readonly attention: GPUComputePipeline,
+    readonly transients: Transients,
   ) {
     this.#unused = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
   }
 
-  static async create(device: GPUDevice): Promise<GpuOps> {
+  /** The ops of `device`, their parameter blocks kept in `transients` (default: their own). */
+  static async create(
+    device: GPUDevice,
+    transients = new Transients(device),
+  ): Promise<GpuOps> {
     const opsLayout = layout(device, [
       "storage",
       "read-only-storage",
@@ -73,7 +86,12 @@ export class GpuOps {
     );
     const attention = await compile(device, "attention", attentionCode, "attend", attentionLayout);
     const pipelines = Object.fromEntries(OPS.map((entry, i) => [entry, compiled[i]!]));
-    return new GpuOps(device, pipelines as Record<OpEntry, GPUComputePipeline>, attention);
+    return new GpuOps(
+      device,
+      pipelines as Record<OpEntry, GPUComputePipeline>,
+      attention,
+      transients,
+    );
   }
 
   /** out[row] = x[row] / sqrt(mean(x[row]²) + ε) ⊙ weight, for `rows` rows of `width`. */
@@ -109,9 +127,46 @@ export class GpuOps {
     ], at.rows * at.segments * at.half);
   }
 
-  /** x += y over `length` values. */
-  add(pass: GPUComputePassEncoder, x: GPUBuffer, y: GPUBuffer, length: number): void {
-    this.#dispatch(pass, "add", [x, y, this.#unused], [length], length);
+  /** x += y over `length` values, y repeating every `period` (a bias added to each row). */
+  add(pass: GPUComputePassEncoder, x: GPUBuffer, y: GPUBuffer, length: number, period = length) {
+    this.#dispatch(pass, "add", [x, y, this.#unused], [length], length, false, { period });
+  }
+
+  /**
+   * Copies rows of `width` values from `source` to `target`: `moves` holds (from, to) row
+   * pairs.
+   */
+  copyRows(
+    pass: GPUComputePassEncoder,
+    target: GPUBuffer,
+    source: GPUBuffer,
+    width: number,
+    moves: ArrayLike<number>,
+  ): void {
+    const pairs = this.transients.floats(Float32Array.from(moves));
+    const rows = moves.length / 2;
+    this.#dispatch(pass, "copy_rows", [target, source, pairs], [width, rows], rows * width);
+  }
+
+  /**
+   * Row i of `out` = Σ_r weight(i, r) · row (i·ranks + r) of `rows` (ranks in order), for
+   * `count` rows of `width`; `weights` holds count·ranks values. `accumulate`: add to `out`;
+   * `sigmoid`: weigh by the sigmoid of each weight.
+   */
+  mixRows(
+    pass: GPUComputePassEncoder,
+    out: GPUBuffer,
+    rows: GPUBuffer,
+    weights: GPUBuffer,
+    shape: { count: number; width: number; ranks: number },
+    mode: { accumulate: boolean; sigmoid: boolean },
+  ): void {
+    const { count, width, ranks } = shape;
+    this.#dispatch(pass, "mix_rows", [out, rows, weights], [width, count], count * width, false, {
+      ranks,
+      accumulate: mode.accumulate ? 1 : 0,
+      sigmoid: mode.sigmoid ? 1 : 0,
+    });
   }
 
   /** gate = silu(gate) ⊙ up over `length` values. */
@@ -144,7 +199,7 @@ export class GpuOps {
     context: number,
     roundProbabilities: boolean,
   ): void {
-    const params = this.#keep(uniform(this.device, [
+    const params = this.transients.uniform([
       shape.heads,
       shape.kvHeads,
       shape.keyHeadDim,
@@ -153,7 +208,7 @@ export class GpuOps {
       pos,
       context,
       roundProbabilities ? 1 : 0,
-    ]));
+    ]);
     const { out, queries, keys, values, scores } = buffers;
     pass.setPipeline(this.attention);
     pass.setBindGroup(
@@ -165,17 +220,13 @@ export class GpuOps {
 
   /** Frees the parameter blocks of the work recorded so far (once the GPU has run it). */
   release(): void {
-    for (const buffer of this.#params.splice(0)) buffer.destroy();
-  }
-
-  #keep(buffer: GPUBuffer): GPUBuffer {
-    this.#params.push(buffer);
-    return buffer;
+    this.transients.release();
   }
 
   /**
    * One op over `units`: workgroups of WORKGROUP invocations, or one workgroup per unit
-   * (`perGroup`: a row each).
+   * (`perGroup`: a row each). `params`: the first words of ops.wgsl's Params; `extra`: its
+   * last four.
    */
   #dispatch(
     pass: GPUComputePassEncoder,
@@ -184,9 +235,17 @@ export class GpuOps {
     params: number[],
     units: number,
     perGroup = false,
+    extra: { period?: number; ranks?: number; accumulate?: number; sigmoid?: number } = {},
   ): void {
-    const words = [...params, ...new Array(8 - params.length).fill(0)];
-    const block = this.#keep(uniform(this.device, words));
+    const words = [
+      ...params,
+      ...new Array(8 - params.length).fill(0),
+      extra.period ?? 1,
+      extra.ranks ?? 0,
+      extra.accumulate ?? 0,
+      extra.sigmoid ?? 0,
+    ];
+    const block = this.transients.uniform(words);
     const pipeline = this.pipelines[entry];
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindings(this.device, pipeline, [...buffers, block]));

@@ -1,15 +1,17 @@
 // The operations between the mat-muls (vector_ops.ts and the forward pass's loops), in f32:
-// RMS norm, RoPE, residual adds, SwiGLU's gate, f16 rounding. Every entry point takes the same
-// bindings: `a` (written), `b` and `c` (read), and the parameters. Needs round_f16.wgsl and
-// reduce.wgsl.
+// RMS norm, RoPE, residual and bias adds, SwiGLU's gate, f16 rounding, moving rows (gathering an
+// expert's tokens, storing keys and values) and the weighted sum of each token's experts. Every
+// entry point takes the same bindings: `a` (written), `b` and `c` (read), and the parameters.
+// Needs round_f16.wgsl and reduce.wgsl.
 
 @group(0) @binding(0) var<storage, read_write> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> c: array<f32>;
 
 struct Params {
-  // rms_norm: rows of `width`; rope: rows of `width` values, each with `segments` segments of
-  // `stride` whose values from `offset` rotate in `half` pairs; elementwise: `width` values
+  // rms_norm, copy_rows, mix_rows: rows of `width`; rope: rows of `width` values, each with
+  // `segments` segments of `stride` whose values from `offset` rotate in `half` pairs;
+  // elementwise: `width` values
   width: u32,
   rows: u32,
   epsilon: f32,
@@ -19,6 +21,13 @@ struct Params {
   offset: u32,
   // rope: 0 pairs (2i, 2i+1), 1 pairs (i, i + half) (NeoX)
   neox: u32,
+  // add: b repeats every `period` values (a bias added to every row)
+  period: u32,
+  // mix_rows: rows of b per row of a; 1 to add to a rather than overwrite it; 1 to take the
+  // sigmoid of each weight (qwen2moe's shared expert gate)
+  ranks: u32,
+  accumulate: u32,
+  sigmoid_weights: u32,
 }
 @group(0) @binding(3) var<uniform> params: Params;
 
@@ -73,13 +82,51 @@ fn rope(@builtin(global_invocation_id) id: vec3u) {
   a[second] = x0 * sin + x1 * cos;
 }
 
-// a += b, elementwise over `width` values
+// a += b over `width` values, b repeating every `period` (= width for an elementwise add)
 @compute @workgroup_size(WORKGROUP)
 fn add(@builtin(global_invocation_id) id: vec3u) {
   let i = flat_index(id);
   if (i < params.width) {
-    a[i] += b[i];
+    a[i] += b[i % params.period];
   }
+}
+
+// Row `c[2j + 1]` of a = row `c[2j]` of b, for j < `rows` (row numbers stored as f32, exact
+// below 2^24)
+@compute @workgroup_size(WORKGROUP)
+fn copy_rows(@builtin(global_invocation_id) id: vec3u) {
+  let i = flat_index(id);
+  let j = i / params.width;
+  if (j < params.rows) {
+    let column = i % params.width;
+    let source_row = u32(c[2u * j]);
+    let target_row = u32(c[2u * j + 1u]);
+    a[target_row * params.width + column] = b[source_row * params.width + column];
+  }
+}
+
+// Row i of a (+)= Σ_r w(i, r) · row (i·ranks + r) of b, ranks in order, for i < `rows`: each
+// token's expert outputs weighted by the router (w = c[i·ranks + r], or its sigmoid)
+@compute @workgroup_size(WORKGROUP)
+fn mix_rows(@builtin(global_invocation_id) id: vec3u) {
+  let i = flat_index(id);
+  let row = i / params.width;
+  if (row >= params.rows) {
+    return;
+  }
+  let column = i % params.width;
+  var sum = 0.0;
+  if (params.accumulate == 1u) {
+    sum = a[i];
+  }
+  for (var r = 0u; r < params.ranks; r++) {
+    var weight = c[row * params.ranks + r];
+    if (params.sigmoid_weights == 1u) {
+      weight = 1.0 / (1.0 + exp(-weight));
+    }
+    sum += weight * b[(row * params.ranks + r) * params.width + column];
+  }
+  a[i] = sum;
 }
 
 // SwiGLU's gate: a = silu(a) ⊙ b over `width` values

@@ -1,0 +1,718 @@
+/**
+ * The forward pass on the GPU: the same steps as the reference forward pass
+ * (engine/model/reference.ts), with the activations, the weights and the KV cache in GPU
+ * buffers and every step a dispatch. The host feeds embeddings and RoPE angles, routes each MoE
+ * layer (its router logits come back, as do the guesses' for prefetch) and reads the logits.
+ * Numerics follow llama.cpp's CPU backend, as the cpu backend does: activations rounded as ggml's
+ * dot products round them, an F16 KV cache.
+ *
+ * Routed experts are resident (their stacked tensors uploaded) or offloaded: then the expert
+ * cache's slots are GPU buffers, filled with `queue.writeBuffer` from the loader's RAM slots.
+ *
+ * @example
+ * ```ts
+ * import { GpuModel } from "./model.ts";
+ * import { openGpu } from "./device.ts";
+ * import { openGGUF } from "../../gguf/read.ts";
+ * import { synthesize } from "../../synth/synth.ts";
+ * const gpu = await openGpu();
+ * if (!("unavailable" in gpu)) {
+ *   const out = await Deno.makeTempFile({ suffix: ".gguf" });
+ *   await synthesize({ preset: "tiny-mixtral", out, type: "Q8_0" });
+ *   using gguf = await openGGUF(out);
+ *   const model = await GpuModel.load(gguf, gpu, { maxContext: 16 });
+ *   const logits = await model.forward(1, 0);
+ *   console.log(logits.length); // 1024
+ *   model.close();
+ * }
+ * ```
+ * @module
+ */
+import type { GGUFFile } from "../../gguf/read.ts";
+import { type ModelConfig, readConfig } from "../../model/config.ts";
+import type { ExpertRunner, RunExpert } from "../../model/experts.ts";
+import { ResidentExperts } from "../../model/experts.ts";
+import { GuessMaker } from "../../model/guesses.ts";
+import type { LanguageModel } from "../../model/language_model.ts";
+import { ReferenceMatrix } from "../../model/matrix.ts";
+import type { Routing, RunOptions } from "../../model/reference.ts";
+import { route, RouterScratch } from "../../model/router.ts";
+import {
+  type FeedForward,
+  type LayerWeights,
+  loadWeights,
+  type MixtureWeights,
+  type ModelWeights,
+  tensorFormat,
+  type WeightSink,
+} from "../../model/weights.ts";
+import {
+  OffloadedExperts,
+  type OffloadOptions,
+  type SlotBackend,
+} from "../../offload/offloaded.ts";
+import type { PrefetchGuess } from "../../offload/planner.ts";
+import { align, STORAGE, Transients } from "./buffers.ts";
+import type { Gpu } from "./device.ts";
+import { GpuExpertSlots, type SubmissionClock } from "./expert_slots.ts";
+import { GpuKernels } from "./kernels.ts";
+import { GpuMatMul, GpuMatrix } from "./matrix.ts";
+import { GpuOps } from "./ops.ts";
+
+/** Options of a GPU model: the reference forward pass's, and where offloaded experts stage. */
+export interface GpuRunOptions
+  extends Pick<RunOptions, "maxContext" | "batchSize" | "onRouting" | "guessAhead"> {
+  /** Keep routed experts in a cache of GPU slots (needs `staging`). */
+  readonly offload?: OffloadOptions;
+  /** Host memory for the loader's RAM slots (a cpu backend) when experts are offloaded. */
+  readonly staging?: SlotBackend<unknown>;
+}
+
+type Weights = ModelWeights<GpuMatrix, GPUBuffer>;
+type Layer = LayerWeights<GpuMatrix, GPUBuffer>;
+type Mixture = MixtureWeights<GpuMatrix, GPUBuffer>;
+
+/** Which logits a batch computes. */
+type LogitRows = "all" | "last" | "none";
+
+/** The GPU buffers of a batch's activations and the KV cache, allocated once. */
+class GpuState {
+  readonly #all: GPUBuffer[] = [];
+  readonly x: GPUBuffer; // (batch, dim) residual stream
+  readonly xb: GPUBuffer; // (batch, dim) normalised input of a sublayer
+  readonly qRaw: GPUBuffer; // (batch, heads·headDim) projected queries …
+  readonly q: GPUBuffer; // … normalised (q/k norms), rotated, rounded
+  readonly kRaw: GPUBuffer; // (batch, kvHeads·headDim)
+  readonly k: GPUBuffer;
+  readonly v: GPUBuffer; // (batch, kvHeads·valueDim)
+  readonly attended: GPUBuffer; // (batch, heads·valueDim)
+  readonly scores: GPUBuffer; // (batch, heads, maxContext) attention's scratch
+  readonly sublayerOut: GPUBuffer; // (batch, dim)
+  readonly routerLogits: GPUBuffer; // (batch, experts)
+  readonly guessIn: GPUBuffer; // (dim) a later layer's normalised input, guessed
+  readonly guessLogits: GPUBuffer; // (depth, experts)
+  readonly hidden: GPUBuffer; // (batch, widest feed-forward)
+  readonly hiddenUp: GPUBuffer;
+  readonly expertIn: GPUBuffer; // (batch, dim) the tokens routed to one expert
+  readonly expertOut: GPUBuffer; // (batch, dim)
+  readonly rankOut: GPUBuffer; // (batch · expertsUsed, dim) each token's k-th expert's output
+  readonly gateLogits: GPUBuffer; // (batch) the shared expert's gate
+  readonly logits: GPUBuffer; // (batch, vocab)
+  readonly ropeCos: GPUBuffer; // (batch, ropeDim/2)
+  readonly ropeSin: GPUBuffer;
+  readonly keys: GPUBuffer[]; // per layer (maxContext, kvHeads·headDim), f16-rounded f32
+  readonly values: GPUBuffer[];
+  /** Where results come back: router and guess logits, or logits. */
+  readonly readback: GPUBuffer;
+
+  constructor(
+    device: GPUDevice,
+    c: ModelConfig,
+    widest: number,
+    guessDepth: number,
+    readonly maxContext: number,
+    readonly batch: number,
+  ) {
+    const floats = (length: number) => {
+      const buffer = device.createBuffer({
+        size: align(Math.max(length, 4) * 4, 16),
+        usage: STORAGE,
+      });
+      this.#all.push(buffer);
+      return buffer;
+    };
+    const qWidth = c.heads * c.headDim;
+    const kWidth = c.kvHeads * c.headDim;
+    const vWidth = c.kvHeads * c.valueDim;
+    const k = Math.max(c.expertsUsed, 1);
+    this.x = floats(batch * c.dim);
+    this.xb = floats(batch * c.dim);
+    this.qRaw = floats(batch * qWidth);
+    this.q = floats(batch * qWidth);
+    this.kRaw = floats(batch * kWidth);
+    this.k = floats(batch * kWidth);
+    this.v = floats(batch * vWidth);
+    this.attended = floats(batch * c.heads * c.valueDim);
+    this.scores = floats(batch * c.heads * maxContext);
+    this.sublayerOut = floats(batch * c.dim);
+    this.routerLogits = floats(batch * c.experts);
+    this.guessIn = floats(c.dim);
+    this.guessLogits = floats(guessDepth * c.experts);
+    this.hidden = floats(batch * widest);
+    this.hiddenUp = floats(batch * widest);
+    this.expertIn = floats(batch * c.dim);
+    this.expertOut = floats(batch * c.dim);
+    this.rankOut = floats(batch * k * c.dim);
+    this.gateLogits = floats(batch);
+    this.logits = floats(batch * c.vocabSize);
+    this.ropeCos = floats((batch * c.ropeDim) / 2);
+    this.ropeSin = floats((batch * c.ropeDim) / 2);
+    this.keys = Array.from({ length: c.layers }, () => floats(maxContext * kWidth));
+    this.values = Array.from({ length: c.layers }, () => floats(maxContext * vWidth));
+    const readbackValues = Math.max(batch * c.vocabSize, (batch + guessDepth) * c.experts);
+    this.readback = device.createBuffer({
+      size: align(readbackValues * 4, 16),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.#all.push(this.readback);
+  }
+
+  /** Bytes of the KV cache. */
+  get kvCacheBytes(): number {
+    return [...this.keys, ...this.values].reduce((sum, buffer) => sum + buffer.size, 0);
+  }
+
+  destroy(): void {
+    for (const buffer of this.#all) buffer.destroy();
+  }
+}
+
+/** Host-side routing state, allocated once. */
+class HostState {
+  readonly chosen: Int32Array; // (batch · expertsUsed)
+  readonly chosenWeights: Float64Array;
+  readonly needed: Int32Array; // (experts)
+  readonly routedTo: Uint8Array; // (experts)
+  readonly router: RouterScratch;
+  readonly lastRouting: { experts: Int32Array; weights: Float64Array };
+  readonly embeddings: Float32Array<ArrayBuffer>; // (batch, dim)
+  readonly ropeCos: Float32Array<ArrayBuffer>; // (batch, ropeDim/2)
+  readonly ropeSin: Float32Array<ArrayBuffer>;
+  readonly logits: Float32Array; // (batch, vocab)
+  readonly moves: number[] = []; // (from, to) row pairs of the expert being recorded
+
+  constructor(c: ModelConfig, batch: number) {
+    const k = Math.max(c.expertsUsed, 1);
+    this.chosen = new Int32Array(batch * k);
+    this.chosenWeights = new Float64Array(batch * k);
+    this.needed = new Int32Array(c.experts);
+    this.routedTo = new Uint8Array(c.experts);
+    this.router = new RouterScratch(c);
+    this.lastRouting = {
+      experts: new Int32Array(c.layers * k),
+      weights: new Float64Array(c.layers * k),
+    };
+    this.embeddings = new Float32Array(batch * c.dim);
+    this.ropeCos = new Float32Array((batch * c.ropeDim) / 2);
+    this.ropeSin = new Float32Array((batch * c.ropeDim) / 2);
+    this.logits = new Float32Array(batch * c.vocabSize);
+  }
+}
+
+/**
+ * The command encoder and compute pass being recorded. Work is submitted in order: before a
+ * readback, at the end of a batch, and before an expert slot in use by recorded work is
+ * overwritten (a `writeBuffer` runs before every command buffer submitted after it).
+ */
+class Recorder implements SubmissionClock {
+  #encoder: GPUCommandEncoder;
+  pass: GPUComputePassEncoder;
+  serial = 0;
+
+  constructor(readonly device: GPUDevice, readonly transients: Transients) {
+    this.#encoder = device.createCommandEncoder();
+    this.pass = this.#encoder.beginComputePass();
+  }
+
+  /** Ends the pass and submits it, with `copies` recorded after it; begins the next pass. */
+  submit(copies?: (encoder: GPUCommandEncoder) => void): void {
+    this.pass.end();
+    copies?.(this.#encoder);
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.serial++;
+    this.#encoder = this.device.createCommandEncoder();
+    this.pass = this.#encoder.beginComputePass();
+  }
+}
+
+/** A model run on the GPU (see the module documentation). */
+export class GpuModel implements LanguageModel {
+  readonly #device: GPUDevice;
+  readonly #gpu: GpuState;
+  readonly #host: HostState;
+  readonly #ops: GpuOps;
+  readonly #matMul: GpuMatMul;
+  readonly #recorder: Recorder;
+  readonly #embedding: ReferenceMatrix;
+  readonly #sharedGates: (GpuMatrix | null)[];
+  readonly #experts: ExpertRunner<GpuMatrix>;
+  readonly #slots: GpuExpertSlots | null;
+  readonly #guesses: GuessMaker | null;
+  readonly #onRouting: RunOptions["onRouting"];
+  readonly #oneToken = new Int32Array(1);
+  /** The layer and batch size computing now (for `#runExpert`). */
+  #layer = 0;
+  #count = 0;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly weights: Weights,
+    parts: {
+      device: GPUDevice;
+      gpu: GpuState;
+      ops: GpuOps;
+      matMul: GpuMatMul;
+      embedding: ReferenceMatrix;
+      experts: ExpertRunner<GpuMatrix>;
+      slots: GpuExpertSlots | null;
+      onRouting: RunOptions["onRouting"];
+    },
+  ) {
+    this.#device = parts.device;
+    this.#gpu = parts.gpu;
+    this.#host = new HostState(config, parts.gpu.batch);
+    this.#ops = parts.ops;
+    this.#matMul = parts.matMul;
+    this.#recorder = new Recorder(parts.device, parts.ops.transients);
+    this.#embedding = parts.embedding;
+    this.#experts = parts.experts;
+    this.#slots = parts.slots;
+    this.#onRouting = parts.onRouting;
+    this.#guesses = parts.experts.prefetch &&
+      new GuessMaker(
+        weights.layers.map(({ ffn }) => ffn.kind === "mixture"),
+        parts.experts.prefetch,
+        config.experts,
+      );
+    // qwen2moe's shared expert gate: a (1, dim) F32 matrix over the gate vector's buffer
+    this.#sharedGates = weights.layers.map(({ ffn }) =>
+      ffn.kind === "mixture" && ffn.sharedGate
+        ? new GpuMatrix("F32", 1, config.dim, ffn.sharedGate)
+        : null
+    );
+  }
+
+  /**
+   * Uploads the weights of `gguf` to `gpu` and sets up the activations and KV cache.
+   * @throws {RangeError} for latent attention (not on the GPU yet), a tensor larger than the
+   *   device's largest buffer, or offloading without staging memory.
+   */
+  static async load(gguf: GGUFFile, gpu: Gpu, options: GpuRunOptions = {}): Promise<GpuModel> {
+    const config = readConfig(gguf);
+    if (config.latent) {
+      throw new RangeError(
+        "the webgpu backend does not run latent attention (DeepSeek) yet: use --backend cpu",
+      );
+    }
+    const device = gpu.device;
+    const offload = options.offload;
+    if (offload && !options.staging) {
+      throw new RangeError("offloading experts on the GPU needs host staging memory");
+    }
+    const transients = new Transients(device);
+    const sink: WeightSink<GpuMatrix, GPUBuffer> = {
+      matrix: (format, rows, cols, byteLength, read) =>
+        GpuMatrix.upload(device, format.type.name, rows, cols, byteLength, read),
+      vector(values) {
+        const buffer = device.createBuffer({ size: align(values.byteLength, 16), usage: STORAGE });
+        device.queue.writeBuffer(buffer, 0, new Float32Array(values));
+        return buffer;
+      },
+    };
+    const weights = await loadWeights(gguf, config, "ggml", sink, !offload);
+    const embeddingInfo = gguf.tensor("token_embd.weight");
+    const embedding = new ReferenceMatrix(
+      tensorFormat(gguf, embeddingInfo),
+      config.vocabSize,
+      config.dim,
+      await gguf.readTensor(embeddingInfo),
+    );
+
+    const slots = offload ? new GpuExpertSlots(device, options.staging!) : null;
+    const experts: ExpertRunner<GpuMatrix> = offload
+      ? await OffloadedExperts.create(gguf, config, slots!, offload)
+      : new ResidentExperts(
+        weights.layers.map(({ ffn }) => ffn.kind === "mixture" ? ffn.experts : null),
+        options.guessAhead ?? null,
+      );
+
+    const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
+    const batch = Math.max(1, Math.min(options.batchSize ?? 128, maxContext));
+    const widest = Math.max(
+      ...weights.layers.flatMap(({ ffn }) =>
+        ffn.kind === "dense" ? [ffn.dense.up.rows] : [ffn.expertHidden, ffn.shared?.up.rows ?? 0]
+      ),
+    );
+    const guessDepth = experts.prefetch?.depth ?? 0;
+    const state = new GpuState(device, config, widest, guessDepth, maxContext, batch);
+    const widestInput = Math.max(config.dim, widest, config.heads * config.valueDim);
+    // every tensor's type, and F32 for the shared expert gate
+    const types = new Set([...gguf.tensors.map((info) => info.typeName), "F32"]);
+    const kernels = new GpuKernels(device);
+    const [ops, matMul] = await Promise.all([
+      GpuOps.create(device, transients),
+      GpuMatMul.create(kernels, types, batch * widestInput, transients),
+    ]);
+    return new GpuModel(config, weights, {
+      device,
+      gpu: state,
+      ops,
+      matMul,
+      embedding,
+      experts,
+      slots,
+      onRouting: options.onRouting,
+    });
+  }
+
+  get maxContext(): number {
+    return this.#gpu.maxContext;
+  }
+
+  get batchSize(): number {
+    return this.#gpu.batch;
+  }
+
+  /** Bytes of the KV cache on the GPU. */
+  get kvCacheBytes(): number {
+    return this.#gpu.kvCacheBytes;
+  }
+
+  get offload(): OffloadedExperts<GpuMatrix> | null {
+    return this.#experts instanceof OffloadedExperts ? this.#experts : null;
+  }
+
+  get routing(): Routing[] {
+    const k = this.config.expertsUsed;
+    const { experts, weights } = this.#host.lastRouting;
+    return this.weights.layers.flatMap(({ ffn }, l) =>
+      ffn.kind === "mixture"
+        ? [{
+          experts: [...experts.subarray(l * k, (l + 1) * k)],
+          weights: [...weights.subarray(l * k, (l + 1) * k)],
+        }]
+        : []
+    );
+  }
+
+  close(): void {
+    this.offload?.close();
+    this.#gpu.destroy();
+    this.#slots?.destroy();
+    this.#matMul.destroy();
+  }
+
+  async forward(token: number, pos: number, computeLogits = true): Promise<Float32Array> {
+    this.#oneToken[0] = token;
+    await this.#forwardBatch(this.#oneToken, 0, 1, pos, computeLogits ? "last" : "none");
+    return this.#host.logits.subarray(0, this.config.vocabSize);
+  }
+
+  async prefill(
+    tokens: ArrayLike<number>,
+    pos: number,
+    computeLogits = true,
+  ): Promise<Float32Array> {
+    const batch = this.#gpu.batch;
+    for (let from = 0; from < tokens.length; from += batch) {
+      const count = Math.min(batch, tokens.length - from);
+      const last = from + count === tokens.length;
+      await this.#forwardBatch(
+        tokens,
+        from,
+        count,
+        pos + from,
+        last && computeLogits ? "last" : "none",
+      );
+    }
+    return this.#host.logits.subarray(0, this.config.vocabSize);
+  }
+
+  async score(
+    tokens: ArrayLike<number>,
+    pos: number,
+    visit: (index: number, logits: Float32Array) => void,
+  ): Promise<void> {
+    const batch = this.#gpu.batch;
+    const vocab = this.config.vocabSize;
+    for (let from = 0; from < tokens.length; from += batch) {
+      const count = Math.min(batch, tokens.length - from);
+      await this.#forwardBatch(tokens, from, count, pos + from, "all");
+      for (let i = 0; i < count; i++) {
+        visit(from + i, this.#host.logits.subarray(i * vocab, (i + 1) * vocab));
+      }
+    }
+  }
+
+  /** One batch: `tokens[from … from + count)` at positions `pos …` (see the reference's). */
+  async #forwardBatch(
+    tokens: ArrayLike<number>,
+    from: number,
+    count: number,
+    pos: number,
+    logits: LogitRows,
+  ): Promise<void> {
+    const c = this.config;
+    const g = this.#gpu;
+    const h = this.#host;
+    if (!(pos >= 0 && pos + count <= g.maxContext)) {
+      const last = pos + count - 1;
+      throw new RangeError(`Position ${last} is outside the context of ${g.maxContext} tokens`);
+    }
+
+    // token embeddings and RoPE angles, from the host
+    for (let i = 0; i < count; i++) {
+      const token = tokens[from + i]!;
+      if (!(token >= 0 && token < c.vocabSize)) {
+        throw new RangeError(`Token id ${token} is outside the vocabulary (0–${c.vocabSize - 1})`);
+      }
+      this.#embedding.decodeRow(token, h.embeddings.subarray(i * c.dim, (i + 1) * c.dim));
+    }
+    const half = c.ropeDim / 2;
+    for (let i = 0; i < count; i++) {
+      for (let pair = 0; pair < half; pair++) {
+        const theta = (pos + i) * Math.pow(c.ropeBase, (-2 * pair) / c.ropeDim);
+        h.ropeCos[i * half + pair] = Math.cos(theta);
+        h.ropeSin[i * half + pair] = Math.sin(theta);
+      }
+    }
+    const queue = this.#device.queue;
+    queue.writeBuffer(g.x, 0, h.embeddings, 0, count * c.dim);
+    queue.writeBuffer(g.ropeCos, 0, h.ropeCos, 0, count * half);
+    queue.writeBuffer(g.ropeSin, 0, h.ropeSin, 0, count * half);
+
+    try {
+      for (let l = 0; l < c.layers; l++) {
+        const layer = this.weights.layers[l]!;
+        this.#attention(layer, l, count, pos);
+        this.#ops.rmsNorm(
+          this.#recorder.pass,
+          g.xb,
+          g.x,
+          layer.ffnNorm,
+          count,
+          c.dim,
+          c.rmsEpsilon,
+        );
+        if (layer.ffn.kind === "dense") {
+          this.#swiglu(layer.ffn.dense, g.xb, count, g.sublayerOut);
+        } else {
+          await this.#mixture(layer.ffn, l, count);
+        }
+        this.#ops.add(this.#recorder.pass, g.x, g.sublayerOut, count * c.dim);
+      }
+      this.#experts.endStep();
+      await this.#logits(count, logits);
+    } finally {
+      this.#ops.release();
+    }
+  }
+
+  /** The attention sublayer of `layer` and its residual. */
+  #attention(layer: Layer, l: number, count: number, pos: number): void {
+    const c = this.config;
+    const g = this.#gpu;
+    const ops = this.#ops;
+    const pass = this.#recorder.pass;
+    const a = layer.attention;
+    if (a.kind !== "grouped") throw new RangeError("latent attention is not on the GPU");
+    const qWidth = c.heads * c.headDim;
+    const kWidth = c.kvHeads * c.headDim;
+    const vWidth = c.kvHeads * c.valueDim;
+    ops.rmsNorm(pass, g.xb, g.x, layer.attnNorm, count, c.dim, c.rmsEpsilon);
+    this.#matMul.record(pass, a.wq, g.xb, g.qRaw, count);
+    this.#matMul.record(pass, a.wk, g.xb, g.kRaw, count);
+    this.#matMul.record(pass, a.wv, g.xb, g.v, count);
+    if (a.bq) ops.add(pass, g.qRaw, a.bq, count * qWidth, qWidth);
+    if (a.bk) ops.add(pass, g.kRaw, a.bk, count * kWidth, kWidth);
+    if (a.bv) ops.add(pass, g.v, a.bv, count * vWidth, vWidth);
+
+    // q/k rmsnorm (a norm writes another buffer): per head (qwen3moe) or over all heads (olmoe)
+    const q = c.qkNorm === "none" ? g.qRaw : g.q;
+    const k = c.qkNorm === "none" ? g.kRaw : g.k;
+    if (c.qkNorm === "per-head") {
+      ops.rmsNorm(pass, q, g.qRaw, a.qNorm!, count * c.heads, c.headDim, c.rmsEpsilon);
+      ops.rmsNorm(pass, k, g.kRaw, a.kNorm!, count * c.kvHeads, c.headDim, c.rmsEpsilon);
+    } else if (c.qkNorm === "full") {
+      ops.rmsNorm(pass, q, g.qRaw, a.qNorm!, count, qWidth, c.rmsEpsilon);
+      ops.rmsNorm(pass, k, g.kRaw, a.kNorm!, count, kWidth, c.rmsEpsilon);
+    }
+    const rope = { rows: count, offset: 0, half: c.ropeDim / 2, style: c.ropeStyle };
+    ops.rope(pass, q, g.ropeCos, g.ropeSin, {
+      ...rope,
+      width: qWidth,
+      segments: c.heads,
+      stride: c.headDim,
+    });
+    ops.rope(pass, k, g.ropeCos, g.ropeSin, {
+      ...rope,
+      width: kWidth,
+      segments: c.kvHeads,
+      stride: c.headDim,
+    });
+
+    // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
+    ops.roundF16(pass, q, count * qWidth);
+    ops.roundF16(pass, k, count * kWidth);
+    ops.roundF16(pass, g.v, count * vWidth);
+    const moves = Array.from({ length: 2 * count }, (_, j) => j % 2 ? pos + (j >> 1) : j >> 1);
+    ops.copyRows(pass, g.keys[l]!, k, kWidth, moves);
+    ops.copyRows(pass, g.values[l]!, g.v, vWidth, moves);
+    const shape = {
+      heads: c.heads,
+      kvHeads: c.kvHeads,
+      keyHeadDim: c.headDim,
+      valueHeadDim: c.valueDim,
+      scale: 1 / Math.sqrt(c.headDim),
+    };
+    ops.attend(
+      pass,
+      { out: g.attended, queries: q, keys: g.keys[l]!, values: g.values[l]!, scores: g.scores },
+      shape,
+      pos,
+      count,
+      g.maxContext,
+      true,
+    );
+    this.#matMul.record(pass, a.wo, g.attended, g.sublayerOut, count);
+    ops.add(pass, g.x, g.sublayerOut, count * c.dim);
+  }
+
+  /**
+   * The mixture of experts of layer `l` (see the reference's): router logits (and the next
+   * layers' guesses) come back, the host routes, the runner makes each needed expert available
+   * and `#runExpert` records it; each token's outputs are summed in rank order, shared experts
+   * on top.
+   */
+  async #mixture(moe: Mixture, l: number, count: number): Promise<void> {
+    const c = this.config;
+    const g = this.#gpu;
+    const h = this.#host;
+    const k = c.expertsUsed;
+    const recorder = this.#recorder;
+    this.#matMul.record(recorder.pass, moe.router, g.xb, g.routerLogits, count);
+    const guessed = count === 1 && this.#guesses ? this.#guesses.layersAfter(l) : [];
+    guessed.forEach((next, i) => {
+      const layer = this.weights.layers[next]!;
+      this.#ops.rmsNorm(recorder.pass, g.guessIn, g.x, layer.ffnNorm, 1, c.dim, c.rmsEpsilon);
+      const router = (layer.ffn as Mixture).router;
+      this.#matMul.record(recorder.pass, router, g.guessIn, g.guessLogits, 1, i * c.experts);
+    });
+    const routerBytes = count * c.experts * 4;
+    const guessBytes = guessed.length * c.experts * 4;
+    recorder.submit((encoder) => {
+      encoder.copyBufferToBuffer(g.routerLogits, 0, g.readback, 0, routerBytes);
+      if (guessBytes) {
+        encoder.copyBufferToBuffer(g.guessLogits, 0, g.readback, routerBytes, guessBytes);
+      }
+    });
+    await g.readback.mapAsync(GPUMapMode.READ, 0, align(routerBytes + guessBytes, 8));
+    const returned = new Float32Array(
+      g.readback.getMappedRange(0, align(routerBytes + guessBytes, 8)).slice(0),
+    );
+    g.readback.unmap();
+
+    for (let i = 0; i < count; i++) {
+      const logits = returned.subarray(i * c.experts, (i + 1) * c.experts);
+      route(logits, moe.selectionBias, c, h.router, h.chosen, h.chosenWeights, i * k);
+    }
+    for (let rank = 0; rank < k; rank++) {
+      h.lastRouting.experts[l * k + rank] = h.chosen[(count - 1) * k + rank]!;
+      h.lastRouting.weights[l * k + rank] = h.chosenWeights[(count - 1) * k + rank]!;
+    }
+    h.routedTo.fill(0);
+    for (let slot = 0; slot < count * k; slot++) h.routedTo[h.chosen[slot]!] = 1;
+    let needed = 0;
+    for (let e = 0; e < c.experts; e++) if (h.routedTo[e]) h.needed[needed++] = e;
+    const guesses: readonly PrefetchGuess[] = guessed.length
+      ? this.#guesses!.guess(
+        l,
+        (i) =>
+          returned.subarray(
+            count * c.experts + i * c.experts,
+            count * c.experts + (i + 1) * c.experts,
+          ),
+        (next) => (this.weights.layers[next]!.ffn as Mixture).selectionBias,
+      )
+      : [];
+    this.#onRouting?.({ layer: l, count, experts: h.chosen, weights: h.chosenWeights, guesses });
+    this.#layer = l;
+    this.#count = count;
+    this.#experts.runLayer(l, h.needed, needed, guesses, this.#runExpert);
+
+    const pass = recorder.pass;
+    const weights = this.#ops.transients.floats(
+      Float32Array.from(h.chosenWeights.subarray(0, count * k)),
+    );
+    this.#ops.mixRows(pass, g.sublayerOut, g.rankOut, weights, { count, width: c.dim, ranks: k }, {
+      accumulate: false,
+      sigmoid: false,
+    });
+
+    // shared experts, for every token (qwen2moe gates them with a sigmoid)
+    if (moe.shared) {
+      this.#swiglu(moe.shared, g.xb, count, g.expertOut);
+      const gate = this.#sharedGates[l];
+      if (gate) {
+        this.#matMul.record(pass, gate, g.xb, g.gateLogits, count);
+        this.#ops.mixRows(pass, g.sublayerOut, g.expertOut, g.gateLogits, {
+          count,
+          width: c.dim,
+          ranks: 1,
+        }, {
+          accumulate: true,
+          sigmoid: true,
+        });
+      } else {
+        this.#ops.add(pass, g.sublayerOut, g.expertOut, count * c.dim);
+      }
+    }
+  }
+
+  /** Records `expert` over the batch's tokens routed to it, each output to its rank row. */
+  readonly #runExpert: RunExpert<GpuMatrix> = (expert, ffn) => {
+    const c = this.config;
+    const g = this.#gpu;
+    const h = this.#host;
+    const k = c.expertsUsed;
+    // an offloaded expert's GPU slot is filled from its RAM slot before first use
+    this.#slots?.ensure(ffn.gate.buffer, this.#layer * c.experts + expert, this.#recorder);
+    const gather = h.moves;
+    const scatter: number[] = [];
+    gather.length = 0;
+    let routed = 0;
+    for (let slot = 0; slot < this.#count * k; slot++) {
+      if (h.chosen[slot] !== expert) continue;
+      gather.push(Math.floor(slot / k), routed);
+      scatter.push(routed, slot);
+      routed++;
+    }
+    const pass = this.#recorder.pass;
+    this.#ops.copyRows(pass, g.expertIn, g.xb, c.dim, gather);
+    this.#swiglu(ffn, g.expertIn, routed, g.expertOut);
+    this.#ops.copyRows(pass, g.rankOut, g.expertOut, c.dim, scatter);
+  };
+
+  /** out = down · (silu(gate · x) ⊙ (up · x)) for `count` rows of `x`. */
+  #swiglu(ffn: FeedForward<GpuMatrix>, x: GPUBuffer, count: number, out: GPUBuffer): void {
+    const g = this.#gpu;
+    const pass = this.#recorder.pass;
+    this.#matMul.record(pass, ffn.gate, x, g.hidden, count);
+    this.#matMul.record(pass, ffn.up, x, g.hiddenUp, count);
+    this.#ops.swiglu(pass, g.hidden, g.hiddenUp, count * ffn.up.rows);
+    this.#matMul.record(pass, ffn.down, g.hidden, out, count);
+  }
+
+  /** The final norm and output projection of every row or the last, read back to the host. */
+  async #logits(count: number, which: LogitRows): Promise<void> {
+    const c = this.config;
+    const g = this.#gpu;
+    const recorder = this.#recorder;
+    if (which === "none") {
+      recorder.submit();
+      await this.#device.queue.onSubmittedWorkDone();
+      return;
+    }
+    const pass = recorder.pass;
+    const rows = which === "all" ? count : 1;
+    if (which === "last") this.#ops.copyRows(pass, g.expertIn, g.x, c.dim, [count - 1, 0]);
+    const input = which === "all" ? g.x : g.expertIn;
+    this.#ops.rmsNorm(pass, g.xb, input, this.weights.outputNorm, rows, c.dim, c.rmsEpsilon);
+    this.#matMul.record(pass, this.weights.output, g.xb, g.logits, rows);
+    const bytes = rows * c.vocabSize * 4;
+    recorder.submit((encoder) => encoder.copyBufferToBuffer(g.logits, 0, g.readback, 0, bytes));
+    await g.readback.mapAsync(GPUMapMode.READ, 0, bytes);
+    this.#host.logits.set(new Float32Array(g.readback.getMappedRange(0, bytes)));
+    g.readback.unmap();
+  }
+}
