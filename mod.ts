@@ -27,4 +27,6 @@ export {
 export { VERSION } from "./version.ts";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./engine/perplexity.ts";
 export { CpuBackend, type CpuBackendOptions } from "./engine/backend/cpu/backend.ts";
+export { type Gpu, type GpuInfo, openGpu } from "./engine/backend/webgpu/device.ts";
+export { GpuModel, type GpuRunOptions } from "./engine/backend/webgpu/model.ts";
 export { benchTokens, type TokensOptions, type TokensRecord } from "./suites/tokens.ts";

@@ -50,6 +50,8 @@ export function benchCommand() {
       const activeBytes = inspectModel(gguf).activeBytesPerToken;
       let ours: TokensRecord[];
       let vocabulary: number;
+      let engine: string;
+      let onGpu: boolean;
       {
         await using loaded = await loadModel(
           gguf,
@@ -57,7 +59,9 @@ export function benchCommand() {
           Math.max(options.pp, options.tg),
         );
         vocabulary = loaded.model.config.vocabSize;
-        ours = benchTokens(loaded.model, tests);
+        onGpu = loaded.gpu !== null;
+        engine = `moebench ${loaded.backend}` + (loaded.gpu ? ` (${loaded.gpu.description})` : "");
+        ours = await benchTokens(loaded.model, tests);
       }
       let peer: TokensRecord[] = [];
       if (options.peer === "llama.cpp") {
@@ -72,7 +76,6 @@ export function benchCommand() {
       /** GB/s of weights a tg record read (pp batches share their reads: none given). */
       const weightsRead = (r: TokensRecord) =>
         activeBytes !== null && r.test.startsWith("tg") ? (r.tps * activeBytes) / 1e9 : null;
-      const engine = `moebench ${options.backend}`;
       if (options.json) {
         const withReads = (engine: string) => (r: TokensRecord) => ({
           engine,
@@ -106,9 +109,12 @@ export function benchCommand() {
           threads,
           `${r.tps.toFixed(1)} ± ${r.tpsStddev.toFixed(1)}`,
           ratio,
+          // the host's memory bandwidth bounds the CPU's reads, not the GPU's
           gbps === null
             ? ""
-            : `${gbps.toFixed(1)} GB/s (${formatPercent(gbps / read.median)} of memory reads)`,
+            : `${gbps.toFixed(1)} GB/s` + (onGpu && engine !== "llama.cpp"
+              ? ""
+              : ` (${formatPercent(gbps / read.median)} of memory reads)`),
         ]);
       };
       for (const [i, r] of ours.entries()) {

@@ -8,14 +8,23 @@ import { CpuBackend } from "../engine/backend/cpu/backend.ts";
 import type { GGUFFile } from "../engine/gguf/read.ts";
 import { referenceBackend } from "../engine/model/matrix.ts";
 import { ReferenceModel, type RunOptions } from "../engine/model/reference.ts";
+import type { LanguageModel } from "../engine/model/language_model.ts";
+import { type Gpu, type GpuInfo, openGpu } from "../engine/backend/webgpu/device.ts";
+import { GpuModel } from "../engine/backend/webgpu/model.ts";
 import type { OffloadOptions } from "../engine/offload/offloaded.ts";
 import { residentBytes } from "../util/memory.ts";
 import { parseSize, parseWholeNumber, type SizeOption, UsageError } from "./common.ts";
 
-/** `--backend`: the WASM SIMD kernels on worker threads, or the plain TypeScript oracle. */
+/**
+ * `--backend`: the WASM SIMD kernels on worker threads, WGSL kernels through WebGPU, the best of
+ * those here, or the plain TypeScript oracle.
+ */
 export const backendOption = () =>
-  new Option("--backend <name>", "cpu: WASM SIMD kernels on worker threads; reference: plain TS")
-    .choices(["cpu", "reference"] as const).default("cpu" as const);
+  new Option(
+    "--backend <name>",
+    "cpu: WASM SIMD kernels on worker threads; webgpu: WGSL kernels on the GPU; auto: webgpu " +
+      "on a real GPU, else cpu; reference: plain TS",
+  ).choices(["cpu", "webgpu", "auto", "reference"] as const).default("cpu" as const);
 
 /** `--threads`: threads of the cpu backend. */
 export const threadsOption = () =>
@@ -82,7 +91,7 @@ export const coldOption = () =>
 
 /** What the options parse to. */
 export interface EngineOptions {
-  readonly backend: "cpu" | "reference";
+  readonly backend: "cpu" | "webgpu" | "auto" | "reference";
   readonly threads?: number;
   readonly numerics?: "f32" | "ggml";
   readonly expertBudget?: SizeOption;
@@ -116,11 +125,35 @@ export function offloadOptions(options: EngineOptions): OffloadOptions | undefin
 
 /** A loaded model and what must be released with it. */
 export interface LoadedModel extends AsyncDisposable {
-  readonly model: ReferenceModel;
+  readonly model: LanguageModel;
+  /** The backend running it (`auto` resolved). */
+  readonly backend: "cpu" | "webgpu" | "reference";
   /** Resident set once the backend's threads ran, before any weight was read. */
   readonly engineRssBytes: number;
-  /** Threads computing (the reference backend runs on one). */
+  /** Threads computing (the reference backend runs on one; 0: the GPU computes). */
   readonly threads: number;
+  /** The GPU adapter, with the webgpu backend. */
+  readonly gpu: GpuInfo | null;
+}
+
+/**
+ * `--backend auto`: the GPU where WebGPU finds a real one (not a fallback adapter such as Mesa's
+ * llvmpipe, which runs WGSL on the CPU slower than the cpu backend), else the cpu backend.
+ */
+async function resolveBackend(
+  backend: EngineOptions["backend"],
+): Promise<{ backend: LoadedModel["backend"]; gpu: Gpu | null }> {
+  if (backend === "cpu" || backend === "reference") return { backend, gpu: null };
+  const gpu = await openGpu();
+  if ("unavailable" in gpu) {
+    if (backend === "auto") return { backend: "cpu", gpu: null };
+    throw new UsageError(`--backend webgpu: ${gpu.unavailable}`);
+  }
+  if (backend === "auto" && gpu.info.fallback) {
+    gpu.device.destroy();
+    return { backend: "cpu", gpu: null };
+  }
+  return { backend: "webgpu", gpu };
 }
 
 /**
@@ -135,8 +168,9 @@ export async function loadModel(
 ): Promise<LoadedModel> {
   const offload = offloadOptions(options);
   let engineRssBytes = residentBytes();
-  if (options.backend === "reference") {
-    if (offload) throw new UsageError("offloading experts needs --backend cpu");
+  const { backend, gpu } = await resolveBackend(options.backend);
+  if (backend === "reference") {
+    if (offload) throw new UsageError("offloading experts needs --backend cpu or webgpu");
     if (options.threads !== undefined) throw new UsageError("--threads needs --backend cpu");
     const model = await ReferenceModel.load(gguf, {
       maxContext,
@@ -144,13 +178,21 @@ export async function loadModel(
       backend: referenceBackend,
       ...extra,
     });
-    return { model, engineRssBytes, threads: 1, [Symbol.asyncDispose]: () => Promise.resolve() };
+    return {
+      model,
+      backend,
+      engineRssBytes,
+      threads: 1,
+      gpu: null,
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    };
   }
   if (options.numerics === "f32") {
     throw new UsageError(
-      "--numerics f32 needs --backend reference (the cpu kernels round as ggml)",
+      `--numerics f32 needs --backend reference (the ${backend} kernels round as ggml)`,
     );
   }
+  if (gpu) return await loadOnGpu(gguf, gpu, options, offload, maxContext, extra);
   // the expert loader needs a core of its own: sharing one, its time slices hold up every
   // mat-vec at the compute threads' barrier (measured: 45 → 75 tok/s on 2 cores)
   const threads = options.threads ??
@@ -167,8 +209,10 @@ export async function loadModel(
     });
     return {
       model,
+      backend,
       engineRssBytes,
       threads: cpu.threads,
+      gpu: null,
       [Symbol.asyncDispose]: () => {
         model.close();
         return cpu[Symbol.asyncDispose]();
@@ -176,6 +220,49 @@ export async function loadModel(
     };
   } catch (error) {
     cpu.close();
+    throw error;
+  }
+}
+
+/**
+ * The webgpu backend: weights and activations on the GPU. Offloaded experts stage in host slots
+ * of a one-thread cpu backend (the loader thread's memory) on their way to the GPU's slots.
+ */
+async function loadOnGpu(
+  gguf: GGUFFile,
+  gpu: Gpu,
+  options: EngineOptions,
+  offload: OffloadOptions | undefined,
+  maxContext: number,
+  extra: Pick<RunOptions, "onRouting" | "guessAhead">,
+): Promise<LoadedModel> {
+  if (options.threads !== undefined) throw new UsageError("--threads needs --backend cpu");
+  const staging = offload ? await CpuBackend.create({ threads: 1 }) : null;
+  const engineRssBytes = residentBytes();
+  const release = () => {
+    staging?.close();
+    gpu.device.destroy();
+  };
+  try {
+    const model = await GpuModel.load(gguf, gpu, {
+      maxContext,
+      ...(offload ? { offload, staging: staging! } : {}),
+      ...extra,
+    });
+    return {
+      model,
+      backend: "webgpu",
+      engineRssBytes,
+      threads: 0,
+      gpu: gpu.info,
+      [Symbol.asyncDispose]: () => {
+        model.close();
+        release();
+        return Promise.resolve();
+      },
+    };
+  } catch (error) {
+    release();
     throw error;
   }
 }

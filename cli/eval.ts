@@ -32,7 +32,7 @@ export function evalCommand() {
       using gguf = await openGGUF(options.model);
       await using loaded = await loadModel(gguf, options, options.tokens.length);
       const { model } = loaded;
-      const top = evaluateTokens(model, options.tokens, options.top);
+      const top = await evaluateTokens(model, options.tokens, options.top);
       if (options.json) {
         printJson({ top });
         return;

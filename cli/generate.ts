@@ -92,7 +92,7 @@ export function generateCommand() {
       const stream = options.json ? undefined : (_token: number, text: string) => {
         Deno.stdout.writeSync(new TextEncoder().encode(text));
       };
-      const result = generate(model, tokenizer, prompt, {
+      const result = await generate(model, tokenizer, prompt, {
         maxTokens: options.nPredict,
         sampler,
         ...(stream ? { onToken: stream } : {}),
@@ -116,7 +116,11 @@ export function generateCommand() {
           : { dropped: false, reason: cold.reason });
       if (options.json) {
         const extra = offload ? { offload: { ...offload, cold: coldStats } } : {};
-        const engine = { backend: options.backend, threads: loaded.threads };
+        const engine = {
+          backend: loaded.backend,
+          threads: loaded.threads,
+          ...(loaded.gpu ? { gpu: loaded.gpu.description } : {}),
+        };
         printJson({ ...result, stats: { ...result.stats, ...engine, memory, ...extra } });
         return;
       }

@@ -38,7 +38,7 @@ export function perplexityCommand() {
       const tokens = tokenizer.encode(text);
       await using loaded = await loadModel(gguf, options, options.ctx);
       const { model } = loaded;
-      const result = perplexity(model, tokens, {
+      const result = await perplexity(model, tokens, {
         ctx: options.ctx,
         bosId: tokenizer.addBos ? tokenizer.bosId : null,
         ...(options.chunks !== undefined ? { maxChunks: options.chunks } : {}),

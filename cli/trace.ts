@@ -61,7 +61,7 @@ export function traceCommand() {
         onRouting: recorder.record,
         ...(guessing ? { guessAhead: guessing } : {}),
       });
-      const result = generate(loaded.model, tokenizer, prompt, {
+      const result = await generate(loaded.model, tokenizer, prompt, {
         maxTokens: options.nPredict,
         sampler: new Sampler(),
         stopAtEos: false,

@@ -16,12 +16,12 @@
  * const model = await ReferenceModel.load(gguf, { maxContext: 32 });
  * const tokenizer = loadTokenizer(gguf);
  * const prompt = tokenizer.encode("the router");
- * const result = generate(model, tokenizer, prompt, { maxTokens: 4, sampler: new Sampler() });
+ * const result = await generate(model, tokenizer, prompt, { maxTokens: 4, sampler: new Sampler() });
  * console.log(result.tokens.length); // 4
  * ```
  * @module
  */
-import type { ReferenceModel } from "./model/reference.ts";
+import type { LanguageModel } from "./model/language_model.ts";
 import type { Sampler } from "./sample.ts";
 import type { Tokenizer } from "./tokenizer/tokenizer.ts";
 
@@ -55,12 +55,12 @@ export interface GenerateResult {
  * Generates up to `maxTokens` tokens after `prompt` (which must not be empty: start it with BOS).
  * @throws {RangeError} when the prompt and the tokens to generate exceed the model's context.
  */
-export function generate(
-  model: ReferenceModel,
+export async function generate(
+  model: LanguageModel,
   tokenizer: Tokenizer,
   prompt: readonly number[],
   options: GenerateOptions,
-): GenerateResult {
+): Promise<GenerateResult> {
   if (prompt.length === 0) throw new RangeError("The prompt has no tokens");
   if (prompt.length + options.maxTokens > model.maxContext) {
     throw new RangeError(
@@ -75,7 +75,7 @@ export function generate(
 
   // prefill: the prompt in batches
   const started = performance.now();
-  let logits = model.prefill(prompt, 0);
+  let logits = await model.prefill(prompt, 0);
   const prefillSeconds = (performance.now() - started) / 1000;
 
   // decode: choose, stream, feed back
@@ -93,7 +93,7 @@ export function generate(
     options.onToken?.(token, piece);
     if (tokens.length === options.maxTokens) break;
     const stepStarted = performance.now();
-    logits = model.forward(token, history.length - 1);
+    logits = await model.forward(token, history.length - 1);
     decodeSeconds += (performance.now() - stepStarted) / 1000;
     decodeSteps++;
   }

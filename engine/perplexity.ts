@@ -15,12 +15,12 @@
  * using gguf = await openGGUF(out);
  * const model = await ReferenceModel.load(gguf, { maxContext: 16 });
  * const tokens = Array.from({ length: 40 }, (_, i) => 3 + ((i * 37) % 1000));
- * const result = perplexity(model, tokens, { ctx: 16, bosId: 1 });
+ * const result = await perplexity(model, tokens, { ctx: 16, bosId: 1 });
  * console.log(result.chunks.length); // 2
  * ```
  * @module
  */
-import type { ReferenceModel } from "./model/reference.ts";
+import type { LanguageModel } from "./model/language_model.ts";
 
 /** How to cut the text. */
 export interface PerplexityOptions {
@@ -49,11 +49,11 @@ export interface PerplexityResult {
  * Computes perplexity over `tokens` (already including BOS if the model adds it).
  * @throws {RangeError} when there are fewer than 2·ctx tokens, as llama.cpp requires.
  */
-export function perplexity(
-  model: ReferenceModel,
+export async function perplexity(
+  model: LanguageModel,
   tokens: readonly number[],
   options: PerplexityOptions,
-): PerplexityResult {
+): Promise<PerplexityResult> {
   const { ctx } = options;
   if (tokens.length < 2 * ctx) {
     throw new RangeError(
@@ -72,7 +72,7 @@ export function perplexity(
     const start = chunk * ctx;
     const input = tokens.slice(start, start + ctx - 1);
     if (options.bosId !== null) input[0] = options.bosId;
-    model.score(input, 0, (pos, logits) => {
+    await model.score(input, 0, (pos, logits) => {
       if (pos < first) return;
       const v = -logSoftmaxAt(logits, tokens[start + pos + 1]!);
       nll += v;

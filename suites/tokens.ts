@@ -7,11 +7,11 @@
  * @example
  * ```ts ignore
  * import { benchTokens } from "./tokens.ts";
- * const records = benchTokens(model, { promptTokens: 128, genTokens: 64, repetitions: 3 });
+ * const records = await benchTokens(model, { promptTokens: 128, genTokens: 64, repetitions: 3 });
  * ```
  * @module
  */
-import type { ReferenceModel } from "../engine/model/reference.ts";
+import type { LanguageModel } from "../engine/model/language_model.ts";
 import { argmax } from "../engine/sample.ts";
 
 /** What to measure. */
@@ -40,17 +40,22 @@ export function benchPrompt(length: number, vocabulary: number): number[] {
 }
 
 /** Times `model`: pp and tg, each repetition from position 0 (an empty context). */
-export function benchTokens(model: ReferenceModel, options: TokensOptions): TokensRecord[] {
+export async function benchTokens(
+  model: LanguageModel,
+  options: TokensOptions,
+): Promise<TokensRecord[]> {
   const prompt = benchPrompt(options.promptTokens, model.config.vocabSize);
   const pp: number[] = [];
   const tg: number[] = [];
   for (let rep = 0; rep <= options.repetitions; rep++) {
     let start = performance.now();
-    model.prefill(prompt, 0);
+    await model.prefill(prompt, 0);
     const ppSeconds = (performance.now() - start) / 1000;
     start = performance.now();
     let token = prompt[0]!;
-    for (let pos = 0; pos < options.genTokens; pos++) token = argmax(model.forward(token, pos));
+    for (let pos = 0; pos < options.genTokens; pos++) {
+      token = argmax(await model.forward(token, pos));
+    }
     const tgSeconds = (performance.now() - start) / 1000;
     if (rep > 0) { // the first run warms up
       pp.push(ppSeconds);

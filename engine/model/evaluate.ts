@@ -13,24 +13,24 @@
  * await synthesize({ preset: "tiny-olmoe", out, type: "Q8_0" });
  * using gguf = await openGGUF(out);
  * const model = await ReferenceModel.load(gguf, { maxContext: 8 });
- * const top = evaluateTokens(model, [1, 383, 412], 3);
+ * const top = await evaluateTokens(model, [1, 383, 412], 3);
  * console.log(top.length, top[0]!.length); // 3 3
  * ```
  * @module
  */
-import type { ReferenceModel } from "./reference.ts";
+import type { LanguageModel } from "./language_model.ts";
 
 /** `[token id, logit]`. */
 export type ScoredToken = [number, number];
 
 /** After each input token, the `top` highest logits, best first (ties: lower id first). */
-export function evaluateTokens(
-  model: ReferenceModel,
+export async function evaluateTokens(
+  model: LanguageModel,
   tokens: readonly number[],
   top: number,
-): ScoredToken[][] {
+): Promise<ScoredToken[][]> {
   const result: ScoredToken[][] = [];
-  model.score(tokens, 0, (_, logits) => result.push(topLogits(logits, top)));
+  await model.score(tokens, 0, (_, logits) => result.push(topLogits(logits, top)));
   return result;
 }
 

@@ -15,6 +15,8 @@ export interface LanguageModel {
   readonly maxContext: number;
   /** Tokens one batched forward pass takes at most. */
   readonly batchSize: number;
+  /** Bytes of the KV cache. */
+  readonly kvCacheBytes: number;
   /** The routing of the last token fed, per MoE layer. */
   readonly routing: Routing[];
   /** The expert cache's counters, when experts are offloaded. */

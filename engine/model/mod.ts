@@ -17,6 +17,14 @@ export {
   SUPPORTED_ARCHITECTURES,
 } from "./config.ts";
 export { type Matrix, type MatrixBackend, referenceBackend, ReferenceMatrix } from "./matrix.ts";
-export { type FeedForward, type LayerWeights, loadWeights, type ModelWeights } from "./weights.ts";
+export {
+  backendSink,
+  type FeedForward,
+  type LayerWeights,
+  loadWeights,
+  type ModelWeights,
+  type WeightSink,
+} from "./weights.ts";
+export type { LanguageModel } from "./language_model.ts";
 export { ReferenceModel, type Routing, type RunOptions } from "./reference.ts";
 export { evaluateTokens, type ScoredToken, topLogits } from "./evaluate.ts";

@@ -26,6 +26,7 @@ import { type ModelConfig, readConfig } from "./config.ts";
 import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
 import { route, RouterScratch, sigmoid } from "./router.ts";
 import { GuessMaker } from "./guesses.ts";
+import type { LanguageModel } from "./language_model.ts";
 import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offload/offloaded.ts";
 import type { PrefetchGuess } from "../offload/planner.ts";
 import {
@@ -214,7 +215,7 @@ type LogitRows = "all" | "last" | "none";
  * matrix multiplies the whole batch at once (an expert, the tokens routed to it), which is what
  * makes prompt processing fast; one token is a batch of one.
  */
-export class ReferenceModel {
+export class ReferenceModel implements LanguageModel {
   readonly #state: State;
   readonly #cache: KvCache;
   readonly #ops: VectorOps;

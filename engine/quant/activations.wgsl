@@ -1,12 +1,13 @@
-// What ggml's CPU dot products do to activations (activations.ts says why and how): each entry
-// point writes the values the converted blocks stand for, so a plain f32 dot product with the
-// decoded weights equals ggml's up to summation order. One invocation per block. Needs
-// round_f16.wgsl.
+// What ggml's CPU dot products do to activations (activations.ts says why and how). The float
+// entry points write the rounded values; the Q8 ones write each block as ggml stores it: the
+// integer quants (as f32, exact), and per 32 values the block's scale d and (Q8_1) its stored
+// sum, so that the mat-vecs sum integer products exactly as ggml does and scale once per block.
+// One invocation per block. Needs round_f16.wgsl.
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> rounded: array<f32>;
-// Q8_1: per block, ggml's stored f16 sum minus what the rounded values add up to
-@group(0) @binding(2) var<storage, read_write> sum_errors: array<f32>;
+// per 32 values: (d, ggml's stored f16 block sum); a Q8_K block's d in each of its eight
+@group(0) @binding(2) var<storage, read_write> blocks: array<vec2f>;
 
 struct Length {
   values: u32,
@@ -46,7 +47,7 @@ fn round_bf16(@builtin(global_invocation_id) id: vec3u) {
 }
 
 // Q8_0 and Q8_1 blocks of 32: d = f16(amax/127), q = round-half-even(x·127/amax); Q8_1 also
-// stores f16(amax/127 · Σq), whose difference from d·Σq goes to sum_errors
+// stores f16(amax/127 · Σq)
 fn round_q8_32(block: u32, with_sum: bool) {
   let first = block * 32u;
   var amax = 0.0;
@@ -60,11 +61,9 @@ fn round_q8_32(block: u32, with_sum: bool) {
   for (var j = 0u; j < 32u; j++) {
     let q = round(x[first + j] * inverse);
     quant_sum += q;
-    rounded[first + j] = d * q;
+    rounded[first + j] = q;
   }
-  if (with_sum) {
-    sum_errors[block] = round_to_f16(scale * quant_sum) - d * quant_sum;
-  }
+  blocks[block] = vec2f(d, select(0.0, round_to_f16(scale * quant_sum), with_sum));
 }
 
 @compute @workgroup_size(WORKGROUP)
@@ -100,15 +99,16 @@ fn round_q8_k(@builtin(global_invocation_id) id: vec3u) {
       signed_max = value;
     }
   }
-  if (amax == 0.0) {
-    for (var j = 0u; j < 256u; j++) {
-      rounded[first + j] = 0.0;
-    }
-    return;
+  var d = 0.0;
+  var inverse_scale = 0.0;
+  if (amax != 0.0) {
+    inverse_scale = -127.0 / signed_max;
+    d = 1.0 / inverse_scale;
   }
-  let inverse_scale = -127.0 / signed_max;
-  let d = 1.0 / inverse_scale;
   for (var j = 0u; j < 256u; j++) {
-    rounded[first + j] = d * min(127.0, round(inverse_scale * x[first + j]));
+    rounded[first + j] = min(127.0, round(inverse_scale * x[first + j]));
+  }
+  for (var sub = 0u; sub < 8u; sub++) {
+    blocks[block * 8u + sub] = vec2f(d, 0.0);
   }
 }

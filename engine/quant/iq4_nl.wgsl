@@ -5,11 +5,11 @@ const BLOCK_BYTES: u32 = 18u;
 
 fn block_dot(w: u32, a: u32) -> f32 {
   let d = f16_at(w);
-  var sum = 0.0;
+  var sum = 0;
   for (var j = 0u; j < 16u; j++) {
     let packed = byte_at(w + 2u + j);
-    sum += d * IQ4_VALUES[packed & 15u] * act[a + j];
-    sum += d * IQ4_VALUES[packed >> 4u] * act[a + 16u + j];
+    sum += IQ4_VALUES[packed & 15u] * act_q(a + j);
+    sum += IQ4_VALUES[packed >> 4u] * act_q(a + 16u + j);
   }
-  return sum;
+  return f32(sum) * (d * act_scale(a));
 }

@@ -5,11 +5,11 @@ const BLOCK_BYTES: u32 = 18u;
 
 fn block_dot(w: u32, a: u32) -> f32 {
   let d = f16_at(w);
-  var sum = 0.0;
+  var sum = 0;
   for (var j = 0u; j < 16u; j++) {
     let packed = byte_at(w + 2u + j);
-    sum += d * f32(i32(packed & 15u) - 8) * act[a + j];
-    sum += d * f32(i32(packed >> 4u) - 8) * act[a + 16u + j];
+    sum += (i32(packed & 15u) - 8) * act_q(a + j);
+    sum += (i32(packed >> 4u) - 8) * act_q(a + 16u + j);
   }
-  return sum;
+  return f32(sum) * (d * act_scale(a));
 }

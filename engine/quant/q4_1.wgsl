@@ -6,11 +6,11 @@ const BLOCK_BYTES: u32 = 20u;
 fn block_dot(w: u32, a: u32) -> f32 {
   let d = f16_at(w);
   let m = f16_at(w + 2u);
-  var sum = 0.0;
+  var sum = 0;
   for (var j = 0u; j < 16u; j++) {
     let packed = byte_at(w + 4u + j);
-    sum += (f32(packed & 15u) * d + m) * act[a + j];
-    sum += (f32(packed >> 4u) * d + m) * act[a + 16u + j];
+    sum += i32(packed & 15u) * act_q(a + j);
+    sum += i32(packed >> 4u) * act_q(a + 16u + j);
   }
-  return sum + m * act_sum_errors[a / 32u];
+  return f32(sum) * (d * act_scale(a)) + m * act_sum(a);
 }

@@ -7,17 +7,22 @@ const BLOCK_BYTES: u32 = 176u;
 fn block_dot(w: u32, a: u32) -> f32 {
   let d = f16_at(w);
   let dmin = f16_at(w + 2u);
-  var sum = 0.0;
+  var sum = 0;
+  var mins = 0;
   for (var sub = 0u; sub < 8u; sub++) {
     let scale_min = scale_min_k4(w + 4u, sub);
-    let dl = d * f32(scale_min.x);
-    let ml = dmin * f32(scale_min.y);
     let qs = w + 48u + (sub >> 1u) * 32u;
     let shift = (sub & 1u) * 4u;
+    var sub_sum = 0;
+    var act_sum = 0;
     for (var l = 0u; l < 32u; l++) {
-      let q = ((byte_at(qs + l) >> shift) & 15u) | (((byte_at(w + 16u + l) >> sub) & 1u) << 4u);
-      sum += (dl * f32(q) - ml) * act[a + sub * 32u + l];
+      let q = i32(((byte_at(qs + l) >> shift) & 15u) | (((byte_at(w + 16u + l) >> sub) & 1u) << 4u));
+      sub_sum += q * act_q(a + sub * 32u + l);
+      act_sum += act_q(a + sub * 32u + l);
     }
+    sum += i32(scale_min.x) * sub_sum;
+    mins += i32(scale_min.y) * act_sum;
   }
-  return sum;
+  let scale = act_scale(a);
+  return f32(sum) * (d * scale) - f32(mins) * (dmin * scale);
 }

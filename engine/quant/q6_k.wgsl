@@ -7,7 +7,7 @@ const BLOCK_BYTES: u32 = 210u;
 
 fn block_dot(w: u32, a: u32) -> f32 {
   let d = f16_at(w + 208u);
-  var sum = 0.0;
+  var sum = 0;
   for (var half = 0u; half < 2u; half++) {
     let ql = w + half * 64u;
     let qh = w + 128u + half * 32u;
@@ -18,14 +18,14 @@ fn block_dot(w: u32, a: u32) -> f32 {
       let low = byte_at(ql + l);
       let low32 = byte_at(ql + l + 32u);
       let sc = scales + (l >> 4u);
-      sum += d * f32(i8_at(sc)) * f32(i32((low & 15u) | ((high & 3u) << 4u)) - 32) * act[first + l];
-      sum += d * f32(i8_at(sc + 2u)) * f32(i32((low32 & 15u) | (((high >> 2u) & 3u) << 4u)) - 32) *
-        act[first + l + 32u];
-      sum += d * f32(i8_at(sc + 4u)) * f32(i32((low >> 4u) | (((high >> 4u) & 3u) << 4u)) - 32) *
-        act[first + l + 64u];
-      sum += d * f32(i8_at(sc + 6u)) * f32(i32((low32 >> 4u) | (((high >> 6u) & 3u) << 4u)) - 32) *
-        act[first + l + 96u];
+      sum += i8_at(sc) * (i32((low & 15u) | ((high & 3u) << 4u)) - 32) * act_q(first + l);
+      sum += i8_at(sc + 2u) * (i32((low32 & 15u) | (((high >> 2u) & 3u) << 4u)) - 32) *
+        act_q(first + l + 32u);
+      sum += i8_at(sc + 4u) * (i32((low >> 4u) | (((high >> 4u) & 3u) << 4u)) - 32) *
+        act_q(first + l + 64u);
+      sum += i8_at(sc + 6u) * (i32((low32 >> 4u) | (((high >> 6u) & 3u) << 4u)) - 32) *
+        act_q(first + l + 96u);
     }
   }
-  return sum;
+  return f32(sum) * (d * act_scale(a));
 }

@@ -4,9 +4,9 @@ const BLOCK_BYTES: u32 = 34u;
 
 fn block_dot(w: u32, a: u32) -> f32 {
   let d = f16_at(w);
-  var sum = 0.0;
+  var sum = 0;
   for (var j = 0u; j < 32u; j++) {
-    sum += d * f32(i8_at(w + 2u + j)) * act[a + j];
+    sum += i8_at(w + 2u + j) * act_q(a + j);
   }
-  return sum;
+  return f32(sum) * (d * act_scale(a));
 }

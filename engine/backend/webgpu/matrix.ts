@@ -23,6 +23,7 @@
  * @module
  */
 import type { TensorReader } from "../../model/matrix.ts";
+import { vecDotType } from "../../quant/activations.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { align, bindings, readBack, STORAGE, Transients } from "./buffers.ts";
 import { type GpuKernels, groupsFor, WORKGROUP } from "./kernels.ts";
@@ -102,7 +103,7 @@ export class GpuMatrix {
  */
 export class GpuMatMul {
   readonly #rounded: GPUBuffer;
-  readonly #sumErrors: GPUBuffer;
+  readonly #blocks: GPUBuffer;
 
   private constructor(
     readonly kernels: GpuKernels,
@@ -116,8 +117,8 @@ export class GpuMatMul {
   ) {
     const device = kernels.device;
     this.#rounded = device.createBuffer({ size: align(maxValues * 4, 16), usage: STORAGE });
-    this.#sumErrors = device.createBuffer({
-      size: align(Math.ceil(maxValues / 32) * 4, 16),
+    this.#blocks = device.createBuffer({
+      size: align(Math.ceil(maxValues / 32) * 8, 16),
       usage: STORAGE,
     });
   }
@@ -171,7 +172,7 @@ export class GpuMatMul {
       this.transients,
       x,
       this.#rounded,
-      this.#sumErrors,
+      this.#blocks,
       values,
     );
 
@@ -201,7 +202,7 @@ export class GpuMatMul {
           entries: [
             { binding: 0, resource: { buffer: m.buffer, offset, size } },
             { binding: 1, resource: { buffer: this.#rounded } },
-            { binding: 2, resource: { buffer: this.#sumErrors } },
+            { binding: 2, resource: { buffer: this.#blocks } },
             { binding: 3, resource: { buffer: out } },
             { binding: 4, resource: { buffer: shape } },
           ],
@@ -213,7 +214,7 @@ export class GpuMatMul {
 
   destroy(): void {
     this.#rounded.destroy();
-    this.#sumErrors.destroy();
+    this.#blocks.destroy();
   }
 }
 
@@ -247,7 +248,9 @@ export async function multiplyOnce(
 
 /**
  * Rounds `x` on the GPU as ggml's CPU dot products would for weights of `weightType`, and reads
- * the rounded values and (Q8_1) the block sums' errors back: what the mat-vecs see.
+ * back what the mat-vecs see, in the reference's terms (`roundActivations`): the values the
+ * rounded blocks stand for (d·q for the Q8 types, in f32) and, for Q8_1, what each block's stored
+ * sum adds beyond them.
  */
 export async function roundOnGpu(
   kernels: GpuKernels,
@@ -258,35 +261,44 @@ export async function roundOnGpu(
   const transients = new Transients(device);
   const input = transients.floats(x);
   const rounded = device.createBuffer({ size: x.byteLength, usage: STORAGE });
-  const sumErrors = device.createBuffer({ size: align(x.length / 8, 16), usage: STORAGE });
+  const blocks = device.createBuffer({ size: align(x.length / 4, 16), usage: STORAGE });
   const pipeline = await kernels.rounding(weightType);
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
-  recordRounding(pass, pipeline, transients, input, rounded, sumErrors, x.length);
+  recordRounding(pass, pipeline, transients, input, rounded, blocks, x.length);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  const result = {
-    rounded: new Float32Array(await readBack(device, rounded)),
-    sumErrors: new Float32Array(await readBack(device, sumErrors)).subarray(0, x.length / 32),
-  };
+  const values = new Float32Array(await readBack(device, rounded));
+  const scaleAndSum = new Float32Array(await readBack(device, blocks));
   transients.release();
   rounded.destroy();
-  sumErrors.destroy();
-  return result;
+  blocks.destroy();
+  const sumErrors = new Float32Array(x.length / 32);
+  if (!vecDotType(weightType).startsWith("Q8")) return { rounded: values, sumErrors };
+  for (let block = 0; block < sumErrors.length; block++) {
+    const [d, storedSum] = [scaleAndSum[2 * block]!, scaleAndSum[2 * block + 1]!];
+    let quantSum = 0;
+    for (let j = block * 32; j < (block + 1) * 32; j++) {
+      quantSum += values[j]!;
+      values[j] = Math.fround(d * values[j]!);
+    }
+    sumErrors[block] = Math.fround(storedSum - Math.fround(d * quantSum));
+  }
+  return { rounded: values, sumErrors };
 }
 
-/** Rounds `values` of `x` into `rounded` (and the Q8_1 sums' errors): one invocation per value. */
+/** Rounds `values` of `x` into `rounded` and the blocks' scales and sums (activations.wgsl). */
 function recordRounding(
   pass: GPUComputePassEncoder,
   pipeline: GPUComputePipeline,
   transients: Transients,
   x: GPUBuffer,
   rounded: GPUBuffer,
-  sumErrors: GPUBuffer,
+  blocks: GPUBuffer,
   values: number,
 ): void {
   const length = transients.uniform([values]);
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindings(transients.device, pipeline, [x, rounded, sumErrors, length]));
+  pass.setBindGroup(0, bindings(transients.device, pipeline, [x, rounded, blocks, length]));
   pass.dispatchWorkgroups(...groupsFor(Math.ceil(values / WORKGROUP)));
 }

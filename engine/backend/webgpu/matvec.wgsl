@@ -1,13 +1,14 @@
 // The mat-vec (and mat-mat, one token per workgroup row) over weights kept in their GGUF blocks.
 // Prepended: a format's WGSL (engine/quant/<format>.wgsl), which defines BLOCK_VALUES,
 // BLOCK_BYTES and block_dot(w, a): one weight block (its first byte at `w`) against the
-// activations from index `a`, as ggml's CPU dot products see them (rounded by activations.wgsl).
-// Needs reduce.wgsl.
+// activations from index `a`, as ggml's CPU dot products see them (rounded by activations.wgsl):
+// floats against float weights; against quantized weights, integer quants whose products sum
+// exactly, scaled once per block as ggml does. Needs reduce.wgsl.
 
 @group(0) @binding(0) var<storage, read> weights: array<u32>;
 @group(0) @binding(1) var<storage, read> act: array<f32>;
-// per 32 activations: what ggml's stored Q8_1 block sum adds beyond the rounded values (Q4_1, Q5_1)
-@group(0) @binding(2) var<storage, read> act_sum_errors: array<f32>;
+// per 32 activations: the block's scale d and (Q8_1) ggml's stored block sum
+@group(0) @binding(2) var<storage, read> act_blocks: array<vec2f>;
 @group(0) @binding(3) var<storage, read_write> result: array<f32>;
 
 struct Shape {
@@ -22,6 +23,19 @@ struct Shape {
   out_first: u32,
 }
 @group(0) @binding(4) var<uniform> shape: Shape;
+
+// Activation `i`'s integer quant, and the scale and stored sum of the block holding `i`.
+fn act_q(i: u32) -> i32 {
+  return i32(act[i]);
+}
+
+fn act_scale(i: u32) -> f32 {
+  return act_blocks[i / 32u].x;
+}
+
+fn act_sum(i: u32) -> f32 {
+  return act_blocks[i / 32u].y;
+}
 
 // Weights are bound as words; blocks are not word-aligned (Q4_0 is 18 bytes), so fields are
 // read by byte offset. Every f16 and u16 field of every format sits at an even offset.

@@ -182,3 +182,71 @@ for (const roundProbabilities of [false, true]) {
     }
   });
 }
+
+test("bias add, row moves and the weighted sum of experts equal plain loops", async () => {
+  const prng = new Prng(5);
+  const [rows, width, ranks] = [3, 40, 2];
+  const x = random(rows * width, prng);
+  const bias = random(width, prng);
+  const biased = x.map((value, i) => value + bias[i % width]!);
+  let xs = upload(x.slice());
+  const added = await run(
+    (pass) => ops!.add(pass, xs, upload(bias), rows * width, width),
+    xs,
+    x.length,
+  );
+  assertClose(added, biased, 0, "bias add");
+
+  // rows 2 → 0 and 0 → 3 of a 4-row target; rows 1 and 2 keep their zeros
+  const target = upload(new Float32Array(4 * width));
+  xs = upload(x);
+  const moved = await run(
+    (pass) => ops!.copyRows(pass, target, xs, width, [2, 0, 0, 3]),
+    target,
+    4 * width,
+  );
+  const expectedMoves = new Float32Array(4 * width);
+  expectedMoves.set(x.subarray(2 * width, 3 * width), 0);
+  expectedMoves.set(x.subarray(0, width), 3 * width);
+  assertClose(moved, expectedMoves, 0, "row moves");
+
+  // rows·ranks expert outputs, weighted per token in rank order; then a sigmoid-gated add on top
+  const outputs = random(rows * ranks * width, prng);
+  const weights = random(rows * ranks, prng);
+  const mixed = new Float32Array(rows * width);
+  for (let i = 0; i < rows; i++) {
+    for (let r = 0; r < ranks; r++) {
+      for (let c = 0; c < width; c++) {
+        mixed[i * width + c] = mixed[i * width + c]! +
+          weights[i * ranks + r]! * outputs[(i * ranks + r) * width + c]!;
+      }
+    }
+  }
+  const gates = random(rows, prng);
+  const gated = mixed.map((value, i) =>
+    value + x[i]! / (1 + Math.exp(-gates[Math.floor(i / width)]!))
+  );
+  const out = upload(new Float32Array(rows * width));
+  const [outputBuffer, weightBuffer] = [upload(outputs), upload(weights)];
+  const got = await run(
+    (pass) =>
+      ops!.mixRows(pass, out, outputBuffer, weightBuffer, { count: rows, width, ranks }, {
+        accumulate: false,
+        sigmoid: false,
+      }),
+    out,
+    rows * width,
+  );
+  assertClose(got, mixed, 1e-6, "weighted sum");
+  const [xBuffer, gateBuffer] = [upload(x), upload(gates)];
+  const gotGated = await run(
+    (pass) =>
+      ops!.mixRows(pass, out, xBuffer, gateBuffer, { count: rows, width, ranks: 1 }, {
+        accumulate: true,
+        sigmoid: true,
+      }),
+    out,
+    rows * width,
+  );
+  assertClose(gotGated, gated, 1e-6, "sigmoid-gated add");
+});

@@ -1,0 +1,123 @@
+/**
+ * The webgpu backend from the command line, on whatever adapter there is (Mesa's llvmpipe in
+ * CI; skipped with a message where there is none): `eval` agrees with the cpu backend,
+ * `generate` with offloaded experts in GPU slots gives the cpu backend's tokens and cache
+ * counts, `auto` keeps a fallback adapter for the cpu backend, and what the GPU cannot run is
+ * one clear line. (Agreement with llama.cpp for every type: llama_cpp_fixtures_test.ts.)
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openGpu } from "../engine/backend/webgpu/device.ts";
+import { runMoebench, withTempDir } from "./_helpers.ts";
+
+const gpu = await openGpu();
+const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
+if (unavailable) console.warn(`webgpu CLI tests skipped: ${unavailable}`);
+if (!("unavailable" in gpu)) gpu.device.destroy();
+
+const test = (name: string, fn: (dir: string) => Promise<void>) =>
+  Deno.test({ name, ignore: unavailable !== null, fn: () => withTempDir(fn) });
+
+async function synth(dir: string, preset: string, type: string): Promise<string> {
+  const model = join(dir, `${preset}.gguf`);
+  const made = await runMoebench("synth", "--preset", preset, "--type", type, "--out", model);
+  assert.equal(made.code, 0, made.stderr);
+  return model;
+}
+
+async function json(...args: string[]) {
+  const ran = await runMoebench(...args);
+  assert.equal(ran.code, 0, ran.stderr);
+  return JSON.parse(ran.stdout);
+}
+
+test("`eval --backend webgpu` gives the cpu backend's top tokens and logits", async (dir) => {
+  // no q/k norm: f32 norms (the GPU has no f64) can move a query by one f16 step, which the
+  // Q8 rounding downstream amplifies; the quantized mat-vecs themselves sum exactly as ggml
+  const model = await synth(dir, "tiny-mixtral", "Q4_0");
+  const args = ["eval", "--model", model, "--tokens", "1,40,7,300,12", "--top", "3", "--json"];
+  const cpu = await json(...args, "--backend", "cpu");
+  const webgpu = await json(...args, "--backend", "webgpu");
+  assert.equal(webgpu.top.length, 5);
+  for (const [i, row] of webgpu.top.entries()) {
+    for (const [rank, [id, logit]] of row.entries()) {
+      const [cpuId, cpuLogit] = cpu.top[i][rank];
+      assert.equal(id, cpuId, `position ${i} rank ${rank}`);
+      assert.ok(Math.abs(logit - cpuLogit) < 1e-3, `position ${i}: ${logit} vs ${cpuLogit}`);
+    }
+  }
+});
+
+test("`generate --backend webgpu` with offloaded experts: the cpu backend's tokens and cache counts", async (dir) => {
+  const model = await synth(dir, "tiny-qwen2moe", "Q4_0");
+  // a prompt of two batches' worth of positions is not needed: 12 tokens go through as one batch
+  const prompt = ["--prompt", "the router sends each token to its experts", "-n", "12", "--json"];
+  for (const budget of [["--expert-budget", "30%"], ["--expert-slots", "1"]]) {
+    const args = ["generate", "--model", model, ...prompt, ...budget];
+    const cpu = await json(...args, "--backend", "cpu");
+    const webgpu = await json(...args, "--backend", "webgpu");
+    assert.deepEqual(webgpu.tokens, cpu.tokens, budget.join(" "));
+    assert.equal(webgpu.stats.backend, "webgpu");
+    assert.equal(webgpu.stats.threads, 0);
+    assert.equal(typeof webgpu.stats.gpu, "string");
+    for (const key of ["hits", "misses", "slots"]) {
+      assert.equal(
+        webgpu.stats.offload[key],
+        cpu.stats.offload[key],
+        `${budget.join(" ")}: ${key}`,
+      );
+    }
+  }
+  const resident = await json("generate", "--model", model, ...prompt, "--backend", "webgpu");
+  const cpu = await json("generate", "--model", model, ...prompt, "--backend", "cpu");
+  assert.deepEqual(resident.tokens, cpu.tokens);
+});
+
+test("`--backend auto` leaves a fallback adapter for the cpu backend; what the GPU cannot run is one line", async (dir) => {
+  const model = await synth(dir, "tiny-mixtral", "Q8_0");
+  const auto = await json(
+    "generate",
+    "--model",
+    model,
+    "--tokens",
+    "1,2",
+    "-n",
+    "2",
+    "--backend",
+    "auto",
+    "--json",
+  );
+  const probe = await openGpu();
+  const fallback = !("unavailable" in probe) && probe.info.fallback;
+  if (!("unavailable" in probe)) probe.device.destroy();
+  assert.equal(auto.stats.backend, fallback ? "cpu" : "webgpu");
+
+  const threads = await runMoebench(
+    "generate",
+    "--model",
+    model,
+    "--tokens",
+    "1",
+    "-n",
+    "1",
+    "--backend",
+    "webgpu",
+    "--threads",
+    "2",
+  );
+  assert.notEqual(threads.code, 0);
+  assert.match(threads.stderr, /^moebench: --threads needs --backend cpu\n$/);
+
+  const deepseek = await synth(dir, "tiny-deepseek2", "Q8_0");
+  const latent = await runMoebench(
+    "eval",
+    "--model",
+    deepseek,
+    "--tokens",
+    "1,2",
+    "--backend",
+    "webgpu",
+  );
+  assert.notEqual(latent.code, 0);
+  assert.match(latent.stderr, /^moebench: .*latent attention.*--backend cpu\n$/);
+});
