@@ -6,7 +6,7 @@
  */
 import type { OffloadStats } from "../offload/offloaded.ts";
 import type { ModelConfig } from "./config.ts";
-import type { Routing } from "./reference.ts";
+import type { Routing } from "./router.ts";
 
 /** A model ready to run: logits for tokens at positions. */
 export interface LanguageModel {

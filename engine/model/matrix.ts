@@ -47,21 +47,23 @@ export interface Matrix {
 /** Fills `into` with a tensor's bytes from byte `at` of the tensor. */
 export type TensorReader = (into: Uint8Array, at: number) => Promise<unknown>;
 
+/**
+ * A matrix of `byteLength` bytes, which `read(into, at)` fills in: bytes `[at, at +
+ * into.length)` of the tensor. `activationType`: how the mat-vec rounds its input (null: exact
+ * f32), where the backend offers the choice. `M`: how the backend holds a matrix.
+ */
+export type MatrixFactory<M> = (
+  format: QuantFormat,
+  rows: number,
+  cols: number,
+  byteLength: number,
+  read: TensorReader,
+  activationType: VecDotType | null,
+) => Promise<M>;
+
 /** Where a model's matrices and KV cache live, and how their mat-muls and attention run. */
 export interface MatrixBackend {
-  /**
-   * A matrix of `byteLength` bytes, which `read(into, at)` fills in: bytes `[at, at +
-   * into.length)` of the tensor. `activationType`: how the mat-vec rounds its input (null: exact
-   * f32), where the backend offers the choice.
-   */
-  matrix(
-    format: QuantFormat,
-    rows: number,
-    cols: number,
-    byteLength: number,
-    read: TensorReader,
-    activationType: VecDotType | null,
-  ): Promise<Matrix>;
+  readonly matrix: MatrixFactory<Matrix>;
   /**
    * A KV cache for `layers` layers of `maxContext` positions, attending as `shape` says;
    * `roundProbabilities`: as llama.cpp's F16 cache, softmax probabilities rounded to f16.

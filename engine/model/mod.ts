@@ -26,5 +26,6 @@ export {
   type WeightSink,
 } from "./weights.ts";
 export type { LanguageModel } from "./language_model.ts";
-export { ReferenceModel, type Routing, type RunOptions } from "./reference.ts";
+export { ReferenceModel, type RunOptions } from "./reference.ts";
+export type { Routing } from "./router.ts";
 export { evaluateTokens, type ScoredToken, topLogits } from "./evaluate.ts";

@@ -24,7 +24,7 @@ import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import type { VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
-import { route, RouterScratch, sigmoid } from "./router.ts";
+import { route, RouterScratch, type Routing, routingPerLayer, sigmoid } from "./router.ts";
 import { GuessMaker } from "./guesses.ts";
 import type { LanguageModel } from "./language_model.ts";
 import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offload/offloaded.ts";
@@ -71,12 +71,6 @@ export interface RoutingEvent {
   readonly weights: Float64Array;
   /** What the forward pass guessed for the next layers (empty without prefetch). */
   readonly guesses: readonly PrefetchGuess[];
-}
-
-/** Which experts a token was routed to in one layer, and with what weights. */
-export interface Routing {
-  readonly experts: readonly number[];
-  readonly weights: readonly number[];
 }
 
 /** `count` rows of `width` values in one array, with a view of each row made once. */
@@ -312,16 +306,9 @@ export class ReferenceModel implements LanguageModel {
 
   /** The routing of the last token fed, per MoE layer (for traces and tests). */
   get routing(): Routing[] {
-    const k = this.config.expertsUsed;
-    const { experts, weights } = this.#state.lastRouting;
-    return this.weights.layers.flatMap(({ ffn }, l) =>
-      ffn.kind === "mixture"
-        ? [{
-          experts: [...experts.subarray(l * k, (l + 1) * k)],
-          weights: [...weights.subarray(l * k, (l + 1) * k)],
-        }]
-        : []
-    );
+    const layers = this.weights.layers;
+    const isMoe = (l: number) => layers[l]!.ffn.kind === "mixture";
+    return routingPerLayer(layers.length, isMoe, this.config.expertsUsed, this.#state.lastRouting);
   }
 
   /**

@@ -15,6 +15,29 @@
 import type { ModelConfig } from "./config.ts";
 import { softmax } from "./kv_cache.ts";
 
+/** Which experts a token was routed to in one layer, and with what weights. */
+export interface Routing {
+  readonly experts: readonly number[];
+  readonly weights: readonly number[];
+}
+
+/**
+ * Per MoE layer, the routing recorded in `last` (`expertsUsed` experts and weights per layer,
+ * layer by layer) for the layers where `isMoe(l)`.
+ */
+export function routingPerLayer(
+  layers: number,
+  isMoe: (layer: number) => boolean,
+  expertsUsed: number,
+  last: { readonly experts: Int32Array; readonly weights: Float64Array },
+): Routing[] {
+  const k = expertsUsed;
+  return Array.from({ length: layers }, (_, l) => l).filter(isMoe).map((l) => ({
+    experts: [...last.experts.subarray(l * k, (l + 1) * k)],
+    weights: [...last.weights.subarray(l * k, (l + 1) * k)],
+  }));
+}
+
 /** The router's scratch space, allocated once. */
 export class RouterScratch {
   readonly probabilities: Float32Array; // (experts)

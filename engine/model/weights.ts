@@ -6,11 +6,11 @@
 import { GGUFError } from "../gguf/errors.ts";
 import type { GGUFFile } from "../gguf/read.ts";
 import type { TensorInfo } from "../gguf/types.ts";
-import { type VecDotType, vecDotType } from "../quant/activations.ts";
+import { vecDotType } from "../quant/activations.ts";
 import { quantFormat } from "../quant/registry.ts";
 import type { QuantFormat } from "../quant/format.ts";
 import type { ModelConfig } from "./config.ts";
-import type { Matrix, MatrixBackend, TensorReader } from "./matrix.ts";
+import type { Matrix, MatrixBackend, MatrixFactory } from "./matrix.ts";
 
 /**
  * A SwiGLU feed-forward: down(silu(gate·x) ⊙ up·x). `M`: how a backend holds a matrix (the CPU
@@ -86,14 +86,7 @@ export interface ModelWeights<M = Matrix, V = Float32Array> {
  * bytes `[at, at + into.length)` of the tensor), a vector from its decoded values.
  */
 export interface WeightSink<M extends { slice(index: number, count: number): M }, V> {
-  matrix(
-    format: QuantFormat,
-    rows: number,
-    cols: number,
-    byteLength: number,
-    read: TensorReader,
-    activationType: VecDotType | null,
-  ): Promise<M>;
+  readonly matrix: MatrixFactory<M>;
   vector(values: Float32Array): V;
 }
 

@@ -35,8 +35,8 @@ import { ResidentExperts } from "../../model/experts.ts";
 import { GuessMaker } from "../../model/guesses.ts";
 import type { LanguageModel } from "../../model/language_model.ts";
 import { ReferenceMatrix } from "../../model/matrix.ts";
-import type { Routing, RunOptions } from "../../model/reference.ts";
-import { route, RouterScratch } from "../../model/router.ts";
+import type { RunOptions } from "../../model/reference.ts";
+import { route, RouterScratch, type Routing, routingPerLayer } from "../../model/router.ts";
 import {
   type FeedForward,
   type LayerWeights,
@@ -373,16 +373,9 @@ export class GpuModel implements LanguageModel {
   }
 
   get routing(): Routing[] {
-    const k = this.config.expertsUsed;
-    const { experts, weights } = this.#host.lastRouting;
-    return this.weights.layers.flatMap(({ ffn }, l) =>
-      ffn.kind === "mixture"
-        ? [{
-          experts: [...experts.subarray(l * k, (l + 1) * k)],
-          weights: [...weights.subarray(l * k, (l + 1) * k)],
-        }]
-        : []
-    );
+    const layers = this.weights.layers;
+    const isMoe = (l: number) => layers[l]!.ffn.kind === "mixture";
+    return routingPerLayer(layers.length, isMoe, this.config.expertsUsed, this.#host.lastRouting);
   }
 
   close(): void {
