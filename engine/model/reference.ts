@@ -21,7 +21,7 @@ import type { GGUFFile } from "../gguf/read.ts";
 import { roundToF16 } from "../quant/activations.ts";
 import type { KvCache } from "./kv_cache.ts";
 import { type MatrixBackend, referenceBackend } from "./matrix.ts";
-import type { VectorOps } from "./vector_ops.ts";
+import { ropeRotations, type VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
 import { route, RouterScratch, type Routing, routingPerLayer, sigmoid } from "./router.ts";
@@ -38,6 +38,7 @@ import {
   type MixtureWeights,
   type ModelWeights,
   type Numerics,
+  widestFeedForward,
 } from "./weights.ts";
 
 /** Options for running a model. */
@@ -128,11 +129,7 @@ class State {
     readonly batch: number,
   ) {
     const shape = attentionShape(c);
-    const widest = Math.max(
-      ...weights.layers.flatMap(({ ffn }) =>
-        ffn.kind === "dense" ? [ffn.dense.up.rows] : [ffn.expertHidden, ffn.shared?.up.rows ?? 0]
-      ),
-    );
+    const widest = widestFeedForward(weights);
     const mla = c.latent;
     const k = Math.max(c.expertsUsed, 1);
     const rows = (count: number, width: number) => new Rows(backend, count, width);
@@ -374,7 +371,7 @@ export class ReferenceModel implements LanguageModel {
     }
 
     // each token's RoPE rotation, shared by every head and layer
-    ropeRotations(s, count, pos, c.ropeBase);
+    ropeRotations(s.ropeCos, s.ropeSin, count, pos, c.ropeBase, s.ropeDim);
 
     // token embeddings
     for (let i = 0; i < count; i++) {
@@ -640,18 +637,6 @@ export class ReferenceModel implements LanguageModel {
 const NO_GUESSES: readonly PrefetchGuess[] = [];
 
 // --- the operations, each as plain as it can be ---
-
-/** Fills the state's RoPE rotations for `count` tokens at positions `pos` …. */
-function ropeRotations(s: State, count: number, pos: number, base: number): void {
-  const half = s.ropeDim / 2;
-  for (let i = 0; i < count; i++) {
-    for (let pair = 0; pair < half; pair++) {
-      const theta = (pos + i) * Math.pow(base, (-2 * pair) / s.ropeDim);
-      s.ropeCos[i * half + pair] = Math.cos(theta);
-      s.ropeSin[i * half + pair] = Math.sin(theta);
-    }
-  }
-}
 
 function dot(a: Float32Array, b: Float32Array): number {
   let sum = 0;

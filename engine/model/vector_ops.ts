@@ -13,6 +13,28 @@
  * @module
  */
 
+/**
+ * RoPE's angles for `count` tokens at positions `pos` …: `cos` and `sin` get, per token, the
+ * `ropeDim/2` values cos(position·θ_pair) and sin(…), θ_pair = base^(−2·pair/ropeDim).
+ */
+export function ropeRotations(
+  cos: Float32Array | Float64Array,
+  sin: Float32Array | Float64Array,
+  count: number,
+  pos: number,
+  base: number,
+  ropeDim: number,
+): void {
+  const half = ropeDim / 2;
+  for (let i = 0; i < count; i++) {
+    for (let pair = 0; pair < half; pair++) {
+      const theta = (pos + i) * Math.pow(base, (-2 * pair) / ropeDim);
+      cos[i * half + pair] = Math.cos(theta);
+      sin[i * half + pair] = Math.sin(theta);
+    }
+  }
+}
+
 /** RoPE's two pairings of a head's dimensions: `normal` (2i, 2i+1), `neox` (i, i + half). */
 export type RopeStyle = "normal" | "neox";
 

@@ -81,6 +81,17 @@ export interface ModelWeights<M = Matrix, V = Float32Array> {
   readonly output: M; // (vocab, dim)
 }
 
+/** The widest feed-forward of any layer (dense, routed or shared expert): hidden buffers' width. */
+export function widestFeedForward(
+  weights: ModelWeights<{ readonly rows: number }, unknown>,
+): number {
+  return Math.max(
+    ...weights.layers.flatMap(({ ffn }) =>
+      ffn.kind === "dense" ? [ffn.dense.up.rows] : [ffn.expertHidden, ffn.shared?.up.rows ?? 0]
+    ),
+  );
+}
+
 /**
  * Where `loadWeights` puts what it reads: a matrix made from its bytes (`read(into, at)` fills
  * bytes `[at, at + into.length)` of the tensor), a vector from its decoded values.

@@ -11,7 +11,7 @@ import type { QuantFormat } from "../../quant/format.ts";
 import { align, STORAGE } from "./buffers.ts";
 import { GpuMatrix } from "./matrix.ts";
 
-/** Where recorded GPU work stands: `serial` counts submissions, `submit()` sends what is recorded. */
+/** Where recorded GPU work stands: `serial` counts submissions, `submit()` sends the rest. */
 export interface SubmissionClock {
   readonly serial: number;
   submit(): void;

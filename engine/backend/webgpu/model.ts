@@ -45,7 +45,9 @@ import {
   type ModelWeights,
   tensorFormat,
   type WeightSink,
+  widestFeedForward,
 } from "../../model/weights.ts";
+import { ropeRotations } from "../../model/vector_ops.ts";
 import {
   OffloadedExperts,
   type OffloadOptions,
@@ -179,7 +181,6 @@ class HostState {
   readonly ropeCos: Float32Array<ArrayBuffer>; // (batch, ropeDim/2)
   readonly ropeSin: Float32Array<ArrayBuffer>;
   readonly logits: Float32Array; // (batch, vocab)
-  readonly moves: number[] = []; // (from, to) row pairs of the expert being recorded
 
   constructor(c: ModelConfig, batch: number) {
     const k = Math.max(c.expertsUsed, 1);
@@ -209,7 +210,7 @@ class Recorder implements SubmissionClock {
   pass: GPUComputePassEncoder;
   serial = 0;
 
-  constructor(readonly device: GPUDevice, readonly transients: Transients) {
+  constructor(readonly device: GPUDevice) {
     this.#encoder = device.createCommandEncoder();
     this.pass = this.#encoder.beginComputePass();
   }
@@ -263,7 +264,7 @@ export class GpuModel implements LanguageModel {
     this.#host = new HostState(config, parts.gpu.batch);
     this.#ops = parts.ops;
     this.#matMul = parts.matMul;
-    this.#recorder = new Recorder(parts.device, parts.ops.transients);
+    this.#recorder = new Recorder(parts.device);
     this.#embedding = parts.embedding;
     this.#experts = parts.experts;
     this.#slots = parts.slots;
@@ -328,11 +329,7 @@ export class GpuModel implements LanguageModel {
 
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
     const batch = Math.max(1, Math.min(options.batchSize ?? 128, maxContext));
-    const widest = Math.max(
-      ...weights.layers.flatMap(({ ffn }) =>
-        ffn.kind === "dense" ? [ffn.dense.up.rows] : [ffn.expertHidden, ffn.shared?.up.rows ?? 0]
-      ),
-    );
+    const widest = widestFeedForward(weights);
     const guessDepth = experts.prefetch?.depth ?? 0;
     const state = new GpuState(device, config, widest, guessDepth, maxContext, batch);
     const widestInput = Math.max(config.dim, widest, config.heads * config.valueDim);
@@ -452,13 +449,7 @@ export class GpuModel implements LanguageModel {
       this.#embedding.decodeRow(token, h.embeddings.subarray(i * c.dim, (i + 1) * c.dim));
     }
     const half = c.ropeDim / 2;
-    for (let i = 0; i < count; i++) {
-      for (let pair = 0; pair < half; pair++) {
-        const theta = (pos + i) * Math.pow(c.ropeBase, (-2 * pair) / c.ropeDim);
-        h.ropeCos[i * half + pair] = Math.cos(theta);
-        h.ropeSin[i * half + pair] = Math.sin(theta);
-      }
-    }
+    ropeRotations(h.ropeCos, h.ropeSin, count, pos, c.ropeBase, c.ropeDim);
     const queue = this.#device.queue;
     queue.writeBuffer(g.x, 0, h.embeddings, 0, count * c.dim);
     queue.writeBuffer(g.ropeCos, 0, h.ropeCos, 0, count * half);
@@ -660,9 +651,9 @@ export class GpuModel implements LanguageModel {
     const k = c.expertsUsed;
     // an offloaded expert's GPU slot is filled from its RAM slot before first use
     this.#slots?.ensure(ffn.gate.buffer, this.#layer * c.experts + expert, this.#recorder);
-    const gather = h.moves;
+    // (from, to) row pairs: the tokens into expertIn, their outputs to their rank rows
+    const gather: number[] = [];
     const scatter: number[] = [];
-    gather.length = 0;
     let routed = 0;
     for (let slot = 0; slot < this.#count * k; slot++) {
       if (h.chosen[slot] !== expert) continue;
