@@ -12,6 +12,10 @@ import type { LanguageModel } from "../engine/model/language_model.ts";
 import { type Gpu, type GpuInfo, openGpu } from "../engine/backend/webgpu/device.ts";
 import { GpuModel } from "../engine/backend/webgpu/model.ts";
 import type { OffloadOptions } from "../engine/offload/offloaded.ts";
+import { placeHotExperts, type Placement } from "../engine/offload/placement.ts";
+import { ExpertStore } from "../engine/offload/store.ts";
+import { readTrace } from "../engine/offload/trace.ts";
+import { readConfig } from "../engine/model/config.ts";
 import { residentBytes } from "../util/memory.ts";
 import { parseSize, parseWholeNumber, type SizeOption, UsageError } from "./common.ts";
 
@@ -85,6 +89,18 @@ export const expertTierOption = () =>
   new Option("--expert-tier <tier>", "where offloaded experts live: the file, or a RAM copy")
     .choices(["disk", "ram"] as const).default("disk" as const);
 
+/** `--gpu-experts`: hybrid placement, the routed experts the GPU holds. */
+export const gpuExpertsOption = () =>
+  new Option(
+    "--gpu-experts <size>",
+    "hybrid: keep this many bytes (or share) of routed experts on the GPU, the most used per " +
+      "--placement-trace; the rest compute on the CPU",
+  ).argParser((value) => parseSize(value, true));
+
+/** `--placement-trace`: the routing frequencies hybrid placement follows. */
+export const placementTraceOption = () =>
+  new Option("--placement-trace <file>", "hybrid: a trace from `moebench trace` of this model");
+
 /** `--cold`: drop the model file from the page cache before generating. */
 export const coldOption = () =>
   new Option("--cold", "drop the model file from the OS page cache first (a cold run)");
@@ -101,6 +117,8 @@ export interface EngineOptions {
   readonly prefetchDepth?: number;
   readonly prefetchK?: number;
   readonly expertTier?: "disk" | "ram";
+  readonly gpuExperts?: SizeOption;
+  readonly placementTrace?: string;
 }
 
 /** The offloading the options ask for (undefined: every expert resident). */
@@ -193,6 +211,9 @@ export async function loadModel(
     );
   }
   if (gpu) return await loadOnGpu(gguf, gpu, options, offload, maxContext, extra);
+  if (options.gpuExperts !== undefined || options.placementTrace !== undefined) {
+    throw new UsageError(`hybrid placement needs --backend webgpu (running on ${backend})`);
+  }
   // the expert loader needs a core of its own: sharing one, its time slices hold up every
   // mat-vec at the compute threads' barrier (measured: 45 → 75 tok/s on 2 cores)
   const threads = options.threads ??
@@ -226,7 +247,8 @@ export async function loadModel(
 
 /**
  * The webgpu backend: weights and activations on the GPU. Offloaded experts stage in host slots
- * of a one-thread cpu backend (the loader thread's memory) on their way to the GPU's slots.
+ * of a one-thread cpu backend (the loader thread's memory) on their way to the GPU's slots; with
+ * hybrid placement, the CPU's experts live and compute in a cpu backend of `--threads`.
  */
 async function loadOnGpu(
   gguf: GGUFFile,
@@ -236,24 +258,35 @@ async function loadOnGpu(
   maxContext: number,
   extra: Pick<RunOptions, "onRouting" | "guessAhead">,
 ): Promise<LoadedModel> {
-  if (options.threads !== undefined) throw new UsageError("--threads needs --backend cpu");
-  const staging = offload ? await CpuBackend.create({ threads: 1 }) : null;
+  const placement = await hybridPlacement(gguf, options);
+  if (offload && placement) {
+    throw new UsageError("give --gpu-experts or an expert cache (--expert-budget), not both");
+  }
+  if (options.threads !== undefined && !placement) {
+    throw new UsageError("--threads needs --backend cpu, or --gpu-experts on the webgpu backend");
+  }
+  const host = offload || placement
+    ? await CpuBackend.create({
+      threads: placement ? options.threads ?? navigator.hardwareConcurrency : 1,
+    })
+    : null;
   const engineRssBytes = residentBytes();
   const release = () => {
-    staging?.close();
+    host?.close();
     gpu.device.destroy();
   };
   try {
     const model = await GpuModel.load(gguf, gpu, {
       maxContext,
-      ...(offload ? { offload, staging: staging! } : {}),
+      ...(offload ? { offload, staging: host! } : {}),
+      ...(placement ? { hybrid: { placement, host: host! } } : {}),
       ...extra,
     });
     return {
       model,
       backend: "webgpu",
       engineRssBytes,
-      threads: 0,
+      threads: placement ? host!.threads : 0,
       gpu: gpu.info,
       [Symbol.asyncDispose]: () => {
         model.close();
@@ -265,4 +298,23 @@ async function loadOnGpu(
     release();
     throw error;
   }
+}
+
+/** `--gpu-experts` and `--placement-trace`: where each routed expert computes (null: the GPU). */
+async function hybridPlacement(
+  gguf: GGUFFile,
+  options: EngineOptions,
+): Promise<Placement | null> {
+  const { gpuExperts, placementTrace } = options;
+  if (gpuExperts === undefined && placementTrace === undefined) return null;
+  if (gpuExperts === undefined || placementTrace === undefined) {
+    throw new UsageError(
+      "hybrid placement needs both --gpu-experts and --placement-trace (from moebench trace)",
+    );
+  }
+  const store = ExpertStore.fromGGUF(gguf, readConfig(gguf));
+  const budget = "share" in gpuExperts ? gpuExperts.share * store.totalBytes : gpuExperts.bytes;
+  const trace = await readTrace(placementTrace);
+  const layerBytes = store.layers.map((layer) => layer?.bytes ?? 0);
+  return placeHotExperts(trace, { experts: store.experts, layerBytes }, budget);
 }

@@ -3,7 +3,14 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { backendOption, loadModel, numericsOption, threadsOption } from "./engine_options.ts";
+import {
+  backendOption,
+  gpuExpertsOption,
+  loadModel,
+  numericsOption,
+  placementTraceOption,
+  threadsOption,
+} from "./engine_options.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { evaluateTokens } from "../engine/model/evaluate.ts";
 import { parseWholeNumber, printJson } from "./common.ts";
@@ -27,6 +34,8 @@ export function evalCommand() {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(numericsOption())
+    .addOption(gpuExpertsOption())
+    .addOption(placementTraceOption())
     .option("--json", 'print {"top":[[[id,logit],…],…]}')
     .action(async (options) => {
       using gguf = await openGGUF(options.model);

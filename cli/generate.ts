@@ -10,8 +10,10 @@ import {
   expertBudgetOption,
   expertSlotsOption,
   expertTierOption,
+  gpuExpertsOption,
   loadModel,
   numericsOption,
+  placementTraceOption,
   prefetchDepthOption,
   prefetchKOption,
   prefetchOption,
@@ -71,6 +73,8 @@ export function generateCommand() {
     .addOption(prefetchDepthOption())
     .addOption(prefetchKOption())
     .addOption(expertTierOption())
+    .addOption(gpuExpertsOption())
+    .addOption(placementTraceOption())
     .addOption(coldOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
     .action(async (options) => {
@@ -99,6 +103,7 @@ export function generateCommand() {
       });
       const peak = peakResidentBytes();
       const offload = model.offload?.stats();
+      const hybrid = model.hybrid?.stats();
       const modelBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
       const memory = {
         model_bytes: modelBytes,
@@ -115,7 +120,10 @@ export function generateCommand() {
           ? { dropped: true, cached_before: cold.cachedBefore, cached_after: cold.cachedAfter }
           : { dropped: false, reason: cold.reason });
       if (options.json) {
-        const extra = offload ? { offload: { ...offload, cold: coldStats } } : {};
+        const extra = {
+          ...(offload ? { offload: { ...offload, cold: coldStats } } : {}),
+          ...(hybrid ? { hybrid } : {}),
+        };
         const engine = {
           backend: loaded.backend,
           threads: loaded.threads,
@@ -139,6 +147,15 @@ export function generateCommand() {
             `${(offload.bytes_loaded / 2 ** 20).toFixed(0)} MiB loaded at ` +
             `${offload.load_gbps.toFixed(2)} GB/s, ${offload.stall_ms.toFixed(0)} ms stalled, ` +
             `prefetch recall ${(offload.prefetch_recall * 100).toFixed(0)} %`,
+        );
+      }
+      if (hybrid) {
+        console.error(
+          `experts: ${hybrid.gpu_experts} on the GPU (${(hybrid.gpu_bytes / 2 ** 20).toFixed(0)} ` +
+            `MiB), ${hybrid.cpu_experts} on the CPU; the GPU ran ` +
+            `${(hybrid.gpu_share * 100).toFixed(1)} % of expert computations (the trace said ` +
+            `${(hybrid.expected_gpu_share * 100).toFixed(1)} %), the CPU took ` +
+            `${hybrid.cpu_ms.toFixed(0)} ms`,
         );
       }
     });

@@ -73,6 +73,70 @@ test("`generate --backend webgpu` with offloaded experts: the cpu backend's toke
   assert.deepEqual(resident.tokens, cpu.tokens);
 });
 
+test("hybrid placement (`--gpu-experts`, `--placement-trace`): the trace's hot experts on the GPU, the rest on the CPU, the cpu backend's tokens", async (dir) => {
+  const model = await synth(dir, "tiny-qwen2moe", "Q4_0");
+  const trace = join(dir, "t.jsonl");
+  const prompt = ["--prompt", "the router sends each token to its experts", "-n", "12"];
+  const traced = await runMoebench("trace", "--model", model, ...prompt, "--out", trace);
+  assert.equal(traced.code, 0, traced.stderr);
+  const hybrid = ["--backend", "webgpu", "--gpu-experts", "40%", "--placement-trace", trace];
+  const cpu = await json("generate", "--model", model, ...prompt, "--json", "--backend", "cpu");
+  const mixed = await json("generate", "--model", model, ...prompt, "--json", ...hybrid);
+  assert.deepEqual(mixed.tokens, cpu.tokens);
+  const stats = mixed.stats.hybrid;
+  // tiny-qwen2moe: 2 MoE layers of 16 experts, of which 40 % of the bytes fit 12
+  assert.equal(stats.gpu_experts + stats.cpu_experts, 32);
+  assert.equal(stats.gpu_experts, 12);
+  assert.ok(stats.gpu_bytes <= 0.4 * (stats.gpu_bytes + stats.cpu_bytes));
+  // the same tokens route as they did while tracing: the GPU ran the share the trace predicted,
+  // more than its share of the experts (the hot ones)
+  assert.ok(Math.abs(stats.gpu_share - stats.expected_gpu_share) < 1e-12);
+  assert.ok(stats.gpu_share > 12 / 32, `${stats.gpu_share}`);
+  assert.ok(stats.cpu_ms > 0);
+  assert.equal(mixed.stats.threads, navigator.hardwareConcurrency);
+
+  // teacher-forced logits are the GPU's alone (several tokens per batch reach the CPU's
+  // experts; both compute them as ggml does, so any difference is a misplaced row)
+  const tokens = ["--tokens", "1,40,7,300,12,99,5", "--top", "3", "--json"];
+  const gpuTop = (await json("eval", "--model", model, ...tokens, "--backend", "webgpu")).top;
+  const mixedTop = (await json("eval", "--model", model, ...tokens, ...hybrid)).top;
+  for (const [i, row] of mixedTop.entries()) {
+    for (const [rank, [id, logit]] of row.entries()) {
+      assert.equal(id, gpuTop[i][rank][0], `position ${i} rank ${rank}`);
+      assert.ok(Math.abs(logit - gpuTop[i][rank][1]) < 1e-4, `position ${i}`);
+    }
+  }
+
+  const refused = async (args: string[], message: RegExp) => {
+    const ran = await runMoebench(
+      "generate",
+      "--model",
+      model,
+      "--tokens",
+      "1",
+      "-n",
+      "1",
+      ...args,
+    );
+    assert.equal(ran.code, 2, ran.stderr);
+    assert.match(ran.stderr, message);
+  };
+  await refused(["--backend", "webgpu", "--gpu-experts", "40%"], /^moebench: hybrid .* both .*\n$/);
+  await refused([...hybrid, "--expert-budget", "30%"], /^moebench: give --gpu-experts or .*\n$/);
+  await refused([...hybrid.slice(2), "--backend", "cpu"], /^moebench: hybrid .* webgpu .*\n$/);
+  const other = await synth(dir, "tiny-olmoe", "Q8_0");
+  const mismatch = await runMoebench(
+    "generate",
+    "--model",
+    other,
+    "--tokens",
+    "1",
+    ...hybrid,
+  );
+  assert.equal(mismatch.code, 2);
+  assert.match(mismatch.stderr, /^moebench: the trace of .* not this one's .*\n$/);
+});
+
 test("`--backend auto` leaves a fallback adapter for the cpu backend; what the GPU cannot run is one line", async (dir) => {
   const model = await synth(dir, "tiny-mixtral", "Q8_0");
   const auto = await json(
@@ -106,7 +170,7 @@ test("`--backend auto` leaves a fallback adapter for the cpu backend; what the G
     "2",
   );
   assert.notEqual(threads.code, 0);
-  assert.match(threads.stderr, /^moebench: --threads needs --backend cpu\n$/);
+  assert.match(threads.stderr, /^moebench: --threads needs --backend cpu, or --gpu-experts.*\n$/);
 
   const deepseek = await synth(dir, "tiny-deepseek2", "Q8_0");
   const latent = await runMoebench(

@@ -9,6 +9,25 @@ import type { PrefetchGuess } from "../offload/planner.ts";
 import type { Matrix } from "./matrix.ts";
 import type { FeedForward } from "./weights.ts";
 
+/**
+ * out = down · (silu(gate · x) ⊙ (up · x)) for `count` rows of `x`, through `scratch`'s buffers
+ * of `count` × the feed-forward's width (a backend's `floats`, where its kernels work).
+ */
+export function swiglu(
+  ffn: FeedForward,
+  x: Float32Array,
+  count: number,
+  out: Float32Array,
+  scratch: { readonly hidden: Float32Array; readonly hiddenUp: Float32Array },
+): void {
+  const { hidden: gate, hiddenUp: up } = scratch;
+  ffn.gate.matMul(x, count, gate);
+  ffn.up.matMul(x, count, up);
+  const length = count * ffn.up.rows;
+  for (let i = 0; i < length; i++) gate[i] = (gate[i]! / (1 + Math.exp(-gate[i]!))) * up[i]!;
+  ffn.down.matMul(gate, count, out);
+}
+
 /** Computes routed expert `expert` of the current layer with its matrices (`M`: a backend's). */
 export type RunExpert<M = Matrix> = (expert: number, ffn: FeedForward<M>) => void;
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { OffloadStats } from "../offload/offloaded.ts";
+import type { HybridStats } from "../offload/placement.ts";
 import type { ModelConfig } from "./config.ts";
 import type { Routing } from "./router.ts";
 
@@ -21,6 +22,8 @@ export interface LanguageModel {
   readonly routing: Routing[];
   /** The expert cache's counters, when experts are offloaded. */
   readonly offload: { stats(): OffloadStats } | null;
+  /** Hybrid placement's counters, when some experts compute on the CPU and some on the GPU. */
+  readonly hybrid: { stats(): HybridStats } | null;
   /**
    * Feeds `token` at position `pos` (positions in order from 0) and returns the logits for the
    * next token, in an array the next call reuses; `computeLogits` false skips them.

@@ -23,7 +23,7 @@ import type { KvCache } from "./kv_cache.ts";
 import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import { ropeRotations, type VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
-import { type ExpertRunner, ResidentExperts, type RunExpert } from "./experts.ts";
+import { type ExpertRunner, ResidentExperts, type RunExpert, swiglu } from "./experts.ts";
 import { route, RouterScratch, type Routing, routingPerLayer, sigmoid } from "./router.ts";
 import { GuessMaker } from "./guesses.ts";
 import type { LanguageModel } from "./language_model.ts";
@@ -31,7 +31,6 @@ import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offl
 import type { PrefetchGuess } from "../offload/planner.ts";
 import {
   backendSink,
-  type FeedForward,
   type GroupedQueryAttentionWeights,
   type LatentAttentionWeights,
   loadWeights,
@@ -281,6 +280,9 @@ export class ReferenceModel implements LanguageModel {
     return this.#experts instanceof OffloadedExperts ? this.#experts : null;
   }
 
+  /** Every expert computes on the CPU here: no hybrid placement. */
+  readonly hybrid = null;
+
   /** Stops the expert loader, if any. */
   close(): void {
     this.offload?.close();
@@ -432,7 +434,7 @@ export class ReferenceModel implements LanguageModel {
 
       if (layer.ffn.kind === "dense") {
         // a dense SwiGLU feed-forward (DeepSeek's leading layers)
-        this.#swiglu(layer.ffn.dense, s.xb.data, count, s.sublayerOut.data);
+        swiglu(layer.ffn.dense, s.xb.data, count, s.sublayerOut.data, this.#state);
       } else {
         this.#mixture(layer.ffn, l, count);
       }
@@ -510,7 +512,7 @@ export class ReferenceModel implements LanguageModel {
 
     // shared experts, for every token (qwen2moe gates them with a sigmoid)
     if (moe.shared) {
-      this.#swiglu(moe.shared, s.xb.data, count, s.expertOut.data);
+      swiglu(moe.shared, s.xb.data, count, s.expertOut.data, this.#state);
       for (let i = 0; i < count; i++) {
         const gate = moe.sharedGate ? sigmoid(dot(moe.sharedGate, s.xb.row[i]!)) : 1;
         addScaled(s.sublayerOut.row[i]!, s.expertOut.row[i]!, gate);
@@ -528,7 +530,7 @@ export class ReferenceModel implements LanguageModel {
       s.expertIn.row[routed]!.set(s.xb.row[Math.floor(slot / k)]!);
       s.expertSlots[routed++] = slot;
     }
-    this.#swiglu(ffn, s.expertIn.data, routed, s.expertOut.data);
+    swiglu(ffn, s.expertIn.data, routed, s.expertOut.data, this.#state);
     for (let j = 0; j < routed; j++) s.rankOut.row[s.expertSlots[j]!]!.set(s.expertOut.row[j]!);
   };
 
@@ -543,19 +545,6 @@ export class ReferenceModel implements LanguageModel {
       (ffn as MixtureWeights).router.matVec(s.guessIn, s.guessLogits);
       return s.guessLogits;
     }, (next) => (layers[next]!.ffn as MixtureWeights).selectionBias);
-  }
-
-  /**
-   * out = down · (silu(gate · x) ⊙ (up · x)) for `count` rows of `x`, through the state's
-   * hidden buffers.
-   */
-  #swiglu(ffn: FeedForward, x: Float32Array, count: number, out: Float32Array): void {
-    const { hidden: gate, hiddenUp: up } = this.#state;
-    ffn.gate.matMul(x, count, gate);
-    ffn.up.matMul(x, count, up);
-    const length = count * ffn.up.rows;
-    for (let i = 0; i < length; i++) gate[i] = (gate[i]! / (1 + Math.exp(-gate[i]!))) * up[i]!;
-    ffn.down.matMul(gate, count, out);
   }
 
   /** Grouped-query attention: q, k, v projections, biases, q/k norms, RoPE. */

@@ -19,9 +19,11 @@
  * @module
  */
 import type { GGUFFile } from "../gguf/read.ts";
+import { vecDotType } from "../quant/activations.ts";
 import type { QuantFormat } from "../quant/format.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { tensorFormat } from "../model/weights.ts";
+import type { MatrixFactory } from "../model/matrix.ts";
+import { type FeedForward, type Numerics, tensorFormat } from "../model/weights.ts";
 
 /** Alignment of each matrix in a slot (a cache line, as the kernels like). */
 const PART_ALIGN = 64;
@@ -115,5 +117,32 @@ export class ExpertStore {
   /** Layers with routed experts. */
   get moeLayers(): number {
     return this.layers.filter((layer) => layer !== null).length;
+  }
+
+  /**
+   * Reads expert `expert` of `layer` from `gguf` into matrices `matrix` makes (a backend's, for
+   * an expert kept apart from its stacked tensors: hybrid placement).
+   */
+  async readExpert<M>(
+    gguf: GGUFFile,
+    layer: number,
+    expert: number,
+    matrix: MatrixFactory<M>,
+    numerics: Numerics,
+  ): Promise<FeedForward<M>> {
+    const parts = this.layers[layer]!.parts.map((p) => {
+      const start = p.fileOffset + expert * p.bytes;
+      const activations = numerics === "ggml" ? vecDotType(p.format.type.name) : null;
+      return matrix(
+        p.format,
+        p.rows,
+        p.cols,
+        p.bytes,
+        (into, at) => gguf.readBytes(start + at, into.length, into),
+        activations,
+      );
+    });
+    const [gate, up, down] = await Promise.all(parts);
+    return { gate: gate!, up: up!, down: down! };
   }
 }

@@ -34,7 +34,12 @@ import type { ExpertRunner, RunExpert } from "../../model/experts.ts";
 import { ResidentExperts } from "../../model/experts.ts";
 import { GuessMaker } from "../../model/guesses.ts";
 import type { LanguageModel } from "../../model/language_model.ts";
-import { ReferenceMatrix } from "../../model/matrix.ts";
+import {
+  type Matrix,
+  type MatrixBackend,
+  type MatrixFactory,
+  ReferenceMatrix,
+} from "../../model/matrix.ts";
 import type { RunOptions } from "../../model/reference.ts";
 import { route, RouterScratch, type Routing, routingPerLayer } from "../../model/router.ts";
 import {
@@ -53,10 +58,13 @@ import {
   type OffloadOptions,
   type SlotBackend,
 } from "../../offload/offloaded.ts";
+import type { Placement } from "../../offload/placement.ts";
 import type { PrefetchGuess } from "../../offload/planner.ts";
+import { ExpertStore } from "../../offload/store.ts";
 import { align, STORAGE, Transients } from "./buffers.ts";
 import type { Gpu } from "./device.ts";
 import { GpuExpertSlots, type SubmissionClock } from "./expert_slots.ts";
+import { HostExperts } from "./host_experts.ts";
 import { GpuKernels } from "./kernels.ts";
 import { GpuMatMul, GpuMatrix } from "./matrix.ts";
 import { GpuOps } from "./ops.ts";
@@ -68,6 +76,11 @@ export interface GpuRunOptions
   readonly offload?: OffloadOptions;
   /** Host memory for the loader's RAM slots (a cpu backend) when experts are offloaded. */
   readonly staging?: SlotBackend<unknown>;
+  /**
+   * Hybrid placement: the experts `placement` puts off the GPU stay in `host`'s memory (a cpu
+   * backend) and compute there.
+   */
+  readonly hybrid?: { readonly placement: Placement; readonly host: MatrixBackend };
 }
 
 type Weights = ModelWeights<GpuMatrix, GPUBuffer>;
@@ -114,6 +127,7 @@ class GpuState {
     guessDepth: number,
     readonly maxContext: number,
     readonly batch: number,
+    hybrid: boolean,
   ) {
     const floats = (length: number) => {
       const buffer = device.createBuffer({
@@ -151,7 +165,9 @@ class GpuState {
     this.ropeSin = floats((batch * c.ropeDim) / 2);
     this.keys = Array.from({ length: c.layers }, () => floats(maxContext * kWidth));
     this.values = Array.from({ length: c.layers }, () => floats(maxContext * vWidth));
-    const readbackValues = Math.max(batch * c.vocabSize, (batch + guessDepth) * c.experts);
+    // router and guess logits, and with hybrid placement the CPU experts' input
+    const routingValues = (batch + guessDepth) * c.experts + (hybrid ? batch * c.dim : 0);
+    const readbackValues = Math.max(batch * c.vocabSize, routingValues);
     this.readback = device.createBuffer({
       size: align(readbackValues * 4, 16),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -174,6 +190,7 @@ class HostState {
   readonly chosen: Int32Array; // (batch · expertsUsed)
   readonly chosenWeights: Float64Array;
   readonly needed: Int32Array; // (experts)
+  readonly neededOnCpu: Int32Array; // (experts) with hybrid placement
   readonly routedTo: Uint8Array; // (experts)
   readonly router: RouterScratch;
   readonly lastRouting: { experts: Int32Array; weights: Float64Array };
@@ -187,6 +204,7 @@ class HostState {
     this.chosen = new Int32Array(batch * k);
     this.chosenWeights = new Float64Array(batch * k);
     this.needed = new Int32Array(c.experts);
+    this.neededOnCpu = new Int32Array(c.experts);
     this.routedTo = new Uint8Array(c.experts);
     this.router = new RouterScratch(c);
     this.lastRouting = {
@@ -238,6 +256,7 @@ export class GpuModel implements LanguageModel {
   readonly #sharedGates: (GpuMatrix | null)[];
   readonly #experts: ExpertRunner<GpuMatrix>;
   readonly #slots: GpuExpertSlots | null;
+  readonly #hostExperts: HostExperts | null;
   readonly #guesses: GuessMaker | null;
   readonly #onRouting: RunOptions["onRouting"];
   readonly #oneToken = new Int32Array(1);
@@ -256,6 +275,7 @@ export class GpuModel implements LanguageModel {
       embedding: ReferenceMatrix;
       experts: ExpertRunner<GpuMatrix>;
       slots: GpuExpertSlots | null;
+      hostExperts: HostExperts | null;
       onRouting: RunOptions["onRouting"];
     },
   ) {
@@ -268,6 +288,7 @@ export class GpuModel implements LanguageModel {
     this.#embedding = parts.embedding;
     this.#experts = parts.experts;
     this.#slots = parts.slots;
+    this.#hostExperts = parts.hostExperts;
     this.#onRouting = parts.onRouting;
     this.#guesses = parts.experts.prefetch &&
       new GuessMaker(
@@ -296,21 +317,25 @@ export class GpuModel implements LanguageModel {
       );
     }
     const device = gpu.device;
-    const offload = options.offload;
+    const { offload, hybrid } = options;
     if (offload && !options.staging) {
       throw new RangeError("offloading experts on the GPU needs host staging memory");
     }
+    if (offload && hybrid) {
+      throw new RangeError("hybrid placement and an expert cache cannot be combined yet");
+    }
     const transients = new Transients(device);
+    const upload: MatrixFactory<GpuMatrix> = (format, rows, cols, byteLength, read) =>
+      GpuMatrix.upload(device, format.type.name, rows, cols, byteLength, read);
     const sink: WeightSink<GpuMatrix, GPUBuffer> = {
-      matrix: (format, rows, cols, byteLength, read) =>
-        GpuMatrix.upload(device, format.type.name, rows, cols, byteLength, read),
+      matrix: upload,
       vector(values) {
         const buffer = device.createBuffer({ size: align(values.byteLength, 16), usage: STORAGE });
         device.queue.writeBuffer(buffer, 0, new Float32Array(values));
         return buffer;
       },
     };
-    const weights = await loadWeights(gguf, config, "ggml", sink, !offload);
+    const weights = await loadWeights(gguf, config, "ggml", sink, !offload && !hybrid);
     const embeddingInfo = gguf.tensor("token_embd.weight");
     const embedding = new ReferenceMatrix(
       tensorFormat(gguf, embeddingInfo),
@@ -319,19 +344,31 @@ export class GpuModel implements LanguageModel {
       await gguf.readTensor(embeddingInfo),
     );
 
-    const slots = offload ? new GpuExpertSlots(device, options.staging!) : null;
-    const experts: ExpertRunner<GpuMatrix> = offload
-      ? await OffloadedExperts.create(gguf, config, slots!, offload)
-      : new ResidentExperts(
-        weights.layers.map(({ ffn }) => ffn.kind === "mixture" ? ffn.experts : null),
-        options.guessAhead ?? null,
-      );
-
     const maxContext = options.maxContext ?? Math.min(config.contextLength, 4096);
     const batch = Math.max(1, Math.min(options.batchSize ?? 128, maxContext));
     const widest = widestFeedForward(weights);
+    const slots = offload ? new GpuExpertSlots(device, options.staging!) : null;
+    let experts: ExpertRunner<GpuMatrix>;
+    let hostExperts: HostExperts | null = null;
+    if (offload) {
+      experts = await OffloadedExperts.create(gguf, config, slots!, offload);
+    } else if (hybrid) {
+      const placed = await placeExperts(gguf, config, hybrid.placement, upload, hybrid.host);
+      experts = new ResidentExperts(placed.gpu, options.guessAhead ?? null);
+      hostExperts = new HostExperts(config, placed.cpu, hybrid.host, widest, batch, {
+        gpu_bytes: hybrid.placement.gpuBytes,
+        cpu_bytes: hybrid.placement.cpuBytes,
+        expected_gpu_share: hybrid.placement.gpuShare,
+      });
+    } else {
+      experts = new ResidentExperts(
+        weights.layers.map(({ ffn }) => ffn.kind === "mixture" ? ffn.experts : null),
+        options.guessAhead ?? null,
+      );
+    }
+
     const guessDepth = experts.prefetch?.depth ?? 0;
-    const state = new GpuState(device, config, widest, guessDepth, maxContext, batch);
+    const state = new GpuState(device, config, widest, guessDepth, maxContext, batch, !!hybrid);
     const widestInput = Math.max(config.dim, widest, config.heads * config.valueDim);
     // every tensor's type, and F32 for the shared expert gate
     const types = new Set([...gguf.tensors.map((info) => info.typeName), "F32"]);
@@ -348,6 +385,7 @@ export class GpuModel implements LanguageModel {
       embedding,
       experts,
       slots,
+      hostExperts,
       onRouting: options.onRouting,
     });
   }
@@ -367,6 +405,11 @@ export class GpuModel implements LanguageModel {
 
   get offload(): OffloadedExperts<GpuMatrix> | null {
     return this.#experts instanceof OffloadedExperts ? this.#experts : null;
+  }
+
+  /** Hybrid placement's counters (null: every expert on the GPU). */
+  get hybrid(): HostExperts | null {
+    return this.#hostExperts;
   }
 
   get routing(): Routing[] {
@@ -574,16 +617,19 @@ export class GpuModel implements LanguageModel {
     });
     const routerBytes = count * c.experts * 4;
     const guessBytes = guessed.length * c.experts * 4;
+    const inputBytes = this.#hostExperts ? count * c.dim * 4 : 0;
+    const returnedBytes = align(routerBytes + guessBytes + inputBytes, 8);
     recorder.submit((encoder) => {
       encoder.copyBufferToBuffer(g.routerLogits, 0, g.readback, 0, routerBytes);
       if (guessBytes) {
         encoder.copyBufferToBuffer(g.guessLogits, 0, g.readback, routerBytes, guessBytes);
       }
+      if (inputBytes) {
+        encoder.copyBufferToBuffer(g.xb, 0, g.readback, routerBytes + guessBytes, inputBytes);
+      }
     });
-    await g.readback.mapAsync(GPUMapMode.READ, 0, align(routerBytes + guessBytes, 8));
-    const returned = new Float32Array(
-      g.readback.getMappedRange(0, align(routerBytes + guessBytes, 8)).slice(0),
-    );
+    await g.readback.mapAsync(GPUMapMode.READ, 0, returnedBytes);
+    const returned = new Float32Array(g.readback.getMappedRange(0, returnedBytes).slice(0));
     g.readback.unmap();
 
     for (let i = 0; i < count; i++) {
@@ -596,8 +642,14 @@ export class GpuModel implements LanguageModel {
     }
     h.routedTo.fill(0);
     for (let slot = 0; slot < count * k; slot++) h.routedTo[h.chosen[slot]!] = 1;
+    // with hybrid placement, the GPU's experts and the CPU's apart
     let needed = 0;
-    for (let e = 0; e < c.experts; e++) if (h.routedTo[e]) h.needed[needed++] = e;
+    let neededOnCpu = 0;
+    for (let e = 0; e < c.experts; e++) {
+      if (!h.routedTo[e]) continue;
+      if (this.#hostExperts?.onCpu(l, e)) h.neededOnCpu[neededOnCpu++] = e;
+      else h.needed[needed++] = e;
+    }
     const guesses: readonly PrefetchGuess[] = guessed.length
       ? this.#guesses!.guess(
         l,
@@ -613,6 +665,17 @@ export class GpuModel implements LanguageModel {
     this.#layer = l;
     this.#count = count;
     this.#experts.runLayer(l, h.needed, needed, guesses, this.#runExpert);
+    if (neededOnCpu > 0) {
+      // the GPU computes its experts while the CPU computes the rest
+      recorder.submit();
+      const input = returned.subarray((routerBytes + guessBytes) / 4);
+      const write = (rankRow: number, values: Float32Array<ArrayBuffer>) =>
+        this.#device.queue.writeBuffer(g.rankOut, rankRow * c.dim * 4, values);
+      for (let i = 0; i < neededOnCpu; i++) {
+        this.#hostExperts!.run(l, h.neededOnCpu[i]!, h.chosen, count, input, write);
+      }
+    }
+    this.#hostExperts?.countLayer(count * k);
 
     const pass = recorder.pass;
     const weights = this.#ops.transients.floats(
@@ -699,4 +762,38 @@ export class GpuModel implements LanguageModel {
     this.#host.logits.set(new Float32Array(g.readback.getMappedRange(0, bytes)));
     g.readback.unmap();
   }
+}
+
+/**
+ * Reads every routed expert into GPU buffers (`upload`) or into `host`'s memory, as `placement`
+ * says: per MoE layer, the GPU's experts and the CPU's (undefined where the other has it).
+ */
+async function placeExperts(
+  gguf: GGUFFile,
+  config: ModelConfig,
+  placement: Placement,
+  upload: MatrixFactory<GpuMatrix>,
+  host: MatrixBackend,
+) {
+  const store = ExpertStore.fromGGUF(gguf, config);
+  const keep: MatrixFactory<Matrix> = (...args) => host.matrix(...args);
+  const gpu: (FeedForward<GpuMatrix>[] | null)[] = [];
+  const cpu: ((FeedForward<Matrix> | undefined)[] | null)[] = [];
+  for (let l = 0; l < config.layers; l++) {
+    const onGpu = placement.onGpu[l];
+    if (!store.layers[l] || !onGpu) {
+      gpu.push(null);
+      cpu.push(null);
+      continue;
+    }
+    const gpuLayer: FeedForward<GpuMatrix>[] = new Array(config.experts);
+    const cpuLayer: (FeedForward<Matrix> | undefined)[] = new Array(config.experts);
+    for (let e = 0; e < config.experts; e++) {
+      if (onGpu[e]) gpuLayer[e] = await store.readExpert(gguf, l, e, upload, "ggml");
+      else cpuLayer[e] = await store.readExpert(gguf, l, e, keep, "ggml");
+    }
+    gpu.push(gpuLayer);
+    cpu.push(cpuLayer);
+  }
+  return { gpu, cpu };
 }
