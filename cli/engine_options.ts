@@ -101,6 +101,13 @@ export const gpuExpertsOption = () =>
 export const placementTraceOption = () =>
   new Option("--placement-trace <file>", "hybrid: a trace from `moebench trace` of this model");
 
+/** `--gpu-profile`: per-kernel GPU time. */
+export const gpuProfileOption = () =>
+  new Option(
+    "--gpu-profile",
+    "time every GPU kernel (timestamp queries; each dispatch in a pass of its own, so slower)",
+  );
+
 /** `--cold`: drop the model file from the page cache before generating. */
 export const coldOption = () =>
   new Option("--cold", "drop the model file from the OS page cache first (a cold run)");
@@ -119,6 +126,7 @@ export interface EngineOptions {
   readonly expertTier?: "disk" | "ram";
   readonly gpuExperts?: SizeOption;
   readonly placementTrace?: string;
+  readonly gpuProfile?: boolean;
 }
 
 /** The offloading the options ask for (undefined: every expert resident). */
@@ -214,6 +222,9 @@ export async function loadModel(
   if (options.gpuExperts !== undefined || options.placementTrace !== undefined) {
     throw new UsageError(`hybrid placement needs --backend webgpu (running on ${backend})`);
   }
+  if (options.gpuProfile) {
+    throw new UsageError(`--gpu-profile needs --backend webgpu (running on ${backend})`);
+  }
   // the expert loader needs a core of its own: sharing one, its time slices hold up every
   // mat-vec at the compute threads' barrier (measured: 45 → 75 tok/s on 2 cores)
   const threads = options.threads ??
@@ -280,6 +291,7 @@ async function loadOnGpu(
       maxContext,
       ...(offload ? { offload, staging: host! } : {}),
       ...(placement ? { hybrid: { placement, host: host! } } : {}),
+      profileKernels: options.gpuProfile ?? false,
       ...extra,
     });
     return {

@@ -11,6 +11,7 @@ import {
   expertSlotsOption,
   expertTierOption,
   gpuExpertsOption,
+  gpuProfileOption,
   loadModel,
   numericsOption,
   placementTraceOption,
@@ -27,6 +28,9 @@ import { loadTokenizer, type Tokenizer } from "../engine/tokenizer/tokenizer.ts"
 import { peakResidentBytes, residentBytes } from "../util/memory.ts";
 import { parseDecimal, parseWholeNumber, printJson, UsageError } from "./common.ts";
 import { parseTokenList } from "./eval.ts";
+import { GpuModel } from "../engine/backend/webgpu/model.ts";
+import type { KernelTime } from "../engine/backend/webgpu/timing.ts";
+import Table from "cli-table3";
 
 /**
  * The prompt as `--prompt` (tokenized, BOS first unless `--no-bos`) or `--tokens` (BOS put in
@@ -75,6 +79,7 @@ export function generateCommand() {
     .addOption(expertTierOption())
     .addOption(gpuExpertsOption())
     .addOption(placementTraceOption())
+    .addOption(gpuProfileOption())
     .addOption(coldOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
     .action(async (options) => {
@@ -104,6 +109,7 @@ export function generateCommand() {
       const peak = peakResidentBytes();
       const offload = model.offload?.stats();
       const hybrid = model.hybrid?.stats();
+      const kernels = model instanceof GpuModel ? await model.kernelTimes() : null;
       const modelBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
       const memory = {
         model_bytes: modelBytes,
@@ -123,6 +129,7 @@ export function generateCommand() {
         const extra = {
           ...(offload ? { offload: { ...offload, cold: coldStats } } : {}),
           ...(hybrid ? { hybrid } : {}),
+          ...(kernels ? { gpu_kernels: kernels } : {}),
         };
         const engine = {
           backend: loaded.backend,
@@ -149,6 +156,7 @@ export function generateCommand() {
             `prefetch recall ${(offload.prefetch_recall * 100).toFixed(0)} %`,
         );
       }
+      if (kernels) console.error(kernelTable(kernels));
       if (hybrid) {
         console.error(
           `experts: ${hybrid.gpu_experts} on the GPU (${(hybrid.gpu_bytes / 2 ** 20).toFixed(0)} ` +
@@ -159,4 +167,19 @@ export function generateCommand() {
         );
       }
     });
+}
+
+/** `--gpu-profile`'s table: each kernel's calls, time and share of the GPU's time. */
+function kernelTable(kernels: readonly KernelTime[]): string {
+  const total = kernels.reduce((sum, k) => sum + k.ms, 0);
+  const table = new Table({
+    head: ["kernel", "calls", "ms", "share"],
+    colAligns: ["left", "right", "right", "right"],
+    style: { head: [], border: [] },
+  });
+  for (const { kernel, calls, ms } of kernels) {
+    table.push([kernel, calls, ms.toFixed(2), `${(100 * ms / total).toFixed(1)} %`]);
+  }
+  const clock = kernels[0]?.clock === "wall" ? "submission wall time" : "GPU timestamps";
+  return `\nGPU time per kernel (${clock}):\n${table.toString()}`;
 }

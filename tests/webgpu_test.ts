@@ -84,7 +84,7 @@ test("hybrid placement (`--gpu-experts`, `--placement-trace`): the trace's hot e
   const mixed = await json("generate", "--model", model, ...prompt, "--json", ...hybrid);
   assert.deepEqual(mixed.tokens, cpu.tokens);
   const stats = mixed.stats.hybrid;
-  // tiny-qwen2moe: 2 MoE layers of 16 experts, of which 40 % of the bytes fit 12
+  // tiny-qwen2moe: 4 MoE layers of 8 experts, of which 40 % of the bytes fit 12
   assert.equal(stats.gpu_experts + stats.cpu_experts, 32);
   assert.equal(stats.gpu_experts, 12);
   assert.ok(stats.gpu_bytes <= 0.4 * (stats.gpu_bytes + stats.cpu_bytes));
@@ -135,6 +135,35 @@ test("hybrid placement (`--gpu-experts`, `--placement-trace`): the trace's hot e
   );
   assert.equal(mismatch.code, 2);
   assert.match(mismatch.stderr, /^moebench: the trace of .* not this one's .*\n$/);
+});
+
+test("`generate --gpu-profile`: every kernel's dispatches and GPU time, the same tokens", async (dir) => {
+  const model = await synth(dir, "tiny-qwen2moe", "Q4_0");
+  const args = ["generate", "--model", model, "--tokens", "1,40,7", "-n", "5", "--json"];
+  const plain = await json(...args, "--backend", "webgpu");
+  const profiled = await json(...args, "--backend", "webgpu", "--gpu-profile");
+  assert.deepEqual(profiled.tokens, plain.tokens);
+  const kernels: { kernel: string; calls: number; ms: number; clock: string }[] =
+    profiled.stats.gpu_kernels;
+  const probe = await openGpu();
+  const timestamps = !("unavailable" in probe) && probe.has("timestamp-query");
+  if (!("unavailable" in probe)) probe.device.destroy();
+  if (!timestamps) {
+    assert.deepEqual(kernels.map((k) => k.clock), kernels.map(() => "wall"));
+    return;
+  }
+  const byName = new Map(kernels.map((k) => [k.kernel, k]));
+  // one prompt batch and four decode steps, each through 4 layers: one attention per layer
+  assert.equal(byName.get("attention")?.calls, 4 * 5);
+  for (const name of ["matvec Q4_0", "rms_norm", "rope", "swiglu", "mix_rows", "copy_rows"]) {
+    assert.ok((byName.get(name)?.ms ?? 0) > 0, `${name}: ${JSON.stringify(byName.get(name))}`);
+  }
+  assert.ok(kernels.every((k) => k.clock === "timestamps" && k.calls > 0));
+  for (let i = 1; i < kernels.length; i++) assert.ok(kernels[i - 1]!.ms >= kernels[i]!.ms);
+
+  const cpu = await runMoebench(...args, "--backend", "cpu", "--gpu-profile");
+  assert.equal(cpu.code, 2);
+  assert.match(cpu.stderr, /^moebench: --gpu-profile needs --backend webgpu \(running on cpu\)\n$/);
 });
 
 test("`--backend auto` leaves a fallback adapter for the cpu backend; what the GPU cannot run is one line", async (dir) => {

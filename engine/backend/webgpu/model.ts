@@ -68,6 +68,7 @@ import { HostExperts } from "./host_experts.ts";
 import { GpuKernels } from "./kernels.ts";
 import { GpuMatMul, GpuMatrix } from "./matrix.ts";
 import { GpuOps } from "./ops.ts";
+import { KernelProfiler, type KernelTime } from "./timing.ts";
 
 /** Options of a GPU model: the reference forward pass's, and where offloaded experts stage. */
 export interface GpuRunOptions
@@ -81,6 +82,8 @@ export interface GpuRunOptions
    * backend) and compute there.
    */
   readonly hybrid?: { readonly placement: Placement; readonly host: MatrixBackend };
+  /** Time every kernel (each dispatch in a timed pass of its own: slower); see `kernelTimes`. */
+  readonly profileKernels?: boolean;
 }
 
 type Weights = ModelWeights<GpuMatrix, GPUBuffer>;
@@ -221,26 +224,36 @@ class HostState {
 /**
  * The command encoder and compute pass being recorded. Work is submitted in order: before a
  * readback, at the end of a batch, and before an expert slot in use by recorded work is
- * overwritten (a `writeBuffer` runs before every command buffer submitted after it).
+ * overwritten (a `writeBuffer` runs before every command buffer submitted after it). With a
+ * profiler, `pass` times each dispatch in a pass of its own.
  */
 class Recorder implements SubmissionClock {
   #encoder: GPUCommandEncoder;
-  pass: GPUComputePassEncoder;
+  readonly #current: { pass: GPUComputePassEncoder };
+  readonly #profiled: GPUComputePassEncoder | null;
   serial = 0;
 
-  constructor(readonly device: GPUDevice) {
+  constructor(readonly device: GPUDevice, readonly profiler: KernelProfiler | null) {
     this.#encoder = device.createCommandEncoder();
-    this.pass = this.#encoder.beginComputePass();
+    this.#current = { pass: this.#encoder.beginComputePass() };
+    this.#profiled = profiler &&
+      profiler.wrap(() => this.#encoder, this.#current, () => this.submit());
+  }
+
+  /** Where dispatches are recorded (until the next submission). */
+  get pass(): GPUComputePassEncoder {
+    return this.#profiled ?? this.#current.pass;
   }
 
   /** Ends the pass and submits it, with `copies` recorded after it; begins the next pass. */
   submit(copies?: (encoder: GPUCommandEncoder) => void): void {
-    this.pass.end();
+    this.#current.pass.end();
     copies?.(this.#encoder);
-    this.device.queue.submit([this.#encoder.finish()]);
+    if (this.profiler) this.profiler.submit(this.#encoder);
+    else this.device.queue.submit([this.#encoder.finish()]);
     this.serial++;
     this.#encoder = this.device.createCommandEncoder();
-    this.pass = this.#encoder.beginComputePass();
+    this.#current.pass = this.#encoder.beginComputePass();
   }
 }
 
@@ -276,6 +289,7 @@ export class GpuModel implements LanguageModel {
       experts: ExpertRunner<GpuMatrix>;
       slots: GpuExpertSlots | null;
       hostExperts: HostExperts | null;
+      profiler: KernelProfiler | null;
       onRouting: RunOptions["onRouting"];
     },
   ) {
@@ -284,7 +298,7 @@ export class GpuModel implements LanguageModel {
     this.#host = new HostState(config, parts.gpu.batch);
     this.#ops = parts.ops;
     this.#matMul = parts.matMul;
-    this.#recorder = new Recorder(parts.device);
+    this.#recorder = new Recorder(parts.device, parts.profiler);
     this.#embedding = parts.embedding;
     this.#experts = parts.experts;
     this.#slots = parts.slots;
@@ -386,6 +400,7 @@ export class GpuModel implements LanguageModel {
       experts,
       slots,
       hostExperts,
+      profiler: options.profileKernels ? new KernelProfiler(gpu) : null,
       onRouting: options.onRouting,
     });
   }
@@ -407,6 +422,11 @@ export class GpuModel implements LanguageModel {
     return this.#experts instanceof OffloadedExperts ? this.#experts : null;
   }
 
+  /** Each kernel's GPU time so far, with `profileKernels` (null without). */
+  async kernelTimes(): Promise<KernelTime[] | null> {
+    return await this.#recorder.profiler?.times() ?? null;
+  }
+
   /** Hybrid placement's counters (null: every expert on the GPU). */
   get hybrid(): HostExperts | null {
     return this.#hostExperts;
@@ -423,6 +443,7 @@ export class GpuModel implements LanguageModel {
     this.#gpu.destroy();
     this.#slots?.destroy();
     this.#matMul.destroy();
+    this.#recorder.profiler?.destroy();
   }
 
   async forward(token: number, pos: number, computeLogits = true): Promise<Float32Array> {

@@ -50,6 +50,11 @@ export class GpuTimer {
       : null;
   }
 
+  /** Passes begun since the last submission. */
+  get pending(): number {
+    return this.#labels.length;
+  }
+
   /** Whether passes are timed on the GPU. */
   get timestamps(): boolean {
     return this.#querySet !== null;
@@ -110,5 +115,81 @@ export class GpuTimer {
   destroy(): void {
     this.#querySet?.destroy();
     this.#resolved?.destroy();
+  }
+}
+
+/** One kernel's share of a run: its dispatches and their time. */
+export interface KernelTime {
+  /** The pipeline's label (`matvec Q4_0`, `rms_norm`, …). */
+  readonly kernel: string;
+  readonly calls: number;
+  readonly ms: number;
+  readonly clock: PassTime["clock"];
+}
+
+/**
+ * Per-kernel GPU time over a run: `wrap` gives compute passes that start a timed pass of their
+ * own at every `setPipeline`, labelled with the pipeline's label, and `submit` sums the times by
+ * label. Passes of one dispatch each cost the GPU a little time between kernels, so a profiled
+ * run is slower than a plain one; the split between kernels is what it is for. Without
+ * `timestamp-query` only each submission's wall time is known: it counts as one entry.
+ */
+export class KernelProfiler {
+  readonly #timer: GpuTimer;
+  readonly #totals = new Map<string, { calls: number; ms: number; clock: PassTime["clock"] }>();
+  readonly #results: Promise<void>[] = [];
+
+  /** `passes`: the most timed passes per submission (two queries each; WebGPU allows 4096). */
+  constructor(gpu: Gpu, passes = 2048) {
+    this.#timer = new GpuTimer(gpu, passes);
+  }
+
+  /**
+   * A compute pass over `current()` (the pass being recorded) that begins a timed pass in
+   * `encoder()` before each dispatch's pipeline; `flush()` submits when the timer is full.
+   */
+  wrap(
+    encoder: () => GPUCommandEncoder,
+    current: { pass: GPUComputePassEncoder },
+    flush: () => void,
+  ): GPUComputePassEncoder {
+    const timer = this.#timer;
+    // the kernels use these three (dynamic offsets: never)
+    const profiled = {
+      setPipeline(pipeline: GPUComputePipeline) {
+        if (timer.pending === timer.capacity) flush();
+        current.pass.end();
+        current.pass = timer.beginPass(encoder(), pipeline.label);
+        current.pass.setPipeline(pipeline);
+      },
+      setBindGroup: (index: number, group: GPUBindGroup) => current.pass.setBindGroup(index, group),
+      dispatchWorkgroups: (x: number, y?: number, z?: number) =>
+        current.pass.dispatchWorkgroups(x, y, z),
+    };
+    return profiled as unknown as GPUComputePassEncoder;
+  }
+
+  /** Submits `encoder` (its passes ended) and adds up its passes' times once they are known. */
+  submit(encoder: GPUCommandEncoder): void {
+    this.#results.push(
+      this.#timer.submit(encoder).then((times) => {
+        for (const { label, ms, clock } of times) {
+          const kernel = clock === "wall" ? "all kernels (wall clock)" : label;
+          const total = this.#totals.get(kernel) ?? { calls: 0, ms: 0, clock };
+          this.#totals.set(kernel, { calls: total.calls + 1, ms: total.ms + ms, clock });
+        }
+      }),
+    );
+  }
+
+  /** Every kernel's time so far, the longest first. */
+  async times(): Promise<KernelTime[]> {
+    await Promise.all(this.#results.splice(0));
+    return [...this.#totals].map(([kernel, total]) => ({ kernel, ...total }))
+      .sort((a, b) => b.ms - a.ms);
+  }
+
+  destroy(): void {
+    this.#timer.destroy();
   }
 }

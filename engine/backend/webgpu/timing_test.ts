@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { STORAGE } from "./buffers.ts";
 import { openGpu } from "./device.ts";
 import { GpuOps } from "./ops.ts";
-import { GpuTimer, type PassTime } from "./timing.ts";
+import { GpuTimer, KernelProfiler, type PassTime } from "./timing.ts";
 
 const gpu = await openGpu();
 const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
@@ -51,5 +51,45 @@ Deno.test({
         assert.ok(times[0]!.ms > 0 && times[0]!.ms <= wall + 1, JSON.stringify(times));
       }
     }
+  },
+});
+
+Deno.test({
+  name: "the kernel profiler sums each pipeline's dispatches, submitting when its timer is full",
+  ignore: unavailable !== null || ("unavailable" in gpu ? false : !gpu.has("timestamp-query")),
+  async fn() {
+    if ("unavailable" in gpu) return;
+    const device = gpu.device;
+    const ops = await GpuOps.create(device);
+    const [rows, width] = [256, 4096];
+    const buffer = device.createBuffer({ size: rows * width * 4, usage: STORAGE });
+    const normed = device.createBuffer({ size: rows * width * 4, usage: STORAGE });
+    const weight = device.createBuffer({ size: width * 4, usage: STORAGE });
+    const profiler = new KernelProfiler(gpu, 2);
+    let encoder = device.createCommandEncoder();
+    const current = { pass: encoder.beginComputePass() };
+    let flushes = 0;
+    const flush = () => {
+      current.pass.end();
+      profiler.submit(encoder);
+      encoder = device.createCommandEncoder();
+      current.pass = encoder.beginComputePass();
+      flushes++;
+    };
+    const pass = profiler.wrap(() => encoder, current, flush);
+    for (let i = 0; i < 3; i++) ops.rmsNorm(pass, normed, buffer, weight, rows, width, 1e-6);
+    for (let i = 0; i < 2; i++) ops.roundF16(pass, buffer, rows * width);
+    current.pass.end();
+    profiler.submit(encoder);
+    const times = await profiler.times();
+    ops.release();
+    profiler.destroy();
+    // five dispatches in passes of two per submission: two flushes, then the last one
+    assert.equal(flushes, 2);
+    assert.deepEqual(
+      times.map((t) => [t.kernel, t.calls, t.clock]).sort(),
+      [["rms_norm", 3, "timestamps"], ["round_f16_in_place", 2, "timestamps"]],
+    );
+    assert.ok(times.every((t) => t.ms > 0), JSON.stringify(times));
   },
 });
