@@ -60,8 +60,7 @@ async function backendLogits(gguf: GGUFFile, tokens: number[]) {
     model.score(tokens, 0, (_, row) => logits.push(row.slice()));
     runs.push({ backend: name, logits });
   }
-  // latent attention (DeepSeek) is not on the GPU yet
-  if (!("unavailable" in gpu) && gguf.architecture !== "deepseek2") {
+  if (!("unavailable" in gpu)) {
     const model = await GpuModel.load(gguf, gpu, { maxContext: 64 });
     const logits: Float32Array[] = [];
     await model.score(tokens, 0, (_, row) => logits.push(row.slice()));

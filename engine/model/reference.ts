@@ -172,7 +172,7 @@ class State {
  * position. Latent attention (absorbed, as llama.cpp runs it): one key per position, the
  * normalised latent followed by its RoPE part, and the latent itself as the value.
  */
-function attentionShape(c: ModelConfig) {
+export function attentionShape(c: ModelConfig) {
   const mla = c.latent;
   if (mla) {
     return {

@@ -147,7 +147,8 @@ export class GpuMatMul {
 
   /**
    * out[t·outStride + outFirst + r] = row r of `m` · row t of `x`, for `count` rows of `x`
-   * (`m.cols` values each).
+   * (`m.cols` values each). With `heads`: `m` is the first of a stack of `heads.count` matrices,
+   * row t·heads + h of `x` goes through matrix h and lands `heads.outStride` further per head.
    */
   record(
     pass: GPUComputePassEncoder,
@@ -157,11 +158,12 @@ export class GpuMatMul {
     count: number,
     outFirst = 0,
     outStride = m.rows,
+    heads = { count: 1, outStride: 0 },
   ): void {
     const device = this.kernels.device;
     const pipelines = this.pipelines.get(m.type);
     if (!pipelines) throw new RangeError(`no mat-vec pipeline prepared for ${m.type}`);
-    const values = count * m.cols;
+    const values = count * heads.count * m.cols;
     if (values > this.maxValues) {
       throw new RangeError(`${values} activations exceed the scratch of ${this.maxValues}`);
     }
@@ -180,6 +182,9 @@ export class GpuMatMul {
     pass.setPipeline(pipelines.matVec);
     const alignment = device.limits.minStorageBufferOffsetAlignment;
     const whole = m.buffer.size <= this.maxBindingBytes;
+    if (!whole && heads.count > 1) {
+      throw new RangeError(`a stack of ${heads.count} ${m.type} matrices is larger than a binding`);
+    }
     const windowRows = whole ? m.rows : Math.floor((this.maxBindingBytes - alignment) / m.rowBytes);
     if (windowRows < 1) throw new RangeError(`a ${m.type} row is larger than one binding`);
     for (let first = 0; first < m.rows; first += windowRows) {
@@ -194,6 +199,8 @@ export class GpuMatMul {
         start - offset,
         outStride,
         outFirst + first,
+        heads.count,
+        heads.outStride,
       ]);
       pass.setBindGroup(
         0,
@@ -208,7 +215,7 @@ export class GpuMatMul {
           ],
         }),
       );
-      pass.dispatchWorkgroups(...groupsFor(rows), count);
+      pass.dispatchWorkgroups(...groupsFor(rows), count * heads.count);
     }
   }
 

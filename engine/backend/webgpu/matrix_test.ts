@@ -12,7 +12,8 @@ import { quantFormat } from "../../quant/registry.ts";
 import { fieldOffset, ggmlType, rowByteSize } from "../../quant/types.ts";
 import { openGpu } from "./device.ts";
 import { GPU_TYPES, GpuKernels } from "./kernels.ts";
-import { GpuMatrix, multiplyOnce, roundOnGpu } from "./matrix.ts";
+import { GpuMatMul, GpuMatrix, multiplyOnce, roundOnGpu } from "./matrix.ts";
+import { readBack, STORAGE, Transients } from "./buffers.ts";
 
 const gpu = await openGpu();
 const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
@@ -138,6 +139,72 @@ Deno.test({
       for (let i = 0; i < exact.length; i++) assert.ok(Math.abs(exact[i]! - expected[i]!) < 1e-3);
     } finally {
       whole.buffer.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "WGSL mat-vec over a stack of per-head matrices: row t·heads + h through matrix h",
+  ignore: unavailable !== null,
+  async fn() {
+    const prng = new Prng(13);
+    // latent attention's absorbed key projection: 3 heads of (20 × 64), 2 tokens, each head's
+    // output 20 values at a stride of 24 within a token's row of 72
+    const [heads, rows, cols, count, headStride] = [3, 20, 64, 2, 24];
+    const bytes = randomMatrix("Q8_0", heads * rows, cols, prng);
+    const x = Float32Array.from({ length: count * heads * cols }, () => prng.uniform(2));
+    const stack = await GpuMatrix.upload(
+      kernels!.device,
+      "Q8_0",
+      heads * rows,
+      cols,
+      bytes.length,
+      read(bytes),
+    );
+    const device = kernels!.device;
+    const transients = new Transients(device);
+    const matMul = await GpuMatMul.create(kernels!, ["Q8_0"], x.length, transients);
+    const width = heads * headStride;
+    const out = device.createBuffer({ size: count * width * 4, usage: STORAGE });
+    try {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      const first = stack.slice(0, heads);
+      matMul.record(pass, first, transients.floats(x), out, count, 0, width, {
+        count: heads,
+        outStride: headStride,
+      });
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const got = new Float32Array(await readBack(device, out), 0, count * width);
+      const format = quantFormat("Q8_0");
+      const headBytes = bytes.length / heads;
+      for (let h = 0; h < heads; h++) {
+        const matrix = new ReferenceMatrix(
+          format,
+          rows,
+          cols,
+          bytes.subarray(h * headBytes, (h + 1) * headBytes),
+          vecDotType("Q8_0"),
+        );
+        const expected = new Float32Array(rows);
+        for (let t = 0; t < count; t++) {
+          const row = t * heads + h;
+          matrix.matVec(x.subarray(row * cols, (row + 1) * cols), expected);
+          const at = t * width + h * headStride;
+          for (let r = 0; r < rows; r++) {
+            assert.ok(
+              Math.abs(got[at + r]! - expected[r]!) < 1e-4,
+              `head ${h} token ${t} row ${r}`,
+            );
+          }
+        }
+      }
+    } finally {
+      transients.release();
+      matMul.destroy();
+      stack.buffer.destroy();
+      out.destroy();
     }
   },
 });

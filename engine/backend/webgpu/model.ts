@@ -40,10 +40,12 @@ import {
   type MatrixFactory,
   ReferenceMatrix,
 } from "../../model/matrix.ts";
-import type { RunOptions } from "../../model/reference.ts";
+import { attentionShape, type RunOptions } from "../../model/reference.ts";
 import { route, RouterScratch, type Routing, routingPerLayer } from "../../model/router.ts";
 import {
   type FeedForward,
+  type GroupedQueryAttentionWeights,
+  type LatentAttentionWeights,
   type LayerWeights,
   loadWeights,
   type MixtureWeights,
@@ -99,11 +101,17 @@ class GpuState {
   readonly x: GPUBuffer; // (batch, dim) residual stream
   readonly xb: GPUBuffer; // (batch, dim) normalised input of a sublayer
   readonly qRaw: GPUBuffer; // (batch, heads·headDim) projected queries …
-  readonly q: GPUBuffer; // … normalised (q/k norms), rotated, rounded
-  readonly kRaw: GPUBuffer; // (batch, kvHeads·headDim)
+  readonly q: GPUBuffer; // … normalised (q/k norms), rotated, rounded: (batch, heads·keyHeadDim)
+  readonly kRaw: GPUBuffer; // (batch, keyWidth)
   readonly k: GPUBuffer;
-  readonly v: GPUBuffer; // (batch, kvHeads·valueDim)
-  readonly attended: GPUBuffer; // (batch, heads·valueDim)
+  readonly v: GPUBuffer; // (batch, valueWidth)
+  readonly attended: GPUBuffer; // (batch, heads·valueHeadDim)
+  // latent attention: the compressed queries, normalised; each head's no-position query part;
+  // each head's attended latent up-projected to its value width
+  readonly qCompressed: GPUBuffer; // (batch, qLoraRank)
+  readonly qNormed: GPUBuffer;
+  readonly qNope: GPUBuffer; // (batch · heads, nopeDim)
+  readonly attention: GPUBuffer; // (batch, heads·valueDim)
   readonly scores: GPUBuffer; // (batch, heads, maxContext) attention's scratch
   readonly sublayerOut: GPUBuffer; // (batch, dim)
   readonly routerLogits: GPUBuffer; // (batch, experts)
@@ -140,18 +148,21 @@ class GpuState {
       this.#all.push(buffer);
       return buffer;
     };
-    const qWidth = c.heads * c.headDim;
-    const kWidth = c.kvHeads * c.headDim;
-    const vWidth = c.kvHeads * c.valueDim;
+    const shape = attentionShape(c);
+    const mla = c.latent;
     const k = Math.max(c.expertsUsed, 1);
     this.x = floats(batch * c.dim);
     this.xb = floats(batch * c.dim);
-    this.qRaw = floats(batch * qWidth);
-    this.q = floats(batch * qWidth);
-    this.kRaw = floats(batch * kWidth);
-    this.k = floats(batch * kWidth);
-    this.v = floats(batch * vWidth);
-    this.attended = floats(batch * c.heads * c.valueDim);
+    this.qRaw = floats(batch * c.heads * (mla ? mla.nopeDim + mla.ropeDim : c.headDim));
+    this.q = floats(batch * c.heads * shape.keyHeadDim);
+    this.kRaw = floats(batch * shape.keyWidth);
+    this.k = floats(batch * shape.keyWidth);
+    this.v = floats(batch * shape.valueWidth);
+    this.attended = floats(batch * c.heads * shape.valueHeadDim);
+    this.qCompressed = floats(batch * (mla?.qLoraRank ?? 0));
+    this.qNormed = floats(batch * (mla?.qLoraRank ?? 0));
+    this.qNope = floats(batch * c.heads * (mla?.nopeDim ?? 0));
+    this.attention = floats(batch * c.heads * (mla?.valueDim ?? 0));
     this.scores = floats(batch * c.heads * maxContext);
     this.sublayerOut = floats(batch * c.dim);
     this.routerLogits = floats(batch * c.experts);
@@ -164,10 +175,10 @@ class GpuState {
     this.rankOut = floats(batch * k * c.dim);
     this.gateLogits = floats(batch);
     this.logits = floats(batch * c.vocabSize);
-    this.ropeCos = floats((batch * c.ropeDim) / 2);
-    this.ropeSin = floats((batch * c.ropeDim) / 2);
-    this.keys = Array.from({ length: c.layers }, () => floats(maxContext * kWidth));
-    this.values = Array.from({ length: c.layers }, () => floats(maxContext * vWidth));
+    this.ropeCos = floats((batch * ropeDimOf(c)) / 2);
+    this.ropeSin = floats((batch * ropeDimOf(c)) / 2);
+    this.keys = Array.from({ length: c.layers }, () => floats(maxContext * shape.keyWidth));
+    this.values = Array.from({ length: c.layers }, () => floats(maxContext * shape.valueWidth));
     // router and guess logits, and with hybrid placement the CPU experts' input
     const routingValues = (batch + guessDepth) * c.experts + (hybrid ? batch * c.dim : 0);
     const readbackValues = Math.max(batch * c.vocabSize, routingValues);
@@ -215,8 +226,8 @@ class HostState {
       weights: new Float64Array(c.layers * k),
     };
     this.embeddings = new Float32Array(batch * c.dim);
-    this.ropeCos = new Float32Array((batch * c.ropeDim) / 2);
-    this.ropeSin = new Float32Array((batch * c.ropeDim) / 2);
+    this.ropeCos = new Float32Array((batch * ropeDimOf(c)) / 2);
+    this.ropeSin = new Float32Array((batch * ropeDimOf(c)) / 2);
     this.logits = new Float32Array(batch * c.vocabSize);
   }
 }
@@ -320,16 +331,11 @@ export class GpuModel implements LanguageModel {
 
   /**
    * Uploads the weights of `gguf` to `gpu` and sets up the activations and KV cache.
-   * @throws {RangeError} for latent attention (not on the GPU yet), a tensor larger than the
-   *   device's largest buffer, or offloading without staging memory.
+   * @throws {RangeError} for a tensor larger than the device's largest buffer, offloading
+   *   without staging memory, or offloading with hybrid placement.
    */
   static async load(gguf: GGUFFile, gpu: Gpu, options: GpuRunOptions = {}): Promise<GpuModel> {
     const config = readConfig(gguf);
-    if (config.latent) {
-      throw new RangeError(
-        "the webgpu backend does not run latent attention (DeepSeek) yet: use --backend cpu",
-      );
-    }
     const device = gpu.device;
     const { offload, hybrid } = options;
     if (offload && !options.staging) {
@@ -383,7 +389,14 @@ export class GpuModel implements LanguageModel {
 
     const guessDepth = experts.prefetch?.depth ?? 0;
     const state = new GpuState(device, config, widest, guessDepth, maxContext, batch, !!hybrid);
-    const widestInput = Math.max(config.dim, widest, config.heads * config.valueDim);
+    // the widest input of any mat-mul, per token
+    const mla = config.latent;
+    const widestInput = Math.max(
+      config.dim,
+      widest,
+      config.heads * (mla ? Math.max(mla.valueDim, mla.nopeDim, mla.kvLoraRank) : config.valueDim),
+      mla?.qLoraRank ?? 0,
+    );
     // every tensor's type, and F32 for the shared expert gate
     const types = new Set([...gguf.tensors.map((info) => info.typeName), "F32"]);
     const kernels = new GpuKernels(device);
@@ -512,8 +525,9 @@ export class GpuModel implements LanguageModel {
       }
       this.#embedding.decodeRow(token, h.embeddings.subarray(i * c.dim, (i + 1) * c.dim));
     }
-    const half = c.ropeDim / 2;
-    ropeRotations(h.ropeCos, h.ropeSin, count, pos, c.ropeBase, c.ropeDim);
+    const ropeDim = ropeDimOf(c);
+    const half = ropeDim / 2;
+    ropeRotations(h.ropeCos, h.ropeSin, count, pos, c.ropeBase, ropeDim);
     const queue = this.#device.queue;
     queue.writeBuffer(g.x, 0, h.embeddings, 0, count * c.dim);
     queue.writeBuffer(g.ropeCos, 0, h.ropeCos, 0, count * half);
@@ -552,12 +566,60 @@ export class GpuModel implements LanguageModel {
     const g = this.#gpu;
     const ops = this.#ops;
     const pass = this.#recorder.pass;
+    const shape = attentionShape(c);
+    ops.rmsNorm(pass, g.xb, g.x, layer.attnNorm, count, c.dim, c.rmsEpsilon);
     const a = layer.attention;
-    if (a.kind !== "grouped") throw new RangeError("latent attention is not on the GPU");
+    const { q, k } = a.kind === "grouped" ? this.#groupedQkv(a, count) : this.#latentQkv(a, count);
+
+    // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
+    ops.roundF16(pass, q, count * c.heads * shape.keyHeadDim);
+    ops.roundF16(pass, k, count * shape.keyWidth);
+    ops.roundF16(pass, g.v, count * shape.valueWidth);
+    const moves = Array.from({ length: 2 * count }, (_, j) => j % 2 ? pos + (j >> 1) : j >> 1);
+    ops.copyRows(pass, g.keys[l]!, k, shape.keyWidth, moves);
+    ops.copyRows(pass, g.values[l]!, g.v, shape.valueWidth, moves);
+    ops.attend(
+      pass,
+      { out: g.attended, queries: q, keys: g.keys[l]!, values: g.values[l]!, scores: g.scores },
+      shape,
+      pos,
+      count,
+      g.maxContext,
+      true,
+    );
+
+    // latent attention: each head's attended latent up-projected to its value width
+    let attention = g.attended;
+    if (a.kind === "latent") {
+      const mla = c.latent!;
+      this.#matMul.record(
+        pass,
+        a.wvB[0]!,
+        g.attended,
+        g.attention,
+        count,
+        0,
+        c.heads * mla.valueDim,
+        {
+          count: c.heads,
+          outStride: mla.valueDim,
+        },
+      );
+      attention = g.attention;
+    }
+    this.#matMul.record(pass, a.wo, attention, g.sublayerOut, count);
+    ops.add(pass, g.x, g.sublayerOut, count * c.dim);
+  }
+
+  /** Grouped-query attention's queries and keys (and values into `v`): biases, norms, RoPE. */
+  #groupedQkv(a: GroupedQueryAttentionWeights<GpuMatrix, GPUBuffer>, count: number) {
+    const c = this.config;
+    const g = this.#gpu;
+    const ops = this.#ops;
+    const pass = this.#recorder.pass;
     const qWidth = c.heads * c.headDim;
     const kWidth = c.kvHeads * c.headDim;
     const vWidth = c.kvHeads * c.valueDim;
-    ops.rmsNorm(pass, g.xb, g.x, layer.attnNorm, count, c.dim, c.rmsEpsilon);
     this.#matMul.record(pass, a.wq, g.xb, g.qRaw, count);
     this.#matMul.record(pass, a.wk, g.xb, g.kRaw, count);
     this.#matMul.record(pass, a.wv, g.xb, g.v, count);
@@ -588,32 +650,89 @@ export class GpuModel implements LanguageModel {
       segments: c.kvHeads,
       stride: c.headDim,
     });
+    return { q, k };
+  }
 
-    // llama.cpp keeps keys and values in an F16 cache and rounds queries to match
-    ops.roundF16(pass, q, count * qWidth);
-    ops.roundF16(pass, k, count * kWidth);
-    ops.roundF16(pass, g.v, count * vWidth);
-    const moves = Array.from({ length: 2 * count }, (_, j) => j % 2 ? pos + (j >> 1) : j >> 1);
-    ops.copyRows(pass, g.keys[l]!, k, kWidth, moves);
-    ops.copyRows(pass, g.values[l]!, g.v, vWidth, moves);
-    const shape = {
-      heads: c.heads,
-      kvHeads: c.kvHeads,
-      keyHeadDim: c.headDim,
-      valueHeadDim: c.valueDim,
-      scale: 1 / Math.sqrt(c.headDim),
-    };
-    ops.attend(
+  /**
+   * Latent attention, absorbed (see the reference's): the key is the normalised latent plus a
+   * shared RoPE part, the value the latent; each head's query is its no-position part mapped
+   * into the latent by `wkB` (all heads in one dispatch), plus its RoPE part.
+   */
+  #latentQkv(a: LatentAttentionWeights<GpuMatrix, GPUBuffer>, count: number) {
+    const c = this.config;
+    const mla = c.latent!;
+    const g = this.#gpu;
+    const ops = this.#ops;
+    const pass = this.#recorder.pass;
+    const qHead = mla.nopeDim + mla.ropeDim;
+    const keyHead = mla.kvLoraRank + mla.ropeDim;
+    const rope = { rows: count, offset: mla.kvLoraRank, half: mla.ropeDim / 2, style: c.ropeStyle };
+
+    // queries, directly or through the compressed rank
+    if (a.wq) {
+      this.#matMul.record(pass, a.wq, g.xb, g.qRaw, count);
+    } else {
+      this.#matMul.record(pass, a.wqA!, g.xb, g.qCompressed, count);
+      ops.rmsNorm(pass, g.qNormed, g.qCompressed, a.qANorm!, count, mla.qLoraRank, c.rmsEpsilon);
+      this.#matMul.record(pass, a.wqB!, g.qNormed, g.qRaw, count);
+    }
+
+    // the key: [normalised latent | rotated shared RoPE part]; the value: the latent
+    this.#matMul.record(pass, a.wkvA, g.xb, g.kRaw, count);
+    ops.rope(pass, g.kRaw, g.ropeCos, g.ropeSin, {
+      ...rope,
+      width: keyHead,
+      segments: 1,
+      stride: keyHead,
+    });
+    ops.rmsNorm(pass, g.k, g.kRaw, a.kvANorm, count, mla.kvLoraRank, c.rmsEpsilon, keyHead);
+    const columns = (buffer: GPUBuffer, stride: number, offset: number) => ({
+      buffer,
+      stride,
+      offset,
+    });
+    ops.copyColumns(
       pass,
-      { out: g.attended, queries: q, keys: g.keys[l]!, values: g.values[l]!, scores: g.scores },
-      shape,
-      pos,
+      columns(g.k, keyHead, mla.kvLoraRank),
+      columns(g.kRaw, keyHead, mla.kvLoraRank),
       count,
-      g.maxContext,
-      true,
+      mla.ropeDim,
     );
-    this.#matMul.record(pass, a.wo, g.attended, g.sublayerOut, count);
-    ops.add(pass, g.x, g.sublayerOut, count * c.dim);
+    ops.copyColumns(
+      pass,
+      columns(g.v, mla.kvLoraRank, 0),
+      columns(g.k, keyHead, 0),
+      count,
+      mla.kvLoraRank,
+    );
+
+    // per head: [wkB · q_nope | rotated q_rope]
+    const rows = count * c.heads;
+    ops.copyColumns(
+      pass,
+      columns(g.qNope, mla.nopeDim, 0),
+      columns(g.qRaw, qHead, 0),
+      rows,
+      mla.nopeDim,
+    );
+    this.#matMul.record(pass, a.wkB[0]!, g.qNope, g.q, count, 0, c.heads * keyHead, {
+      count: c.heads,
+      outStride: keyHead,
+    });
+    ops.copyColumns(
+      pass,
+      columns(g.q, keyHead, mla.kvLoraRank),
+      columns(g.qRaw, qHead, mla.nopeDim),
+      rows,
+      mla.ropeDim,
+    );
+    ops.rope(pass, g.q, g.ropeCos, g.ropeSin, {
+      ...rope,
+      width: c.heads * keyHead,
+      segments: c.heads,
+      stride: keyHead,
+    });
+    return { q: g.q, k: g.k };
   }
 
   /**
@@ -817,4 +936,9 @@ async function placeExperts(
     cpu.push(cpuLayer);
   }
   return { gpu, cpu };
+}
+
+/** Dimensions RoPE rotates: of each head, or latent attention's RoPE part. */
+function ropeDimOf(c: ModelConfig): number {
+  return c.latent ? c.latent.ropeDim : c.ropeDim;
 }

@@ -29,6 +29,7 @@ const OPS = [
   "swiglu",
   "round_f16_in_place",
   "copy_rows",
+  "copy_columns",
   "mix_rows",
 ] as const;
 type OpEntry = typeof OPS[number];
@@ -94,7 +95,10 @@ export class GpuOps {
     );
   }
 
-  /** out[row] = x[row] / sqrt(mean(x[row]²) + ε) ⊙ weight, for `rows` rows of `width`. */
+  /**
+   * out[row] = x[row] / sqrt(mean(x[row]²) + ε) ⊙ weight, for `rows` rows of `width` values
+   * that start `stride` apart in both (the rest of each row is left alone).
+   */
   rmsNorm(
     pass: GPUComputePassEncoder,
     out: GPUBuffer,
@@ -103,8 +107,10 @@ export class GpuOps {
     rows: number,
     width: number,
     epsilon: number,
+    stride = width,
   ): void {
-    this.#dispatch(pass, "rms_norm", [out, x, weight], [width, rows, f32Bits(epsilon)], rows, true);
+    const params = [width, rows, f32Bits(epsilon), 0, 0, stride];
+    this.#dispatch(pass, "rms_norm", [out, x, weight], params, rows, true);
   }
 
   /** Rotates `x`'s pairs in place by each row's angles (`cos`, `sin`: `half` per row). */
@@ -146,6 +152,32 @@ export class GpuOps {
     const pairs = this.transients.floats(Float32Array.from(moves));
     const rows = moves.length / 2;
     this.#dispatch(pass, "copy_rows", [target, source, pairs], [width, rows], rows * width);
+  }
+
+  /**
+   * Copies `width` columns of `rows` rows: from column `source.offset` of `source`'s rows
+   * (`source.stride` apart) to column `target.offset` of `target`'s (`target.stride` apart).
+   */
+  copyColumns(
+    pass: GPUComputePassEncoder,
+    target: { buffer: GPUBuffer; stride: number; offset: number },
+    source: { buffer: GPUBuffer; stride: number; offset: number },
+    rows: number,
+    width: number,
+  ): void {
+    const params = [width, rows, 0, 0, 0, target.stride, target.offset];
+    this.#dispatch(
+      pass,
+      "copy_columns",
+      [target.buffer, source.buffer, this.#unused],
+      params,
+      rows * width,
+      false,
+      {
+        sourceStride: source.stride,
+        sourceOffset: source.offset,
+      },
+    );
   }
 
   /**
@@ -225,8 +257,8 @@ export class GpuOps {
 
   /**
    * One op over `units`: workgroups of WORKGROUP invocations, or one workgroup per unit
-   * (`perGroup`: a row each). `params`: the first words of ops.wgsl's Params; `extra`: its
-   * last four.
+   * (`perGroup`: a row each). `params`: the first words of ops.wgsl's Params; `extra`: the
+   * rest.
    */
   #dispatch(
     pass: GPUComputePassEncoder,
@@ -235,7 +267,14 @@ export class GpuOps {
     params: number[],
     units: number,
     perGroup = false,
-    extra: { period?: number; ranks?: number; accumulate?: number; sigmoid?: number } = {},
+    extra: {
+      period?: number;
+      ranks?: number;
+      accumulate?: number;
+      sigmoid?: number;
+      sourceStride?: number;
+      sourceOffset?: number;
+    } = {},
   ): void {
     const words = [
       ...params,
@@ -244,6 +283,8 @@ export class GpuOps {
       extra.ranks ?? 0,
       extra.accumulate ?? 0,
       extra.sigmoid ?? 0,
+      extra.sourceStride ?? 0,
+      extra.sourceOffset ?? 0,
     ];
     const block = this.transients.uniform(words);
     const pipeline = this.pipelines[entry];

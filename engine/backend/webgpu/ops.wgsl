@@ -9,7 +9,9 @@
 @group(0) @binding(2) var<storage, read> c: array<f32>;
 
 struct Params {
-  // rms_norm, copy_rows, mix_rows: rows of `width`; rope: rows of `width` values, each with
+  // rms_norm: rows of `width` values, `stride` apart; copy_rows, mix_rows: rows of `width`;
+  // copy_columns: `width` values from `source_offset` of rows `source_stride` apart in b to
+  // `offset` of rows `stride` apart in a; rope: rows of `width` values, each with
   // `segments` segments of `stride` whose values from `offset` rotate in `half` pairs;
   // elementwise: `width` values
   width: u32,
@@ -28,6 +30,8 @@ struct Params {
   ranks: u32,
   accumulate: u32,
   sigmoid_weights: u32,
+  source_stride: u32,
+  source_offset: u32,
 }
 @group(0) @binding(3) var<uniform> params: Params;
 
@@ -40,7 +44,7 @@ fn flat_index(id: vec3u) -> u32 {
 @compute @workgroup_size(WORKGROUP)
 fn rms_norm(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {
   let row = group.x + group.y * 65535u;
-  let first = row * params.width;
+  let first = row * params.stride;
   var squares = 0.0;
   if (row < params.rows) {
     for (var i = lane; i < params.width; i += WORKGROUP) {
@@ -102,6 +106,19 @@ fn copy_rows(@builtin(global_invocation_id) id: vec3u) {
     let source_row = u32(c[2u * j]);
     let target_row = u32(c[2u * j + 1u]);
     a[target_row * params.width + column] = b[source_row * params.width + column];
+  }
+}
+
+// Columns [offset, offset + width) of a's rows = columns [source_offset, …) of b's, for
+// `rows` rows (latent attention's query and key parts)
+@compute @workgroup_size(WORKGROUP)
+fn copy_columns(@builtin(global_invocation_id) id: vec3u) {
+  let i = flat_index(id);
+  let row = i / params.width;
+  if (row < params.rows) {
+    let column = i % params.width;
+    a[row * params.stride + params.offset + column] =
+      b[row * params.source_stride + params.source_offset + column];
   }
 }
 

@@ -79,6 +79,69 @@ test("RMS norm equals the reference per row", async () => {
   assertClose(got, expected, 1e-5, "rms norm");
 });
 
+test("RMS norm of the first values of strided rows leaves the rest; column copies move spans", async () => {
+  const prng = new Prng(5);
+  // latent attention's key rows: 48 latent values normalised, 16 RoPE values copied after them
+  const [rows, width, stride, tail] = [3, 48, 64, 16];
+  const x = random(rows * stride, prng);
+  const weight = random(width, prng);
+  const expected = new Float32Array(rows * stride).fill(7);
+  for (let r = 0; r < rows; r++) {
+    referenceVectorOps.rmsNorm(expected, x, weight, 1e-6, r * stride, width);
+    expected.set(x.subarray(r * stride + width, (r + 1) * stride), r * stride + width);
+  }
+  const [xs, ws, out] = [
+    upload(x),
+    upload(weight),
+    upload(new Float32Array(rows * stride).fill(7)),
+  ];
+  const normed = await run(
+    (pass) => ops!.rmsNorm(pass, out, xs, ws, rows, width, 1e-6, stride),
+    out,
+    rows * stride,
+  );
+  // the tails untouched (7) until copied
+  for (let r = 0; r < rows; r++) {
+    assert.deepEqual(
+      [...normed.subarray(r * stride + width, (r + 1) * stride)],
+      new Array(tail).fill(7),
+    );
+  }
+  const got = await run(
+    (pass) =>
+      ops!.copyColumns(
+        pass,
+        { buffer: out, stride, offset: width },
+        { buffer: xs, stride, offset: width },
+        rows,
+        tail,
+      ),
+    out,
+    rows * stride,
+  );
+  assertClose(got, expected, 1e-5, "strided norm and column copy");
+
+  // rows of different strides and offsets: 4 spans of 5 from offset 3 of rows of 11, to offset
+  // 1 of rows of 8
+  const source = random(4 * 11, prng);
+  const target = upload(new Float32Array(4 * 8));
+  const moved = await run(
+    (pass) =>
+      ops!.copyColumns(
+        pass,
+        { buffer: target, stride: 8, offset: 1 },
+        { buffer: upload(source), stride: 11, offset: 3 },
+        4,
+        5,
+      ),
+    target,
+    4 * 8,
+  );
+  const plain = new Float32Array(4 * 8);
+  for (let r = 0; r < 4; r++) plain.set(source.subarray(r * 11 + 3, r * 11 + 8), r * 8 + 1);
+  assert.deepEqual([...moved], [...plain]);
+});
+
 for (const style of ["normal", "neox"] as const) {
   test(`RoPE (${style}) equals the reference, heads at an offset`, async () => {
     const prng = new Prng(2);
