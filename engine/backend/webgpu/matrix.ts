@@ -26,7 +26,7 @@ import type { TensorReader } from "../../model/matrix.ts";
 import { vecDotType } from "../../quant/activations.ts";
 import { ggmlType, rowByteSize } from "../../quant/types.ts";
 import { align, bindings, readBack, STORAGE, Transients } from "./buffers.ts";
-import { type GpuKernels, groupsFor, WORKGROUP } from "./kernels.ts";
+import { type GpuKernels, groupsFor, MAX_GROUPS, WORKGROUP } from "./kernels.ts";
 
 /** Bytes read from the file per upload step: a large tensor never sits whole in host memory. */
 const UPLOAD_CHUNK = 64 << 20;
@@ -182,8 +182,8 @@ export class GpuMatMul {
     pass.setPipeline(pipelines.matVec);
     const alignment = device.limits.minStorageBufferOffsetAlignment;
     const whole = m.buffer.size <= this.maxBindingBytes;
-    if (!whole && heads.count > 1) {
-      throw new RangeError(`a stack of ${heads.count} ${m.type} matrices is larger than a binding`);
+    if (heads.count > 1 && (!whole || m.rows > MAX_GROUPS)) {
+      throw new RangeError(`a stack of ${heads.count} ${m.type} matrices is too large to bind`);
     }
     const windowRows = whole ? m.rows : Math.floor((this.maxBindingBytes - alignment) / m.rowBytes);
     if (windowRows < 1) throw new RangeError(`a ${m.type} row is larger than one binding`);
@@ -215,7 +215,8 @@ export class GpuMatMul {
           ],
         }),
       );
-      pass.dispatchWorkgroups(...groupsFor(rows), count * heads.count);
+      const [x, y] = heads.count > 1 ? [rows, heads.count] : groupsFor(rows);
+      pass.dispatchWorkgroups(x, y, count);
     }
   }
 

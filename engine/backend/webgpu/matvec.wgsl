@@ -22,8 +22,8 @@ struct Shape {
   out_stride: u32,
   out_first: u32,
   // a stack of `heads` matrices one after another (latent attention's per-head projections):
-  // activation row z = token·heads + head goes through matrix `head`, its output rows landing
-  // `out_head_stride` apart
+  // activation row token·heads + head goes through matrix `head`, its output rows landing
+  // `out_head_stride` apart; with more than one, workgroup y counts heads (and x all rows)
   heads: u32,
   out_head_stride: u32,
 }
@@ -60,17 +60,21 @@ fn f16_at(at: u32) -> f32 {
   return unpack2x16float(u16_at(at)).x;
 }
 
-// One workgroup per (row, token, head): its threads take the row's blocks in turn, then add up.
+// One workgroup per (row, head, token): its threads take the row's blocks in turn, then add up.
 @compute @workgroup_size(WORKGROUP)
 fn matvec(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let row = group.x + group.y * 65535u;
-  let token = group.z / shape.heads;
-  let head = group.z % shape.heads;
+  var row = group.x + group.y * 65535u;
+  var head = 0u;
+  if (shape.heads > 1u) {
+    row = group.x;
+    head = group.y;
+  }
+  let token = group.z;
   let blocks = shape.cols / BLOCK_VALUES;
   var sum = 0.0;
   if (row < shape.rows) {
     let row_start = shape.first_byte + (head * shape.rows + row) * shape.row_bytes;
-    let act_start = group.z * shape.cols;
+    let act_start = (token * shape.heads + head) * shape.cols;
     for (var b = lane; b < blocks; b += WORKGROUP) {
       sum += block_dot(row_start + b * BLOCK_BYTES, act_start + b * BLOCK_VALUES);
     }
