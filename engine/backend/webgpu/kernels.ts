@@ -2,7 +2,9 @@
  * The WGSL kernels per weight type: which files define its block dot product (beside its CPU
  * code in `engine/quant/`), which activation rounding it takes, and the compiled pipelines.
  * A mat-vec over a matrix in its GGUF blocks is two dispatches: round the activations as ggml's
- * CPU dot products do (activations.wgsl), then one workgroup per row and token (matvec.wgsl).
+ * CPU dot products do (activations.wgsl), then one workgroup per row and token (matvec.wgsl),
+ * or per row and 8 tokens (matmat.wgsl, for prompt batches); both read blocks as matmul.wgsl
+ * says.
  *
  * @example
  * ```ts
@@ -70,7 +72,8 @@ export async function sources(urls: readonly URL[]): Promise<string> {
 
 /** Compiled pipelines of one device, made on first use. */
 export class GpuKernels {
-  readonly #matVec = new Map<string, Promise<GPUComputePipeline>>();
+  /** Mat-vec and mat-mat pipelines by "kernel type". */
+  readonly #products = new Map<string, Promise<GPUComputePipeline>>();
   readonly #rounding = new Map<VecDotType, Promise<GPUComputePipeline>>();
   // explicit layouts: not every kernel reads every binding (Q8_1 sums), "auto" would drop them
   readonly #matVecLayout: GPUPipelineLayout;
@@ -87,9 +90,20 @@ export class GpuKernels {
     this.#roundingLayout = layout(device, ["read-only-storage", "storage", "storage", "uniform"]);
   }
 
-  /** The mat-vec pipeline of weight type `type` (bindings: see matvec.wgsl). */
+  /** The mat-vec pipeline of weight type `type` (bindings: see matmul.wgsl). */
   matVec(type: string): Promise<GPUComputePipeline> {
-    let pipeline = this.#matVec.get(type);
+    return this.#product("matvec", type);
+  }
+
+  /** The mat-mat pipeline of weight type `type`, for batches of tokens (see matmat.wgsl). */
+  matMat(type: string): Promise<GPUComputePipeline> {
+    return this.#product("matmat", type);
+  }
+
+  /** `kernel` (matvec or matmat: its file and entry point) over weights of `type`. */
+  #product(kernel: "matvec" | "matmat", type: string): Promise<GPUComputePipeline> {
+    const key = `${kernel} ${type}`;
+    let pipeline = this.#products.get(key);
     if (!pipeline) {
       const files = FORMAT_SOURCES[type];
       if (!files) throw new RangeError(`no WebGPU kernel for ${type}`);
@@ -97,11 +111,12 @@ export class GpuKernels {
         const code = await sources([
           ...files.map((file) => new URL(file, QUANT)),
           new URL("./reduce.wgsl", import.meta.url),
-          new URL("./matvec.wgsl", import.meta.url),
+          new URL("./matmul.wgsl", import.meta.url),
+          new URL(`./${kernel}.wgsl`, import.meta.url),
         ]);
-        return compile(this.device, `matvec ${type}`, code, "matvec", this.#matVecLayout);
+        return compile(this.device, key, code, kernel, this.#matVecLayout);
       })();
-      this.#matVec.set(type, pipeline);
+      this.#products.set(key, pipeline);
     }
     return pipeline;
   }

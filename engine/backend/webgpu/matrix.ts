@@ -96,6 +96,17 @@ export class GpuMatrix {
   }
 }
 
+/** Tokens one mat-mat workgroup takes (TOKENS in matmat.wgsl). */
+const MATMAT_TOKENS = 8;
+
+/** A weight type's pipelines: rounding activations, and the product for one token or many. */
+interface ProductPipelines {
+  readonly rounding: GPUComputePipeline;
+  readonly matVec: GPUComputePipeline;
+  /** Null where the mat-mat is not used (a fallback adapter: see `GpuMatMul.create`). */
+  readonly matMat: GPUComputePipeline | null;
+}
+
 /**
  * Records mat-muls into compute passes: each rounds its input into shared scratch (room for
  * `maxValues` activations), then runs the weight type's mat-vec over the matrix, in windows of
@@ -110,10 +121,7 @@ export class GpuMatMul {
     readonly transients: Transients,
     readonly maxValues: number,
     readonly maxBindingBytes: number,
-    readonly pipelines: ReadonlyMap<
-      string,
-      { matVec: GPUComputePipeline; rounding: GPUComputePipeline }
-    >,
+    readonly pipelines: ReadonlyMap<string, ProductPipelines>,
   ) {
     const device = kernels.device;
     this.#rounded = device.createBuffer({ size: align(maxValues * 4, 16), usage: STORAGE });
@@ -125,7 +133,10 @@ export class GpuMatMul {
 
   /**
    * Compiles the pipelines of `types`. `maxBindingBytes` (default: the device's limit) is how
-   * much of a matrix one dispatch may bind.
+   * much of a matrix one dispatch may bind. `tiled`: batches of tokens through the mat-mat
+   * (matmat.wgsl), not one mat-vec per token. A real GPU gains from reading each weight once per
+   * 8 tokens; Mesa's llvmpipe loses (64-token prefill of tiny-mixtral Q4_0: 34.7 s tiled, 3.2 s
+   * not: workgroup memory and barriers are slow there), so a fallback adapter should say false.
    */
   static async create(
     kernels: GpuKernels,
@@ -133,14 +144,16 @@ export class GpuMatMul {
     maxValues: number,
     transients: Transients,
     maxBindingBytes = kernels.device.limits.maxStorageBufferBindingSize,
+    tiled = true,
   ): Promise<GpuMatMul> {
-    const pipelines = new Map<
-      string,
-      { matVec: GPUComputePipeline; rounding: GPUComputePipeline }
-    >();
+    const pipelines = new Map<string, ProductPipelines>();
     for (const type of new Set(types)) {
-      const [matVec, rounding] = await Promise.all([kernels.matVec(type), kernels.rounding(type)]);
-      pipelines.set(type, { matVec, rounding });
+      const [matVec, matMat, rounding] = await Promise.all([
+        kernels.matVec(type),
+        tiled ? kernels.matMat(type) : null,
+        kernels.rounding(type),
+      ]);
+      pipelines.set(type, { matVec, matMat, rounding });
     }
     return new GpuMatMul(kernels, transients, maxValues, maxBindingBytes, pipelines);
   }
@@ -178,8 +191,10 @@ export class GpuMatMul {
       values,
     );
 
-    // whole buffer bound where it fits, else windows of rows at aligned offsets
-    pass.setPipeline(pipelines.matVec);
+    // whole buffer bound where it fits, else windows of rows at aligned offsets; batches of
+    // tokens through the mat-mat, which reads each weight once per MATMAT_TOKENS tokens
+    const matMat = count > 1 && heads.count === 1 ? pipelines.matMat : null;
+    pass.setPipeline(matMat ?? pipelines.matVec);
     const alignment = device.limits.minStorageBufferOffsetAlignment;
     const whole = m.buffer.size <= this.maxBindingBytes;
     if (heads.count > 1 && (!whole || m.rows > MAX_GROUPS)) {
@@ -201,6 +216,7 @@ export class GpuMatMul {
         outFirst + first,
         heads.count,
         heads.outStride,
+        count,
       ]);
       pass.setBindGroup(
         0,
@@ -216,7 +232,7 @@ export class GpuMatMul {
         }),
       );
       const [x, y] = heads.count > 1 ? [rows, heads.count] : groupsFor(rows);
-      pass.dispatchWorkgroups(x, y, count);
+      pass.dispatchWorkgroups(x, y, matMat ? Math.ceil(count / MATMAT_TOKENS) : count);
     }
   }
 
@@ -236,10 +252,18 @@ export async function multiplyOnce(
   x: Float32Array<ArrayBuffer>,
   count: number,
   maxBindingBytes?: number,
+  tiled = true,
 ): Promise<Float32Array> {
   const device = kernels.device;
   const transients = new Transients(device);
-  const matMul = await GpuMatMul.create(kernels, [m.type], x.length, transients, maxBindingBytes);
+  const matMul = await GpuMatMul.create(
+    kernels,
+    [m.type],
+    x.length,
+    transients,
+    maxBindingBytes,
+    tiled,
+  );
   const input = transients.floats(x);
   const output = device.createBuffer({ size: align(count * m.rows * 4, 16), usage: STORAGE });
   const encoder = device.createCommandEncoder();

@@ -66,7 +66,7 @@ for (const type of GPU_TYPES) {
       const prng = new Prng(7);
       const rows = 37; // not a multiple of anything
       const cols = 512;
-      const count = 3;
+      const count = 11; // a mat-mat workgroup's 8 tokens and a part
       const bytes = randomMatrix(type, rows, cols, prng);
       const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
       const reference = new ReferenceMatrix(quantFormat(type), rows, cols, bytes, vecDotType(type));
@@ -82,6 +82,14 @@ for (const type of GPU_TYPES) {
       );
       try {
         const got = await multiplyOnce(kernels!, matrix, x, count);
+        // the batch went through the mat-mat: the mat-vec's sums, bit for bit, and the same
+        // without tiling
+        for (let t = 0; t < count; t++) {
+          const one = await multiplyOnce(kernels!, matrix, x.slice(t * cols, (t + 1) * cols), 1);
+          assert.deepEqual([...got.subarray(t * rows, (t + 1) * rows)], [...one], `token ${t}`);
+        }
+        const untiled = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
+        assert.deepEqual([...untiled], [...got]);
         // f32 sums of the products (exact weights, once-rounded products) in another order:
         // within ~40 roundings of the sum of |terms|
         const decoded = new Float32Array(cols);
@@ -205,6 +213,38 @@ Deno.test({
       matMul.destroy();
       stack.buffer.destroy();
       out.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "WGSL mat-mat over rows longer than its workgroup tile: chunk after chunk, the mat-vec's sums",
+  ignore: unavailable !== null,
+  async fn() {
+    const prng = new Prng(17);
+    // more values than one chunk of the tile holds (F32: 3392, Q4_0: 22528, Q6_K: 16384), the
+    // last chunk part-filled
+    for (const [type, cols] of [["F32", 8192], ["Q4_0", 25600], ["Q6_K", 20480]] as const) {
+      const [rows, count] = [5, 9];
+      const bytes = randomMatrix(type, rows, cols, prng);
+      const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
+      const matrix = await GpuMatrix.upload(
+        kernels!.device,
+        type,
+        rows,
+        cols,
+        bytes.length,
+        read(bytes),
+      );
+      try {
+        const tiled = await multiplyOnce(kernels!, matrix, x, count);
+        const untiled = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
+        assert.deepEqual([...tiled], [...untiled], type);
+        assert.ok(tiled.some((value) => value !== 0), type);
+      } finally {
+        matrix.buffer.destroy();
+      }
     }
   },
 });

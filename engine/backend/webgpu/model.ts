@@ -402,7 +402,14 @@ export class GpuModel implements LanguageModel {
     const kernels = new GpuKernels(device);
     const [ops, matMul] = await Promise.all([
       GpuOps.create(device, transients),
-      GpuMatMul.create(kernels, types, batch * widestInput, transients),
+      GpuMatMul.create(
+        kernels,
+        types,
+        batch * widestInput,
+        transients,
+        undefined,
+        !gpu.info.fallback,
+      ),
     ]);
     return new GpuModel(config, weights, {
       device,
