@@ -20,6 +20,11 @@ const unavailable = "unavailable" in gpu ? gpu.unavailable : null;
 if (unavailable) console.warn(`WebGPU kernel tests skipped: ${unavailable}`);
 const kernels = "unavailable" in gpu ? null : new GpuKernels(gpu.device);
 
+/** `bytes` (a matrix of `rows` × `cols` of `type`) in a GPU buffer. */
+function upload(type: string, rows: number, cols: number, bytes: Uint8Array): Promise<GpuMatrix> {
+  return GpuMatrix.upload(kernels!.device, type, rows, cols, bytes.length, read(bytes));
+}
+
 /** A tensor reader over bytes in memory. */
 const read = (bytes: Uint8Array) => (into: Uint8Array, at: number) => {
   into.set(bytes.subarray(at, at + into.length));
@@ -72,14 +77,7 @@ for (const type of GPU_TYPES) {
       const reference = new ReferenceMatrix(quantFormat(type), rows, cols, bytes, vecDotType(type));
       const expected = new Float32Array(count * rows);
       reference.matMul(x, count, expected);
-      const matrix = await GpuMatrix.upload(
-        kernels!.device,
-        type,
-        rows,
-        cols,
-        bytes.length,
-        read(bytes),
-      );
+      const matrix = await upload(type, rows, cols, bytes);
       try {
         const got = await multiplyOnce(kernels!, matrix, x, count);
         // the batch went through the mat-mat: the mat-vec's sums, bit for bit, and the same
@@ -121,14 +119,7 @@ Deno.test({
     // Q4_0 rows of 36 bytes behind 2 rows of padding: slices start off the 256-byte alignment
     const stacked = randomMatrix("Q4_0", rows + 2, cols, prng);
     const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
-    const whole = await GpuMatrix.upload(
-      kernels!.device,
-      "Q4_0",
-      rows + 2,
-      cols,
-      stacked.length,
-      read(stacked),
-    );
+    const whole = await upload("Q4_0", rows + 2, cols, stacked);
     const matrix = new GpuMatrix("Q4_0", rows, cols, whole.buffer, 2 * Q4_0_ROW_BYTES);
     try {
       const expected = await multiplyOnce(kernels!, matrix, x, count);
@@ -161,14 +152,7 @@ Deno.test({
     const [heads, rows, cols, count, headStride] = [3, 20, 64, 2, 24];
     const bytes = randomMatrix("Q8_0", heads * rows, cols, prng);
     const x = Float32Array.from({ length: count * heads * cols }, () => prng.uniform(2));
-    const stack = await GpuMatrix.upload(
-      kernels!.device,
-      "Q8_0",
-      heads * rows,
-      cols,
-      bytes.length,
-      read(bytes),
-    );
+    const stack = await upload("Q8_0", heads * rows, cols, bytes);
     const device = kernels!.device;
     const transients = new Transients(device);
     const matMul = await GpuMatMul.create(kernels!, ["Q8_0"], x.length, transients);
@@ -229,14 +213,7 @@ Deno.test({
       const [rows, count] = [5, 9];
       const bytes = randomMatrix(type, rows, cols, prng);
       const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
-      const matrix = await GpuMatrix.upload(
-        kernels!.device,
-        type,
-        rows,
-        cols,
-        bytes.length,
-        read(bytes),
-      );
+      const matrix = await upload(type, rows, cols, bytes);
       try {
         const tiled = await multiplyOnce(kernels!, matrix, x, count);
         const untiled = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
