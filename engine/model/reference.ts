@@ -24,7 +24,14 @@ import { type MatrixBackend, referenceBackend } from "./matrix.ts";
 import { ropeRotations, type VectorOps } from "./vector_ops.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { type ExpertRunner, ResidentExperts, type RunExpert, swiglu } from "./experts.ts";
-import { route, RouterScratch, type Routing, routingPerLayer, sigmoid } from "./router.ts";
+import {
+  route,
+  RouterScratch,
+  type Routing,
+  routingPerLayer,
+  sigmoid,
+  slotsRoutedTo,
+} from "./router.ts";
 import { GuessMaker } from "./guesses.ts";
 import type { LanguageModel } from "./language_model.ts";
 import { OffloadedExperts, type OffloadOptions, type SlotBackend } from "../offload/offloaded.ts";
@@ -524,11 +531,9 @@ export class ReferenceModel implements LanguageModel {
   readonly #runExpert: RunExpert = (expert, ffn) => {
     const s = this.#state;
     const k = this.config.expertsUsed;
-    let routed = 0;
-    for (let slot = 0; slot < this.#count * k; slot++) {
-      if (s.chosen[slot] !== expert) continue;
-      s.expertIn.row[routed]!.set(s.xb.row[Math.floor(slot / k)]!);
-      s.expertSlots[routed++] = slot;
+    const routed = slotsRoutedTo(expert, s.chosen, this.#count * k, s.expertSlots);
+    for (let j = 0; j < routed; j++) {
+      s.expertIn.row[j]!.set(s.xb.row[Math.floor(s.expertSlots[j]! / k)]!);
     }
     swiglu(ffn, s.expertIn.data, routed, s.expertOut.data, this.#state);
     for (let j = 0; j < routed; j++) s.rankOut.row[s.expertSlots[j]!]!.set(s.expertOut.row[j]!);

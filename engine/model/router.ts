@@ -56,6 +56,22 @@ export class RouterScratch {
 }
 
 /**
+ * Which of a batch's routing slots go to `expert`: `chosen` holds each token's k experts in rank
+ * order (slot s is token ⌊s/k⌋'s rank s mod k) over `slots` slots. Writes those slots, ascending,
+ * to `into` and returns how many there are: the tokens one expert computes at once.
+ */
+export function slotsRoutedTo(
+  expert: number,
+  chosen: Int32Array,
+  slots: number,
+  into: Int32Array,
+): number {
+  let routed = 0;
+  for (let slot = 0; slot < slots; slot++) if (chosen[slot] === expert) into[routed++] = slot;
+  return routed;
+}
+
+/**
  * The router, as llama.cpp's `build_moe_ffn`: gating (softmax or sigmoid), an optional bias
  * that affects only which experts are chosen, expert groups, top-k, then the chosen experts'
  * unbiased weights, renormalised and scaled as the model says. Writes the k experts and weights

@@ -8,6 +8,7 @@
 import type { ModelConfig } from "../../model/config.ts";
 import { swiglu } from "../../model/experts.ts";
 import type { Matrix, MatrixBackend } from "../../model/matrix.ts";
+import { slotsRoutedTo } from "../../model/router.ts";
 import type { FeedForward } from "../../model/weights.ts";
 import type { HybridStats } from "../../offload/placement.ts";
 
@@ -17,6 +18,8 @@ export class HostExperts {
   readonly #expertOut: Float32Array;
   /** An output row in plain memory (the backend's may be shared, which WebGPU does not take). */
   readonly #row: Float32Array<ArrayBuffer>;
+  /** The routing slots of the expert computing now. */
+  readonly #slots: Int32Array;
   readonly #scratch: { readonly hidden: Float32Array; readonly hiddenUp: Float32Array };
   #runs = 0;
   #cpuRuns = 0;
@@ -37,6 +40,7 @@ export class HostExperts {
     this.#expertIn = backend.floats(batch * config.dim);
     this.#expertOut = backend.floats(batch * config.dim);
     this.#row = new Float32Array(config.dim);
+    this.#slots = new Int32Array(batch);
     this.#scratch = {
       hidden: backend.floats(batch * widest),
       hiddenUp: backend.floats(batch * widest),
@@ -64,18 +68,16 @@ export class HostExperts {
     const started = performance.now();
     const dim = this.config.dim;
     const k = this.config.expertsUsed;
-    let routed = 0;
-    for (let slot = 0; slot < count * k; slot++) {
-      if (chosen[slot] !== expert) continue;
-      const token = Math.floor(slot / k);
-      this.#expertIn.set(input.subarray(token * dim, (token + 1) * dim), routed++ * dim);
+    const slots = this.#slots;
+    const routed = slotsRoutedTo(expert, chosen, count * k, slots);
+    for (let j = 0; j < routed; j++) {
+      const token = Math.floor(slots[j]! / k);
+      this.#expertIn.set(input.subarray(token * dim, (token + 1) * dim), j * dim);
     }
     swiglu(this.layers[layer]![expert]!, this.#expertIn, routed, this.#expertOut, this.#scratch);
-    let row = 0;
-    for (let slot = 0; slot < count * k; slot++) {
-      if (chosen[slot] !== expert) continue;
-      this.#row.set(this.#expertOut.subarray(row * dim, ++row * dim));
-      write(slot, this.#row);
+    for (let j = 0; j < routed; j++) {
+      this.#row.set(this.#expertOut.subarray(j * dim, (j + 1) * dim));
+      write(slots[j]!, this.#row);
     }
     this.#cpuRuns += routed;
     this.#cpuMs += performance.now() - started;

@@ -41,7 +41,13 @@ import {
   ReferenceMatrix,
 } from "../../model/matrix.ts";
 import { attentionShape, type RunOptions } from "../../model/reference.ts";
-import { route, RouterScratch, type Routing, routingPerLayer } from "../../model/router.ts";
+import {
+  route,
+  RouterScratch,
+  type Routing,
+  routingPerLayer,
+  slotsRoutedTo,
+} from "../../model/router.ts";
 import {
   type FeedForward,
   type GroupedQueryAttentionWeights,
@@ -205,6 +211,7 @@ class HostState {
   readonly chosenWeights: Float64Array;
   readonly needed: Int32Array; // (experts)
   readonly neededOnCpu: Int32Array; // (experts) with hybrid placement
+  readonly expertSlots: Int32Array; // (batch) the routing slots of the expert computing now
   readonly routedTo: Uint8Array; // (experts)
   readonly router: RouterScratch;
   readonly lastRouting: { experts: Int32Array; weights: Float64Array };
@@ -219,6 +226,7 @@ class HostState {
     this.chosenWeights = new Float64Array(batch * k);
     this.needed = new Int32Array(c.experts);
     this.neededOnCpu = new Int32Array(c.experts);
+    this.expertSlots = new Int32Array(batch);
     this.routedTo = new Uint8Array(c.experts);
     this.router = new RouterScratch(c);
     this.lastRouting = {
@@ -862,14 +870,13 @@ export class GpuModel implements LanguageModel {
     // an offloaded expert's GPU slot is filled from its RAM slot before first use
     this.#slots?.ensure(ffn.gate.buffer, this.#layer * c.experts + expert, this.#recorder);
     // (from, to) row pairs: the tokens into expertIn, their outputs to their rank rows
+    const routed = slotsRoutedTo(expert, h.chosen, this.#count * k, h.expertSlots);
     const gather: number[] = [];
     const scatter: number[] = [];
-    let routed = 0;
-    for (let slot = 0; slot < this.#count * k; slot++) {
-      if (h.chosen[slot] !== expert) continue;
-      gather.push(Math.floor(slot / k), routed);
-      scatter.push(routed, slot);
-      routed++;
+    for (let j = 0; j < routed; j++) {
+      const slot = h.expertSlots[j]!;
+      gather.push(Math.floor(slot / k), j);
+      scatter.push(j, slot);
     }
     const pass = this.#recorder.pass;
     this.#ops.copyRows(pass, g.expertIn, g.xb, c.dim, gather);
