@@ -16,6 +16,8 @@
 /** The optional features asked for, where the adapter has them. */
 const WANTED_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
 export type GpuFeature = typeof WANTED_FEATURES[number];
+/** The limits beyond buffer sizes asked for at the adapter's maximum. */
+const RAISED_LIMITS = ["maxStorageBuffersPerShaderStage", "maxComputeWorkgroupStorageSize"] as const;
 
 /** What the adapter is: for profiles and reports. */
 export interface GpuInfo {
@@ -29,6 +31,8 @@ export interface GpuInfo {
   readonly features: readonly GpuFeature[];
   readonly maxBufferBytes: number;
   readonly maxBindingBytes: number;
+  /** Further limits the device was opened with, by their WebGPU names. */
+  readonly limits: Readonly<Record<(typeof RAISED_LIMITS)[number], number>>;
 }
 
 /** An open device and what it offers. */
@@ -49,13 +53,16 @@ export async function openGpu(
   if (!adapter) return { unavailable: "no WebGPU adapter (no GPU driver or Vulkan loader)" };
   const features = WANTED_FEATURES.filter((feature) => adapter.features.has(feature));
   const limits = adapter.limits;
+  const raised = Object.fromEntries(RAISED_LIMITS.map((name) => [name, limits[name]])) as Record<
+    (typeof RAISED_LIMITS)[number],
+    number
+  >;
   const device = await adapter.requestDevice({
     requiredFeatures: features,
     requiredLimits: {
       maxBufferSize: limits.maxBufferSize,
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      ...raised,
     },
   });
   const adapterInfo = adapter.info;
@@ -68,6 +75,7 @@ export async function openGpu(
     features,
     maxBufferBytes: limits.maxBufferSize,
     maxBindingBytes: limits.maxStorageBufferBindingSize,
+    limits: raised,
   };
   return { device, info, has: (feature) => features.includes(feature) };
 }
