@@ -10,6 +10,7 @@ import { demoCommand } from "./cli/demo.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { generateCommand } from "./cli/generate.ts";
 import { perplexityCommand } from "./cli/perplexity.ts";
+import { profileCommand } from "./cli/profile.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { synthCommand } from "./cli/synth.ts";
 import { simulateCommand } from "./cli/simulate.ts";
@@ -21,6 +22,7 @@ function program() {
     .description("profile machines and benchmark Mixture-of-Experts LLM inference")
     .version(VERSION)
     .addCommand(demoCommand())
+    .addCommand(profileCommand())
     .addCommand(synthCommand())
     .addCommand(inspectCommand())
     .addCommand(generateCommand())

@@ -39,3 +39,33 @@ export function byteProgress(label: string, enabled: boolean): Progress {
     },
   };
 }
+
+/** A progress bar over named steps (`label`, then the step running), or a silent one. */
+export function stepProgress(label: string, enabled: boolean): Progress & {
+  step(name: string): void;
+} {
+  if (!enabled) return { update() {}, stop() {}, step() {} };
+  const bar = new cliProgress.SingleBar({
+    format: `${label} [{bar}] {value}/{total} | {step} | ETA {eta_formatted}`,
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+    etaBuffer: 4,
+  }, cliProgress.Presets.shades_classic);
+  let started = false;
+  let step = "";
+  return {
+    update(done, total) {
+      if (!started) bar.start(total, 0, { step });
+      started = true;
+      bar.update(Math.min(done, total), { step });
+    },
+    step(name) {
+      step = name;
+      if (started) bar.update({ step });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -11,11 +11,16 @@
  * ```
  * @module
  */
+import { quantizer } from "../../quant/registry.ts";
+import { ggmlType, rowByteSize } from "../../quant/types.ts";
+import type { Prng } from "../../synth/prng.ts";
+import type { WasmHeap } from "./heap.ts";
 import {
   bestKernelVariant,
   KERNEL_NAMES,
   type KernelVariant,
   PROBE_READ_KERNEL,
+  TYPE_KERNELS,
 } from "./kernels.ts";
 import { startThreads, type ThreadPool } from "./pool.ts";
 
@@ -23,6 +28,12 @@ import { startThreads, type ThreadPool } from "./pool.ts";
 export interface Rate {
   readonly best: number;
   readonly median: number;
+}
+
+/** The best and median of GB/s samples. */
+export function rateOf(samples: readonly number[]): Rate {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { best: sorted.at(-1)!, median: sorted[Math.floor(sorted.length / 2)]! };
 }
 
 /**
@@ -48,8 +59,95 @@ export function timeMatVec(
     const seconds = (performance.now() - start) / 1000;
     if (rep > 0) rates.push((rows * rowBytes) / seconds / 1e9);
   }
-  rates.sort((a, b) => a - b);
-  return { best: rates.at(-1)!, median: rates[Math.floor(rates.length / 2)]! };
+  return rateOf(rates);
+}
+
+/** Columns of the timed matrices: a typical model width. */
+export const TIMED_COLS = 4096;
+
+/** Rows of real blocks tiled over a timed matrix (random bytes would hold NaN/denormal scales). */
+export const TILE_ROWS = 64;
+
+/** Where a typed mat-vec is timed: a matrix region and its input, scratch and output. */
+export interface MatVecArena {
+  readonly matrix: number;
+  readonly matrixBytes: number;
+  readonly input: number;
+  readonly activations: number;
+  /** Four rows of the widest type: the scratch of the kernels that interleave rows at load. */
+  readonly interleaveScratch: number;
+  readonly output: number;
+}
+
+/** Places a mat-vec arena of a `matrixBytes` matrix on `heap`, its pages touched. */
+export function allocMatVecArena(heap: WasmHeap, matrixBytes: number, prng: Prng): MatVecArena {
+  const arena = {
+    matrix: heap.alloc(matrixBytes),
+    matrixBytes,
+    input: heap.alloc(4 * TIMED_COLS),
+    activations: heap.alloc(4 * TIMED_COLS),
+    interleaveScratch: heap.alloc(4 * 4 * TIMED_COLS),
+    output: heap.alloc(4 * Math.ceil(matrixBytes / 64)),
+  };
+  heap.bytes(arena.matrix, matrixBytes).fill(1);
+  heap.f32(arena.input, TIMED_COLS).set(
+    Float32Array.from({ length: TIMED_COLS }, () => prng.uniform(1)),
+  );
+  return arena;
+}
+
+/**
+ * Times `typeName`'s mat-vec kernel (as the engine lays its rows out) over as many rows of the
+ * arena's matrix as fit, filled with copies of `tile` (`TILE_ROWS` quantized rows).
+ */
+export function timeTypeMatVec(
+  pool: ThreadPool,
+  heap: WasmHeap,
+  arena: MatVecArena,
+  typeName: string,
+  tile: Uint8Array,
+  reps: number,
+): Rate {
+  const kernels = TYPE_KERNELS[typeName];
+  if (!kernels) throw new RangeError(`no CPU kernel for ${typeName}`);
+  const rowBytes = rowByteSize(ggmlType(typeName), TIMED_COLS);
+  const rows = Math.floor(arena.matrixBytes / rowBytes / TILE_ROWS) * TILE_ROWS;
+  const bytes = heap.bytes(arena.matrix, rows * rowBytes);
+  for (let at = 0; at < bytes.length; at += tile.length) bytes.set(tile, at);
+  if (kernels.interleave) {
+    const interleave = pool.kernels.exports[kernels.interleave.rows]!;
+    interleave(arena.matrix, TILE_ROWS, TIMED_COLS, arena.interleaveScratch);
+    for (let at = tile.length; at < bytes.length; at += tile.length) {
+      bytes.copyWithin(at, 0, tile.length);
+    }
+  }
+  const convert = kernels.activations?.convert;
+  if (convert) pool.kernels.exports[convert]!(arena.input, arena.activations, TIMED_COLS);
+  const x = convert ? arena.activations : arena.input;
+  return timeMatVec(
+    pool,
+    kernels.matMul,
+    arena.matrix,
+    rowBytes,
+    rows,
+    TIMED_COLS,
+    x,
+    arena.output,
+    reps,
+  );
+}
+
+/** `TILE_ROWS` rows of `TIMED_COLS` random values quantized to `typeName` by its TS quantizer. */
+export function quantizedTile(typeName: string, prng: Prng): Uint8Array | null {
+  const values = Float32Array.from({ length: TILE_ROWS * TIMED_COLS }, () => prng.uniform(1));
+  try {
+    const format = quantizer(typeName);
+    const out = new Uint8Array(rowByteSize(ggmlType(typeName), values.length));
+    format.quantize(values, out);
+    return out;
+  } catch {
+    return null; // no TS quantizer for this type
+  }
 }
 
 /** Rows of the read probe: 4 KiB each. */
