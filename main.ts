@@ -15,6 +15,7 @@ import { inspectCommand } from "./cli/inspect.ts";
 import { synthCommand } from "./cli/synth.ts";
 import { simulateCommand } from "./cli/simulate.ts";
 import { traceCommand } from "./cli/trace.ts";
+import { tuneCommand } from "./cli/tune.ts";
 import { VERSION } from "./version.ts";
 
 function program() {
@@ -30,7 +31,8 @@ function program() {
     .addCommand(perplexityCommand())
     .addCommand(traceCommand())
     .addCommand(simulateCommand())
-    .addCommand(benchCommand());
+    .addCommand(benchCommand())
+    .addCommand(tuneCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {
     command.exitOverride();

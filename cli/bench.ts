@@ -20,7 +20,13 @@ import {
 } from "../suites/tokens.ts";
 import { formatBytes, formatPercent } from "../util/format.ts";
 import { parseWholeNumber, printJson } from "./common.ts";
-import { backendOption, loadModel, threadsOption } from "./engine_options.ts";
+import {
+  backendOption,
+  configOption,
+  loadModel,
+  threadsOption,
+  withEngineConfig,
+} from "./engine_options.ts";
 
 /** The `bench` command. */
 export function benchCommand() {
@@ -38,8 +44,13 @@ export function benchCommand() {
       .choices(["llama.cpp"] as const))
     .addOption(backendOption())
     .addOption(threadsOption())
+    .addOption(configOption())
     .option("--json", "print the records as JSON")
-    .action(async (options) => {
+    .action(async (parsed, command) => {
+      const options = await withEngineConfig(
+        parsed,
+        (name) => command.getOptionValueSource(name) === "cli",
+      );
       const threads = options.threads ?? navigator.hardwareConcurrency;
       const tests: TokensOptions = {
         promptTokens: options.pp,
@@ -55,7 +66,7 @@ export function benchCommand() {
       {
         await using loaded = await loadModel(
           gguf,
-          { backend: options.backend, ...(options.backend === "cpu" ? { threads } : {}) },
+          { ...options, ...(options.backend === "cpu" ? { threads } : {}) },
           Math.max(options.pp, options.tg),
         );
         vocabulary = loaded.model.config.vocabSize;

@@ -6,6 +6,8 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { GGUFError } from "../engine/gguf/errors.ts";
 import { LlamaCppUnavailable } from "../peers/llama_cpp/errors.ts";
+import { StreamUnavailable } from "../peers/stream/stream.ts";
+import { ConfigError } from "../profiles/config.ts";
 
 /** Exit code for a user mistake (bad flag, bad file, bad value), as cliffy and POSIX tools do. */
 export const EXIT_USAGE = 2;
@@ -74,6 +76,7 @@ export function printJson(value: unknown): void {
 function isUserError(error: unknown): boolean {
   return error instanceof UsageError || error instanceof GGUFError ||
     error instanceof RangeError || error instanceof LlamaCppUnavailable ||
+    error instanceof StreamUnavailable || error instanceof ConfigError ||
     error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
     error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.IsADirectory;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
-import { CpuBackend } from "../engine/backend/cpu/backend.ts";
+import { CpuBackend, defaultThreads } from "../engine/backend/cpu/backend.ts";
 import type { GGUFFile } from "../engine/gguf/read.ts";
 import { referenceBackend } from "../engine/model/matrix.ts";
 import { ReferenceModel, type RunOptions } from "../engine/model/reference.ts";
@@ -16,6 +16,7 @@ import { placeHotExperts, type Placement } from "../engine/offload/placement.ts"
 import { ExpertStore } from "../engine/offload/store.ts";
 import { readTrace } from "../engine/offload/trace.ts";
 import { readConfig } from "../engine/model/config.ts";
+import { type EngineSettings, readEngineConfig } from "../profiles/config.ts";
 import { residentBytes } from "../util/memory.ts";
 import { parseSize, parseWholeNumber, type SizeOption, UsageError } from "./common.ts";
 
@@ -111,6 +112,48 @@ export const gpuProfileOption = () =>
 /** `--cold`: drop the model file from the page cache before generating. */
 export const coldOption = () =>
   new Option("--cold", "drop the model file from the OS page cache first (a cold run)");
+
+/** `--config`: engine settings from `moebench tune`. */
+export const configOption = () =>
+  new Option(
+    "--config <file>",
+    "engine settings from `moebench tune` (options given here override them)",
+  );
+
+/**
+ * `options` with a config file's engine settings wherever the command line gave none
+ * (`givenOnCli(name)` says; commander knows an option's source). An expert cache the command
+ * line sets up another way (`--expert-slots`, `--gpu-experts`) keeps the config's out.
+ */
+export async function withEngineConfig<T extends EngineOptions>(
+  options: T & { readonly config?: string },
+  givenOnCli: (name: keyof EngineOptions) => boolean,
+): Promise<T> {
+  if (options.config === undefined) return options;
+  const { engine } = await readEngineConfig(options.config);
+  const ownCache = ["expertBudget", "expertSlots", "gpuExperts"] as const;
+  const cacheGiven = ownCache.some((name) => options[name] !== undefined && givenOnCli(name));
+  const fromConfig = Object.entries(settingsOptions(engine)).filter(([name]) =>
+    !givenOnCli(name as keyof EngineOptions) && !(cacheGiven && name === "expertBudget")
+  );
+  return { ...options, ...Object.fromEntries(fromConfig) };
+}
+
+/** Engine settings (a config file's, or a tuning candidate's) as the options that ask for them. */
+export function settingsOptions(engine: EngineSettings): EngineOptions {
+  return {
+    backend: engine.backend,
+    ...(engine.threads !== null ? { threads: engine.threads } : {}),
+    ...(engine.expert_budget_bytes !== null
+      ? { expertBudget: { bytes: engine.expert_budget_bytes } }
+      : {}),
+    cachePolicy: engine.cache_policy,
+    prefetch: engine.prefetch_depth > 0 ? "on" : "off",
+    ...(engine.prefetch_depth > 0 ? { prefetchDepth: engine.prefetch_depth } : {}),
+    ...(engine.prefetch_k !== null ? { prefetchK: engine.prefetch_k } : {}),
+    expertTier: engine.expert_tier,
+  };
+}
 
 /** What the options parse to. */
 export interface EngineOptions {
@@ -225,10 +268,7 @@ export async function loadModel(
   if (options.gpuProfile) {
     throw new UsageError(`--gpu-profile needs --backend webgpu (running on ${backend})`);
   }
-  // the expert loader needs a core of its own: sharing one, its time slices hold up every
-  // mat-vec at the compute threads' barrier (measured: 45 → 75 tok/s on 2 cores)
-  const threads = options.threads ??
-    (offload ? Math.max(1, navigator.hardwareConcurrency - 1) : navigator.hardwareConcurrency);
+  const threads = options.threads ?? defaultThreads(navigator.hardwareConcurrency, !!offload);
   const cpu = await CpuBackend.create({ threads });
   engineRssBytes = residentBytes();
   try {

@@ -7,6 +7,7 @@ import {
   backendOption,
   cachePolicyOption,
   coldOption,
+  configOption,
   expertBudgetOption,
   expertSlotsOption,
   expertTierOption,
@@ -19,6 +20,7 @@ import {
   prefetchKOption,
   prefetchOption,
   threadsOption,
+  withEngineConfig,
 } from "./engine_options.ts";
 import { dropPageCache } from "../engine/offload/page_cache.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
@@ -81,8 +83,13 @@ export function generateCommand() {
     .addOption(placementTraceOption())
     .addOption(gpuProfileOption())
     .addOption(coldOption())
+    .addOption(configOption())
     .option("--json", 'print {"tokens":[…],"text":…,"stats":{…}} instead of streaming')
-    .action(async (options) => {
+    .action(async (parsed, command) => {
+      const options = await withEngineConfig(
+        parsed,
+        (name) => command.getOptionValueSource(name) === "cli",
+      );
       const baselineBytes = residentBytes();
       using gguf = await openGGUF(options.model);
       const tokenizer = loadTokenizer(gguf);

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { defaultThreads } from "../engine/backend/cpu/backend.ts";
 import { ggmlType } from "../engine/quant/types.ts";
 import type { Hardware, MemoryModel } from "./hardware.ts";
 
@@ -167,9 +168,7 @@ export function computeThreads(
   const cpu = hardware.cpu;
   const cores = (profile.threads === "performance-cores" ? cpu.performanceCores.value : null) ??
     cpu.physicalCores.value ?? cpu.logicalCores.value ?? 1;
-  // the expert loader needs a core of its own: sharing one, its time slices hold up every
-  // mat-vec at the compute threads' barrier (measured: 45 → 75 tok/s on 2 cores)
-  return offloading ? Math.max(1, cores - 1) : cores;
+  return defaultThreads(cores, offloading);
 }
 
 /** A model's parameters, split as quantization mixes split them. */

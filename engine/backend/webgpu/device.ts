@@ -17,7 +17,10 @@
 const WANTED_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
 export type GpuFeature = typeof WANTED_FEATURES[number];
 /** The limits beyond buffer sizes asked for at the adapter's maximum. */
-const RAISED_LIMITS = ["maxStorageBuffersPerShaderStage", "maxComputeWorkgroupStorageSize"] as const;
+const RAISED_LIMITS = [
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupStorageSize",
+] as const;
 
 /** What the adapter is: for profiles and reports. */
 export interface GpuInfo {
