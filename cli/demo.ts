@@ -1,6 +1,7 @@
 /**
- * `moebench demo`: the main job on a built-in default, with nothing to download. For now it
- * synthesizes the tiny Mixtral-layout model and inspects it.
+ * `moebench demo`: the main job on a built-in default, with nothing to download: it synthesizes
+ * the tiny Mixtral-layout model, inspects it, and profiles this machine quickly (with the model's
+ * decode roofline).
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
@@ -10,6 +11,10 @@ import { inspectModel } from "../engine/model/inspect.ts";
 import { synthesize } from "../engine/synth/synth.ts";
 import { printJson } from "./common.ts";
 import { renderSummary } from "./inspect.ts";
+import { renderProfile } from "./profile.ts";
+import { profileMachine } from "../profiles/machine.ts";
+import { decodeBytesOf } from "../profiles/probe/roofline.ts";
+import { progressEnabled, stepProgress } from "../util/progress.ts";
 
 /** The `demo` command. */
 export function demoCommand() {
@@ -26,12 +31,26 @@ export function demoCommand() {
       const seconds = (performance.now() - started) / 1000;
       using gguf = await openGGUF(out);
       const summary = inspectModel(gguf);
+      const progress = stepProgress("profile", progressEnabled(options.json === true));
+      const machine = await profileMachine({
+        folder: dir,
+        quick: true,
+        model: { path: out, ...decodeBytesOf(summary)! },
+        onStep: (name, index, count) => {
+          progress.step(name);
+          progress.update(index, count);
+        },
+      }).finally(() => progress.stop());
       if (options.json) {
-        printJson({ model: result, seconds, summary });
+        printJson({ model: result, seconds, summary, machine });
         return;
       }
       console.log(`synthesized tiny-mixtral (Q8_0) in ${seconds.toFixed(2)} s\n`);
       console.log(renderSummary(summary, false));
-      console.log(`\nThe model is at ${out}; try: deno task moebench inspect ${out} --tensors`);
+      console.log(`\nthis machine (moebench profile --quick):\n${renderProfile(machine)}`);
+      console.log(
+        `\nThe model is at ${out}; try: deno task moebench tune --model ${out}, or ` +
+          "deno task moebench profile (the full run)",
+      );
     });
 }

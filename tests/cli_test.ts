@@ -79,6 +79,8 @@ Deno.test("`demo` synthesizes and inspects the default model", async () => {
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /synthesized tiny-mixtral/);
     assert.match(demo.stdout, /experts: 8 per layer in 4 layers, top-2/);
+    assert.match(demo.stdout, /^profile: [a-z-]+( \(nearest\))? — /m);
+    assert.match(demo.stdout, /roofline of .*tiny-mixtral-q8_0\.gguf:/);
     await Deno.stat(join(dir, "tiny-mixtral-q8_0.gguf"));
   });
 });
