@@ -54,6 +54,47 @@ export async function perplexity(
   tokens: readonly number[],
   options: PerplexityOptions,
 ): Promise<PerplexityResult> {
+  let nll = 0;
+  let nll2 = 0;
+  let count = 0;
+  const chunks: number[] = [];
+  await forEachScored(model, tokens, options, {
+    visit(target, logits) {
+      const v = -logSoftmaxAt(logits, target);
+      nll += v;
+      nll2 += v * v;
+      count++;
+    },
+    endChunk(chunk, chunkCount) {
+      chunks.push(Math.exp(nll / count));
+      options.onChunk?.(chunk + 1, chunkCount, chunks[chunk]!);
+    },
+  });
+  const mean = nll / count;
+  const variance = nll2 / count - mean * mean;
+  const ppl = Math.exp(mean);
+  return { ppl, stderr: variance > 0 ? Math.sqrt(variance / (count - 1)) * ppl : 0, chunks, count };
+}
+
+/** What `forEachScored` calls. */
+export interface ScoredVisitor {
+  /** A scored position: the token that came next, and the logits that predicted it. */
+  visit(target: number, logits: Float32Array): void;
+  /** After each chunk (0-based), of `chunkCount`. */
+  endChunk?(chunk: number, chunkCount: number): void;
+}
+
+/**
+ * Cuts `tokens` into chunks as llama-perplexity does and shows `visitor` every scored position
+ * (the second half of each chunk), in order: the walk perplexity and KL divergence share.
+ * @throws {RangeError} when there are fewer than 2·ctx tokens.
+ */
+export async function forEachScored(
+  model: LanguageModel,
+  tokens: readonly number[],
+  options: Pick<PerplexityOptions, "ctx" | "maxChunks" | "bosId">,
+  visitor: ScoredVisitor,
+): Promise<void> {
   const { ctx } = options;
   if (tokens.length < 2 * ctx) {
     throw new RangeError(
@@ -64,28 +105,15 @@ export async function perplexity(
   const available = Math.floor(tokens.length / ctx);
   const chunkCount = Math.min(available, options.maxChunks ?? available);
   const first = Math.floor(ctx / 2);
-  let nll = 0;
-  let nll2 = 0;
-  let count = 0;
-  const chunks: number[] = [];
   for (let chunk = 0; chunk < chunkCount; chunk++) {
     const start = chunk * ctx;
     const input = tokens.slice(start, start + ctx - 1);
     if (options.bosId !== null) input[0] = options.bosId;
     await model.score(input, 0, (pos, logits) => {
-      if (pos < first) return;
-      const v = -logSoftmaxAt(logits, tokens[start + pos + 1]!);
-      nll += v;
-      nll2 += v * v;
-      count++;
+      if (pos >= first) visitor.visit(tokens[start + pos + 1]!, logits);
     });
-    chunks.push(Math.exp(nll / count));
-    options.onChunk?.(chunk + 1, chunkCount, chunks[chunk]!);
+    visitor.endChunk?.(chunk, chunkCount);
   }
-  const mean = nll / count;
-  const variance = nll2 / count - mean * mean;
-  const ppl = Math.exp(mean);
-  return { ppl, stderr: variance > 0 ? Math.sqrt(variance / (count - 1)) * ppl : 0, chunks, count };
 }
 
 /** log p(token) under softmax(logits). */
@@ -95,4 +123,14 @@ function logSoftmaxAt(logits: Float32Array, token: number): number {
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
   return logits[token]! - max - Math.log(sum);
+}
+
+/** log softmax(logits), every entry: the distribution KL divergence compares. */
+export function logSoftmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  const logSum = max + Math.log(sum);
+  return logits.map((x) => x - logSum);
 }

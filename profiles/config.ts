@@ -13,7 +13,7 @@
  * @module
  */
 import { z } from "zod";
-import { atomicWrite } from "../util/atomic_write.ts";
+import { readJsonFile, writeJsonFile } from "../util/json_file.ts";
 
 /** The engine settings (snake_case, as every moebench JSON file). */
 export const EngineSettings = z.object({
@@ -70,28 +70,16 @@ export class ConfigError extends Error {
 }
 
 /** Reads and validates a config file. */
-export async function readEngineConfig(path: string): Promise<EngineConfigFile> {
-  const text = await Deno.readTextFile(path).catch((error) => {
-    if (error instanceof Deno.errors.NotFound) throw new ConfigError(`${path}: no such file`);
-    throw error;
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path}: not JSON (${(error as Error).message})`);
-  }
-  const parsed = EngineConfigFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? issue.path.join(".") : "the top level";
-    throw new ConfigError(`${path}: not a moebench engine config (${where}: ${issue.message})`);
-  }
-  return parsed.data;
+export function readEngineConfig(path: string): Promise<EngineConfigFile> {
+  return readJsonFile(
+    path,
+    EngineConfigFile,
+    "moebench engine config",
+    (message) => new ConfigError(message),
+  );
 }
 
 /** Writes a config file atomically (validated first: moebench never writes what it would refuse). */
-export async function writeEngineConfig(path: string, config: EngineConfigFile): Promise<void> {
-  const text = JSON.stringify(EngineConfigFile.parse(config), null, 2) + "\n";
-  await atomicWrite(path, (sink) => sink.write(new TextEncoder().encode(text)));
+export function writeEngineConfig(path: string, config: EngineConfigFile): Promise<void> {
+  return writeJsonFile(path, EngineConfigFile, config);
 }

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { cacheDir } from "../../util/cache_dir.ts";
 
 /** The C peer's figures: GB/s (read + written) and the OpenMP threads that ran. */
 export interface StreamCopy {
@@ -28,8 +29,7 @@ const SOURCE = new URL("./stream.c", import.meta.url);
 
 /** Where the compiled peer is kept: the user's cache folder. */
 function binaryPath(): string {
-  const cache = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-  return `${cache}/moebench/stream_copy`;
+  return `${cacheDir()}/stream_copy`;
 }
 
 async function run(command: string, args: string[]): Promise<string> {

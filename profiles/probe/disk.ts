@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { readRate } from "../../util/timed_reads.ts";
 import { dropPageCache } from "../../engine/offload/page_cache.ts";
 import { Prng } from "../../engine/synth/prng.ts";
 
@@ -63,11 +64,11 @@ export async function measureDisk(probe: DiskProbe): Promise<DiskRates> {
       (_, i) => i * SEQUENTIAL_READ,
     );
     drop();
-    const sequentialCold = await timeReads(path, sequentialOffsets, SEQUENTIAL_READ);
-    const sequentialWarm = await timeReads(path, sequentialOffsets, SEQUENTIAL_READ);
+    const sequentialCold = await readRate(path, sequentialOffsets, SEQUENTIAL_READ);
+    const sequentialWarm = await readRate(path, sequentialOffsets, SEQUENTIAL_READ);
     drop();
-    const randomCold = await timeReads(path, offsets, probe.expertBytes);
-    const randomWarm = await timeReads(path, offsets, probe.expertBytes);
+    const randomCold = await readRate(path, offsets, probe.expertBytes);
+    const randomWarm = await readRate(path, offsets, probe.expertBytes);
     return {
       sequential: { cold: sequentialCold, warm: sequentialWarm },
       random: { cold: randomCold, warm: randomWarm },
@@ -96,29 +97,8 @@ async function writeProbeFile(path: string, bytes: number): Promise<void> {
   await file.syncData();
 }
 
-/** GB/s reading `length` bytes at each of `offsets`, in that order. */
-async function timeReads(
-  path: string,
-  offsets: readonly number[],
-  length: number,
-): Promise<number> {
-  const buffer = new Uint8Array(length);
-  using file = await Deno.open(path, { read: true });
-  const start = performance.now();
-  for (const offset of offsets) {
-    await file.seek(offset, Deno.SeekMode.Start);
-    for (let at = 0; at < length;) {
-      const read = await file.read(buffer.subarray(at));
-      if (read === null) throw new Error(`${path} ended early`);
-      at += read;
-    }
-  }
-  const seconds = (performance.now() - start) / 1000;
-  return (offsets.length * length) / seconds / 1e9;
-}
-
 /** 0 … n−1 in random order (Fisher–Yates). */
-function shuffled(n: number, prng: Prng): number[] {
+export function shuffled(n: number, prng: Prng): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = prng.nextU32() % (i + 1);
