@@ -29,4 +29,9 @@ export { perplexity, type PerplexityOptions, type PerplexityResult } from "./eng
 export { CpuBackend, type CpuBackendOptions } from "./engine/backend/cpu/backend.ts";
 export { type Gpu, type GpuInfo, openGpu } from "./engine/backend/webgpu/device.ts";
 export { GpuModel, type GpuRunOptions } from "./engine/backend/webgpu/model.ts";
-export { benchTokens, type TokensOptions, type TokensRecord } from "./suites/tokens.ts";
+export {
+  benchPrompt,
+  timeTokens,
+  type TokensOptions,
+  type TokensSeconds,
+} from "./suites/tokens.ts";

@@ -8,7 +8,7 @@ import { Command } from "@commander-js/extra-typings";
 import Table from "cli-table3";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { inspectModel } from "../engine/model/inspect.ts";
-import { benchTokens } from "../suites/tokens.ts";
+import { decodeRate } from "../suites/tokens.ts";
 import {
   type EngineConfigFile,
   type EngineSettings,
@@ -53,12 +53,7 @@ export function tuneCommand() {
       start.why.forEach((line) => say(`start: ${line}`));
       const measure = async (engine: EngineSettings, change: string) => {
         await using loaded = await loadModel(gguf, settingsOptions(engine), 8 + options.tokens);
-        const records = await benchTokens(loaded.model, {
-          promptTokens: 8,
-          genTokens: options.tokens,
-          repetitions: options.reps,
-        });
-        const tps = records.find((r) => r.test.startsWith("tg"))!.tps;
+        const tps = (await decodeRate(loaded.model, options.tokens, options.reps)).median;
         say(`  ${change}: ${tps.toFixed(1)} tok/s`);
         return tps;
       };

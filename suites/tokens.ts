@@ -1,37 +1,45 @@
 /**
  * The `tokens` suite: prefill (pp) and decode (tg) speed as llama-bench measures them — a prompt
- * of N tokens evaluated from an empty context, then M tokens decoded one at a time from an empty
- * context — with every repetition kept, and llama.cpp's figures on the same file beside them when
- * asked for.
+ * of N tokens evaluated in batches from an empty context, then M tokens decoded one at a time
+ * from an empty context — plus the time to first token (the prefill and picking the first
+ * token), with every repetition kept and the warm-ups dropped.
  *
  * @example
  * ```ts ignore
- * import { benchTokens } from "./tokens.ts";
- * const records = await benchTokens(model, { promptTokens: 128, genTokens: 64, repetitions: 3 });
+ * import { timeTokens } from "./tokens.ts";
+ * const seconds = await timeTokens(model, {
+ *   promptLengths: [16, 64], genTokens: 32, repetitions: 3, warmup: 1,
+ * });
+ * console.log(seconds.tg); // seconds of each repetition's 32 decode steps
  * ```
  * @module
  */
 import type { LanguageModel } from "../engine/model/language_model.ts";
+import { openGGUF } from "../engine/gguf/read.ts";
+import { readConfig } from "../engine/model/config.ts";
+import { inspectModel } from "../engine/model/inspect.ts";
+import { benchWithLlamaCpp } from "../peers/llama_cpp/bench.ts";
+import { type EngineOptions, loadModel, offloadOptions } from "../cli/engine_options.ts";
+import { type BenchModel, describeEngine, type Task, withExpertCache } from "./task.ts";
 import { argmax } from "../engine/sample.ts";
+import { type RequiredLabels, type TestRecord, testRecord, type Unit } from "./results.ts";
+import { summarize } from "./stats.ts";
 
 /** What to measure. */
 export interface TokensOptions {
-  readonly promptTokens: number;
+  /** A pp test (and a time-to-first-token test) at each prompt length. */
+  readonly promptLengths: readonly number[];
   readonly genTokens: number;
-  /** Timed repetitions, after one warm-up. */
+  /** Timed repetitions, after `warmup` untimed ones. */
   readonly repetitions: number;
+  readonly warmup: number;
 }
 
-/** One test's figures (`pp128`, `tg64`), llama-bench style. */
-export interface TokensRecord {
-  /** `pp<N>` or `tg<N>`. */
-  readonly test: string;
-  readonly tokens: number;
-  /** Seconds per repetition. */
-  readonly samples: number[];
-  /** Tokens per second: mean and standard deviation over the repetitions. */
-  readonly tps: number;
-  readonly tpsStddev: number;
+/** Seconds of each timed repetition: per prompt length (pp, ttft), and of the decode run. */
+export interface TokensSeconds {
+  readonly pp: number[][];
+  readonly ttft: number[][];
+  readonly tg: number[];
 }
 
 /** The deterministic prompt ids llama-bench-style runs use (ordinary tokens, no BOS). */
@@ -39,49 +47,163 @@ export function benchPrompt(length: number, vocabulary: number): number[] {
   return Array.from({ length }, (_, i) => 3 + ((i * 7919) % (vocabulary - 3)));
 }
 
-/** Times `model`: pp and tg, each repetition from position 0 (an empty context). */
-export async function benchTokens(
+/** Times `model`: each repetition runs every pp test and the tg test, each from position 0. */
+export async function timeTokens(
   model: LanguageModel,
   options: TokensOptions,
-): Promise<TokensRecord[]> {
-  const prompt = benchPrompt(options.promptTokens, model.config.vocabSize);
-  const pp: number[] = [];
-  const tg: number[] = [];
-  for (let rep = 0; rep <= options.repetitions; rep++) {
-    let start = performance.now();
-    await model.prefill(prompt, 0);
-    const ppSeconds = (performance.now() - start) / 1000;
-    start = performance.now();
+): Promise<TokensSeconds> {
+  const longest = Math.max(...options.promptLengths, 1);
+  const prompt = benchPrompt(longest, model.config.vocabSize);
+  const seconds: TokensSeconds = {
+    pp: options.promptLengths.map(() => []),
+    ttft: options.promptLengths.map(() => []),
+    tg: [],
+  };
+  for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
+    const timed = rep >= options.warmup;
+    for (const [i, length] of options.promptLengths.entries()) {
+      const start = performance.now();
+      const logits = await model.prefill(prompt.slice(0, length), 0);
+      const prefilled = performance.now();
+      argmax(logits); // the first token: what the user waits for
+      const first = performance.now();
+      if (timed) {
+        seconds.pp[i]!.push((prefilled - start) / 1000);
+        seconds.ttft[i]!.push((first - start) / 1000);
+      }
+    }
+    const start = performance.now();
     let token = prompt[0]!;
     for (let pos = 0; pos < options.genTokens; pos++) {
       token = argmax(await model.forward(token, pos));
     }
-    const tgSeconds = (performance.now() - start) / 1000;
-    if (rep > 0) { // the first run warms up
-      pp.push(ppSeconds);
-      tg.push(tgSeconds);
-    }
+    if (timed) seconds.tg.push((performance.now() - start) / 1000);
   }
-  return tokensRecords(options, { pp, tg });
+  return seconds;
 }
 
-/** The pp and tg records from seconds per repetition (moebench's, or a peer's). */
+/** The labels every record of one tokens run shares. */
+export type TokensLabels = Omit<RequiredLabels, "suite" | "test" | "unit">;
+
+/**
+ * The records of one run (moebench's or a peer's): `pp<N>` and `tg<M>` in tok/s, `ttft<N>` in
+ * ms (absent where `seconds.ttft` has none, as for a peer that does not sample).
+ */
 export function tokensRecords(
+  labels: TokensLabels,
   options: TokensOptions,
-  seconds: { readonly pp: number[]; readonly tg: number[] },
-): TokensRecord[] {
+  seconds: { readonly pp: number[][]; readonly ttft?: number[][]; readonly tg: number[] },
+  details: TestRecord["details"] = {},
+): TestRecord[] {
+  const rate = (tokens: number, samples: number[]) => samples.map((s) => tokens / s);
+  const record = (test: string, unit: Unit, samples: number[]) =>
+    testRecord(
+      { ...labels, suite: "tokens", test, unit },
+      samples,
+      { warmup: options.warmup, details },
+    );
   return [
-    record(`pp${options.promptTokens}`, options.promptTokens, seconds.pp),
-    record(`tg${options.genTokens}`, options.genTokens, seconds.tg),
+    ...options.promptLengths.map((length, i) =>
+      record(`pp${length}`, "tok/s", rate(length, seconds.pp[i]!))
+    ),
+    ...(seconds.ttft ?? []).map((samples, i) =>
+      record(`ttft${options.promptLengths[i]}`, "ms", samples.map((s) => s * 1000))
+    ),
+    record(`tg${options.genTokens}`, "tok/s", rate(options.genTokens, seconds.tg)),
   ];
 }
 
-/** A record from seconds per repetition. */
-function record(test: string, tokens: number, samples: number[]): TokensRecord {
-  const rates = samples.map((seconds) => tokens / seconds);
-  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
-  const variance = rates.length > 1
-    ? rates.reduce((sum, rate) => sum + (rate - mean) ** 2, 0) / (rates.length - 1)
-    : 0;
-  return { test, tokens, samples, tps: mean, tpsStddev: Math.sqrt(variance) };
+/** Median decode tok/s of `model` over `genTokens` (tuning's and the cache suite's measure). */
+export async function decodeRate(
+  model: LanguageModel,
+  genTokens: number,
+  repetitions: number,
+): Promise<{ samples: number[]; median: number }> {
+  const { tg } = await timeTokens(model, {
+    promptLengths: [],
+    genTokens,
+    repetitions,
+    warmup: 1,
+  });
+  const samples = tg.map((s) => genTokens / s);
+  return { samples, median: summarize(samples).median };
+}
+
+/** The tokens suite's runs: the engine as given, and offloaded at `offloadShare` if given. */
+export interface TokensPlan extends TokensOptions {
+  readonly offloadShare: number | null;
+  /** Also time llama.cpp on the same file (resident, CPU). */
+  readonly peer: boolean;
+}
+
+/** The suite's tasks for `model`. */
+export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineOptions): Task[] {
+  const runs: { name: string; engine: EngineOptions }[] = [
+    { name: describeEngine(engine), engine },
+  ];
+  if (plan.offloadShare !== null && offloadOptions(engine) === undefined) {
+    const offloaded = withExpertCache(engine, plan.offloadShare);
+    runs.push({ name: describeEngine(offloaded), engine: offloaded });
+  }
+  const tasks = runs.map(({ name, engine }): Task => {
+    const id = `tokens/${model.id}/${engine.backend}/${name.replaceAll(" ", "-")}`;
+    return {
+      id,
+      label: `tokens: ${model.id}, ${engine.backend}, ${name}`,
+      run: async () => {
+        using gguf = await openGGUF(model.path);
+        const longest = Math.max(...plan.promptLengths, plan.genTokens);
+        await using loaded = await loadModel(gguf, engine, longest);
+        const seconds = await timeTokens(loaded.model, plan);
+        const stats = loaded.model.offload?.stats();
+        const labels: TokensLabels = {
+          task: id,
+          model: model.id,
+          type: model.type,
+          backend: loaded.backend,
+          threads: loaded.threads,
+          config: name,
+          budget_bytes: stats?.budget_bytes ?? null,
+          budget_share: engine.expertBudget && "share" in engine.expertBudget
+            ? engine.expertBudget.share
+            : null,
+          policy: stats?.policy ?? null,
+        };
+        const details = {
+          active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
+          ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
+        };
+        return { tests: tokensRecords(labels, plan, seconds, details), peers: [] };
+      },
+    };
+  });
+  if (plan.peer) {
+    const id = `tokens/${model.id}/llama.cpp`;
+    tasks.push({
+      id,
+      label: `tokens: ${model.id} in llama.cpp`,
+      run: async () => {
+        const threads = engine.threads ?? navigator.hardwareConcurrency;
+        using gguf = await openGGUF(model.path);
+        const vocabulary = readConfig(gguf).vocabSize;
+        const longest = Math.max(...plan.promptLengths, plan.genTokens);
+        const seconds = await benchWithLlamaCpp(model.path, {
+          ...plan,
+          threads,
+          prompt: benchPrompt(longest, vocabulary),
+        });
+        const labels: TokensLabels = {
+          task: id,
+          model: model.id,
+          type: model.type,
+          backend: "llama.cpp cpu",
+          threads,
+          config: "resident",
+        };
+        const details = { active_bytes_per_token: inspectModel(gguf).activeBytesPerToken };
+        return { tests: [], peers: tokensRecords(labels, plan, seconds, details) };
+      },
+    });
+  }
+  return tasks;
 }

@@ -9,7 +9,8 @@
  * ```ts ignore
  * import { benchWithLlamaCpp } from "./bench.ts";
  * const { pp, tg } = await benchWithLlamaCpp("m.gguf", {
- *   threads: 2, promptTokens: 128, genTokens: 64, repetitions: 3,
+ *   threads: 2, promptLengths: [128], genTokens: 64, repetitions: 3, warmup: 1,
+ *   prompt: Array.from({ length: 128 }, (_, i) => 3 + i),
  * });
  * ```
  * @module
@@ -48,17 +49,20 @@ const GGML_SYMBOLS = {
 /** What to time. */
 export interface LlamaCppBenchOptions {
   readonly threads: number;
-  readonly promptTokens: number;
+  /** A pp test at each prompt length. */
+  readonly promptLengths: readonly number[];
   readonly genTokens: number;
-  /** Timed repetitions, after one warm-up. */
+  /** Timed repetitions, after `warmup` untimed ones. */
   readonly repetitions: number;
-  /** The prompt's token ids (at least `promptTokens`; tg feeds them again one by one). */
+  readonly warmup: number;
+  /** The prompt's token ids (at least the longest length; tg feeds them again one by one). */
   readonly prompt: readonly number[];
 }
 
 /** Seconds per repetition of each test. */
 export interface LlamaCppBench {
-  readonly pp: number[];
+  /** Per prompt length. */
+  readonly pp: number[][];
   readonly tg: number[];
 }
 
@@ -90,40 +94,40 @@ export async function benchWithLlamaCpp(
     if (!loaded) throw new LlamaCppUnavailable(`llama.cpp could not load ${model}`);
     const params = new Uint8Array(lib.symbols.llama_context_default_params());
     const view = new DataView(params.buffer);
-    const contextSize = Math.max(512, options.promptTokens + options.genTokens + 8);
+    const longest = Math.max(...options.promptLengths, 1);
+    const contextSize = Math.max(512, longest + options.genTokens + 8);
     view.setUint32(CONTEXT.nCtx, contextSize, true);
-    view.setUint32(CONTEXT.nBatch, Math.max(options.promptTokens, 1), true);
-    view.setUint32(CONTEXT.nUbatch, Math.max(options.promptTokens, 1), true);
+    view.setUint32(CONTEXT.nBatch, longest, true);
+    view.setUint32(CONTEXT.nUbatch, longest, true);
     view.setInt32(CONTEXT.nThreads, options.threads, true);
     view.setInt32(CONTEXT.nThreadsBatch, options.threads, true);
     view.setInt32(CONTEXT.flashAttn, 0, true); // LLAMA_FLASH_ATTN_TYPE_DISABLED
     context = lib.symbols.llama_init_from_model(loaded, params);
     if (!context) throw new LlamaCppUnavailable(`llama.cpp could not create a context`);
     const memory = lib.symbols.llama_get_memory(context);
-    const prompt = Int32Array.from(options.prompt.slice(0, options.promptTokens));
+    const prompt = Int32Array.from(options.prompt.slice(0, longest));
     const one = new Int32Array(1);
     const decode = (tokens: Int32Array) => {
       const batch = lib.symbols.llama_batch_get_one(tokens, tokens.length);
       const status = lib.symbols.llama_decode(context, batch);
       if (status !== 0) throw new Error(`llama_decode failed (${status})`);
     };
-    const result: LlamaCppBench = { pp: [], tg: [] };
-    for (let rep = 0; rep <= options.repetitions; rep++) {
+    const result: LlamaCppBench = { pp: options.promptLengths.map(() => []), tg: [] };
+    for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
+      const timed = rep >= options.warmup;
+      for (const [i, length] of options.promptLengths.entries()) {
+        lib.symbols.llama_memory_clear(memory, true);
+        const start = performance.now();
+        decode(prompt.subarray(0, length));
+        if (timed) result.pp[i]!.push((performance.now() - start) / 1000);
+      }
       lib.symbols.llama_memory_clear(memory, true);
-      let start = performance.now();
-      if (prompt.length > 0) decode(prompt);
-      const pp = (performance.now() - start) / 1000;
-      lib.symbols.llama_memory_clear(memory, true);
-      start = performance.now();
+      const start = performance.now();
       for (let i = 0; i < options.genTokens; i++) {
         one[0] = prompt[i % prompt.length] ?? 1;
         decode(one);
       }
-      const tg = (performance.now() - start) / 1000;
-      if (rep > 0) { // the first run warms up
-        result.pp.push(pp);
-        result.tg.push(tg);
-      }
+      if (timed) result.tg.push((performance.now() - start) / 1000);
     }
     return result;
   } finally {

@@ -1,0 +1,172 @@
+/**
+ * A results file for people and for scripts: `md` (markdown tables as llama-bench prints them,
+ * with llama.cpp's figures and the ratio beside ours, and the cache hit rates as a budget ×
+ * policy grid), `csv` (one row per record, samples joined by `;`) or `json` (the file itself).
+ *
+ * @example
+ * ```ts ignore
+ * import { formatResults } from "./format.ts";
+ * console.log(formatResults(await readResults("r.json"), "md"));
+ * ```
+ * @module
+ */
+import { HIGHER_IS_BETTER, type ResultsFile, type TestRecord } from "./results.ts";
+
+export const FORMATS = ["md", "csv", "json"] as const;
+export type Format = typeof FORMATS[number];
+
+/** `results` as `format`. */
+export function formatResults(results: ResultsFile, format: Format): string {
+  if (format === "json") return JSON.stringify(results, null, 2);
+  if (format === "csv") return csv(results);
+  return markdown(results);
+}
+
+const CSV_COLUMNS = [
+  "engine",
+  "task",
+  "suite",
+  "test",
+  "model",
+  "type",
+  "backend",
+  "threads",
+  "config",
+  "budget_bytes",
+  "budget_share",
+  "policy",
+  "unit",
+  "mean",
+  "stddev",
+  "median",
+  "min",
+  "max",
+  "warmup",
+  "samples",
+] as const;
+
+function csv(results: ResultsFile): string {
+  const quote = (value: unknown) => {
+    const text = value === null || value === undefined ? "" : String(value);
+    return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const row = (engine: string, record: TestRecord) =>
+    CSV_COLUMNS.map((column) =>
+      quote(
+        column === "engine"
+          ? engine
+          : column === "samples"
+          ? record.samples.join(";")
+          : record[column],
+      )
+    ).join(",");
+  return [
+    CSV_COLUMNS.join(","),
+    ...results.tests.map((record) => row("moebench", record)),
+    ...results.peers.map((record) => row("llama.cpp", record)),
+  ].join("\n");
+}
+
+/** 3 significant digits, at least. */
+function figure(value: number): string {
+  if (value === 0) return "0";
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return value.toFixed(Math.min(digits, 6));
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cells = [head, ...rows].map((row) => row.map((cell) => cell.replaceAll("|", "\\|")));
+  const widths = head.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
+  const line = (row: readonly string[]) =>
+    `| ${row.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")} |`;
+  return [
+    line(cells[0]!),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...cells.slice(1).map(line),
+  ].join("\n");
+}
+
+function markdown(results: ResultsFile): string {
+  const { machine } = results;
+  const cpu = machine.hardware.cpu;
+  const lines = [
+    `moebench ${results.moebench.version}` +
+    (results.moebench.commit ? ` (${results.moebench.commit.slice(0, 10)})` : "") +
+    `, ${results.suite}` +
+    (results.spec ? `, ${results.spec.name} v${results.spec.version}` : ", own models") +
+    `, ${results.timestamp}` + (results.complete ? "" : " (incomplete: resume with --resume)"),
+    `machine: profile ${machine.profile}; ${cpu.model.value ?? "unknown CPU"}, ` +
+    `${cpu.logicalCores.value ?? "?"} threads; RAM read ${
+      figure(machine.measured.ram_read_gbps)
+    } ` +
+    `GB/s`,
+    "",
+  ];
+  const peerOf = (record: TestRecord) =>
+    results.peers.find((p) =>
+      p.model === record.model && p.test === record.test && p.config === record.config
+    );
+  const weightsRead = (record: TestRecord) => {
+    const bytes = record.details["active_bytes_per_token"];
+    if (typeof bytes !== "number" || !record.test.startsWith("tg")) return "";
+    const gbps = record.median * bytes / 1e9;
+    const share = gbps / machine.measured.ram_read_gbps;
+    return `${figure(gbps)} GB/s (${(share * 100).toFixed(0)} % of RAM reads)`;
+  };
+  const plain = results.tests.filter((r) => r.test !== "hit_rate");
+  const rows = [...plain, ...results.peers].map((record) => {
+    const peer = results.peers.includes(record) ? undefined : peerOf(record);
+    const better = HIGHER_IS_BETTER[record.unit];
+    return [
+      record.model,
+      record.type,
+      record.backend ?? "",
+      record.threads === null ? "" : String(record.threads),
+      record.config,
+      record.test,
+      `${figure(record.mean)} ± ${figure(record.stddev)}`,
+      record.unit,
+      peer
+        ? `${(better ? record.median / peer.median : peer.median / record.median).toFixed(2)}×`
+        : "",
+      weightsRead(record),
+    ];
+  });
+  if (rows.length > 0) {
+    lines.push(table(
+      [
+        "model",
+        "type",
+        "backend",
+        "threads",
+        "config",
+        "test",
+        "mean ± sd",
+        "unit",
+        "vs llama.cpp",
+        "weights read",
+      ],
+      rows,
+    ));
+  }
+  const hitRates = results.tests.filter((r) => r.test === "hit_rate");
+  if (hitRates.length > 0) {
+    const policies = [...new Set(hitRates.map((r) => r.policy ?? ""))];
+    const budgets = [...new Set(hitRates.map((r) => r.config))];
+    lines.push("", `simulated expert-cache hit rates (${hitRates[0]!.model}, no prefetch):`);
+    lines.push(table(
+      ["budget", ...policies],
+      budgets.map((budget) => [
+        budget,
+        ...policies.map((policy) => {
+          const record = hitRates.find((r) => r.config === budget && r.policy === policy);
+          return record ? `${(record.median * 100).toFixed(1)}%` : "";
+        }),
+      ]),
+    ));
+  }
+  if (results.score) {
+    lines.push("", `score: ${results.score.value.toFixed(1)} (${results.score.formula})`);
+  }
+  return lines.join("\n");
+}

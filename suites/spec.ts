@@ -1,0 +1,205 @@
+/**
+ * The standardized benchmark's spec: what `moebench bench --suite standard` runs, fixed so that
+ * results from different machines compare. The models are generated (`synth`: preset, type,
+ * seed) on first use into the cache folder and checked against the SHA-256 recorded here, so
+ * every machine times the same bytes; token sequences, repetitions, warm-up, budgets and the
+ * headline score's formula are constants of the version. Changing any of them bumps `version`,
+ * and results of different versions are never ranked together.
+ *
+ * @example
+ * ```ts ignore
+ * import { STANDARD, ensureSpecModel } from "./spec.ts";
+ * const model = await ensureSpecModel(STANDARD.models.main);
+ * console.log(model.path, model.sha256);
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { synthesize } from "../engine/synth/synth.ts";
+import { cacheDir } from "../util/cache_dir.ts";
+
+/** A generated model of the spec: `synth --preset P --type T --seed S`, and its hash. */
+export interface SpecModel {
+  readonly id: string;
+  readonly preset: string;
+  readonly type: "F16" | "Q8_0" | "Q4_0";
+  readonly seed: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+const specModel = (
+  preset: string,
+  type: SpecModel["type"],
+  bytes: number,
+  sha256: string,
+): SpecModel => ({ id: `${preset}-${type.toLowerCase()}`, preset, type, seed: 0, bytes, sha256 });
+
+/** The standard, version 1. */
+export const STANDARD = {
+  name: "moebench-standard",
+  version: 1,
+  models: {
+    /** The MoE every speed test runs: 8 layers, 32 experts of 768, top-4, ~350 MB. */
+    main: specModel(
+      "moe-350m",
+      "Q4_0",
+      362_265_088,
+      "146a5beecb8670d32a4abf0fdeac5ba196cb577e4b4effa4b433897d1ca21355",
+    ),
+    /** Quality: the F16 model, and the quantized variants measured against it. */
+    qualityReference: specModel(
+      "tiny-qwen3moe",
+      "F16",
+      27_889_888,
+      "a1422f2f21c45241b55c45014c43522cf2740af10411d52eb7bbac1b4ea528e0",
+    ),
+    qualityVariants: [
+      specModel(
+        "tiny-qwen3moe",
+        "Q8_0",
+        14_864_608,
+        "2b6e4703e4d0affc677d5db23fab0736b6012e2a48e1604677476dd21ceadff0",
+      ),
+      specModel(
+        "tiny-qwen3moe",
+        "Q4_0",
+        7_917_792,
+        "11377a1d0cb38f5b874415f9b04e576e1ec943bc928c697aee2fb2b97681f1c9",
+      ),
+    ],
+  },
+  tokens: {
+    /** pp at these prompt lengths, each from an empty context (TTFT at each). */
+    promptLengths: [16, 64, 256],
+    /** tg: tokens decoded one at a time from an empty context. */
+    genTokens: 64,
+    repetitions: 8,
+    warmup: 1,
+    /** Offloaded runs: an LRU cache of this share of the expert bytes, prefetch depth 1. */
+    offloadShare: 0.5,
+  },
+  load: {
+    /** Single-expert loads timed, cold and warm (latency percentiles). */
+    expertLoads: 64,
+    /** Random-read sizes besides the model's own expert (bytes). */
+    readSizes: [256 << 10, 4 << 20, 16 << 20],
+    /** Host → GPU uploads per size. */
+    uploads: 16,
+  },
+  cache: {
+    /** Tokens decoded greedily while the engine records the routing. */
+    traceTokens: 96,
+    /** Shares of the expert bytes the simulated caches get. */
+    budgets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    policies: ["lru", "lfu", "fifo", "random", "belady"],
+    /** Prefetch guessing recorded at these depths and experts per layer (k). */
+    prefetch: { depths: [1, 2], experts: [4, 8] },
+    /** Decode measured with the engine at these budgets (LRU, prefetch depth 1). */
+    measuredBudgets: [0.25, 0.5, 0.75],
+    genTokens: 32,
+    repetitions: 3,
+  },
+  quality: {
+    /** Perplexity chunks (llama-perplexity's `-c`), and how many. */
+    ctx: 128,
+    chunks: 6,
+    /** The text: tokens of a fixed pseudo-random sequence (see `specText`). */
+    textSeed: 7,
+  },
+  score: {
+    /**
+     * The headline: 100 × the geometric mean of three medians, each divided by the reference
+     * machine's figure (a 2 vCPU AMD EPYC VM with 24 GiB, the project's CI machine; cpu backend,
+     * 2 threads): pp256 and tg64 resident, and tg64 offloaded at half the expert bytes. A
+     * geometric mean so that no one figure dominates and a machine twice as fast at everything
+     * scores twice as high (LocalScore's choice too).
+     */
+    reference: { pp256: 250, tg64: 200, tg64Offloaded: 100 },
+  },
+} as const;
+
+/** The spec's name and version, as results files carry them. */
+export const SPEC_ID = { name: STANDARD.name, version: STANDARD.version } as const;
+
+/** The spec's model's path in the cache folder. */
+export function specModelPath(model: SpecModel): string {
+  return `${cacheDir()}/${STANDARD.name}-v${STANDARD.version}/${model.id}.gguf`;
+}
+
+/** A spec model on disk, checked. */
+export interface ReadyModel {
+  readonly model: SpecModel;
+  readonly path: string;
+  readonly sha256: string;
+}
+
+/** The generated file does not hash as the spec says: the generator changed, or the disk lies. */
+export class SpecModelMismatch extends Error {
+  override name = "SpecModelMismatch";
+}
+
+/**
+ * The spec model, generated on first use (atomically) and checked by SHA-256 every time; a
+ * cached file that does not match is generated again, and a fresh one that does not match is an
+ * error (the generator changed: the spec's version must change with it).
+ */
+export async function ensureSpecModel(
+  model: SpecModel,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ReadyModel> {
+  const path = specModelPath(model);
+  if (await exists(path)) {
+    const sha256 = await sha256File(path);
+    if (sha256 === model.sha256) return { model, path, sha256 };
+  }
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await synthesize({
+    preset: model.preset,
+    out: path,
+    type: model.type,
+    seed: model.seed,
+    ...(onProgress ? { onProgress } : {}),
+  });
+  const sha256 = await sha256File(path);
+  if (sha256 !== model.sha256) {
+    throw new SpecModelMismatch(
+      `${path}: generated ${model.id} hashes ${sha256}, the spec ${STANDARD.name} ` +
+        `v${STANDARD.version} says ${model.sha256} (the generator changed; bump the spec)`,
+    );
+  }
+  return { model, path, sha256 };
+}
+
+/** SHA-256 of a file, hex, read in 4 MiB pieces. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(4 << 20);
+  for (;;) {
+    const read = await file.read(buffer);
+    if (read === null) break;
+    hash.update(buffer.subarray(0, read));
+  }
+  return hash.digest("hex");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The quality text: `length` token ids drawn from a fixed 32-bit LCG (Numerical Recipes'), over
+ * the vocabulary's ordinary tokens (3 … vocab−1), the same on every machine.
+ */
+export function specText(length: number, vocabulary: number, seed: number): number[] {
+  let state = seed >>> 0;
+  return Array.from({ length }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return 3 + (state % (vocabulary - 3));
+  });
+}
