@@ -19,7 +19,13 @@ import { readConfig } from "../engine/model/config.ts";
 import { argmax } from "../engine/sample.ts";
 import type { PolicyName } from "../engine/offload/policy.ts";
 import { ExpertStore } from "../engine/offload/store.ts";
-import { simulate, type Trace, traceHeader, TraceRecorder } from "../engine/offload/trace.ts";
+import {
+  neededExperts,
+  simulate,
+  type Trace,
+  traceHeader,
+  TraceRecorder,
+} from "../engine/offload/trace.ts";
 import { type EngineOptions, loadModel } from "../cli/engine_options.ts";
 import { type RequiredLabels, type TestRecord, testRecord } from "./results.ts";
 import { type BenchModel, describeEngine, type Task, withExpertCache } from "./task.ts";
@@ -132,19 +138,21 @@ async function simulatedRecords(
     for (const experts of options.prefetch.experts) {
       const trace = await recordTrace(model.path, engine, options.traceTokens, { depth, experts });
       const counters = simulate(trace, { budgetShare: PREFETCH_BUDGET }, "lru");
+      const accuracy = guessAccuracy(trace, depth);
       const config = `depth ${depth}, k ${experts}`;
       const details = {
         depth,
         experts,
-        hit_rate: counters.hitRate,
+        guessed_layers: accuracy.layers,
+        hit_rate_with_prefetch: counters.hitRate,
         prefetched_bytes: counters.prefetchedBytes,
         wasted_prefetch_bytes: counters.wastedPrefetchBytes,
         steps,
       };
       for (
         const [test, value] of [
-          ["prefetch_recall", counters.prefetchRecall],
-          ["prefetch_precision", counters.prefetchPrecision],
+          ["prefetch_recall", accuracy.recall],
+          ["prefetch_precision", accuracy.precision],
         ] as const
       ) {
         records.push(
@@ -154,6 +162,31 @@ async function simulatedRecords(
     }
   }
   return records;
+}
+
+/**
+ * How well the guesses made `depth` MoE layers ahead named the experts that layer then used:
+ * recall (used experts that were guessed) and precision (guesses that were used), over every
+ * step. The engine's own counters see only each layer's latest guess (a nearer one replaces a
+ * farther one), so depth is measured here, on the guesses as the trace recorded them.
+ */
+export function guessAccuracy(trace: Trace, depth: number) {
+  let [used, guessed, hits, layers] = [0, 0, 0, 0];
+  for (const step of trace.steps) {
+    const order = step.layers.map((layer) => layer.layer);
+    for (const [i, layer] of step.layers.entries()) {
+      const target = step.layers[i + depth];
+      if (!target) continue;
+      const guess = layer.guesses.find((g) => g.layer === order[i + depth]);
+      if (!guess) continue;
+      const needed = new Set(neededExperts(target));
+      layers++;
+      used += needed.size;
+      guessed += guess.experts.length;
+      hits += guess.experts.filter((expert) => needed.has(expert)).length;
+    }
+  }
+  return { recall: used ? hits / used : 0, precision: guessed ? hits / guessed : 0, layers };
 }
 
 /** Decode tok/s with the engine offloading experts behind an LRU cache of `share`. */
