@@ -6,6 +6,8 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, reportError } from "./cli/common.ts";
 import { benchCommand } from "./cli/bench.ts";
+import { reportCommand } from "./cli/report.ts";
+import { publishCommand, serveCommand } from "./cli/publish.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evalCommand } from "./cli/eval.ts";
 import { generateCommand } from "./cli/generate.ts";
@@ -32,6 +34,9 @@ function program() {
     .addCommand(traceCommand())
     .addCommand(simulateCommand())
     .addCommand(benchCommand())
+    .addCommand(reportCommand())
+    .addCommand(publishCommand())
+    .addCommand(serveCommand())
     .addCommand(tuneCommand());
   // user mistakes in any (sub)command exit with code 2 instead of commander's process.exit(1)
   const overrideExit = (command: Command<unknown[], Record<string, unknown>>) => {

@@ -9,6 +9,8 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { readConfig } from "../engine/model/config.ts";
+import { inspectModel } from "../engine/model/inspect.ts";
+import { decodeBytesOf } from "../profiles/probe/roofline.ts";
 import { loadTokenizer } from "../engine/tokenizer/tokenizer.ts";
 import type { MachineProfile } from "../profiles/machine.ts";
 import { profileMachine } from "../profiles/machine.ts";
@@ -18,12 +20,11 @@ import { type Format, formatResults, FORMATS } from "../suites/format.ts";
 import { loadTasks } from "../suites/load.ts";
 import { qualityTasks } from "../suites/quality.ts";
 import type { ResultsFile, SuiteName } from "../suites/results.ts";
-import { type RunPlan, runPlan } from "../suites/run.ts";
+import { type RunOutput, type RunPlan, runPlan } from "../suites/run.ts";
 import { SPEC_ID, STANDARD } from "../suites/spec.ts";
 import { specModels, standardPlan, standardText } from "../suites/standard.ts";
 import { type BenchModel, benchModel, type Task } from "../suites/task.ts";
 import { tokensTasks } from "../suites/tokens.ts";
-import { cacheDir } from "../util/cache_dir.ts";
 import { readJsonFile } from "../util/json_file.ts";
 import { progressEnabled, stepProgress } from "../util/progress.ts";
 import { parseWholeNumber, printJson, UsageError } from "./common.ts";
@@ -86,26 +87,17 @@ export function benchCommand() {
       const format: Format = options.json ? "json" : options.format;
       const suite: SuiteName = options.suite ?? (options.model ? "tokens" : "standard");
       const quiet = format === "json";
-      const progress = stepProgress("bench", progressEnabled(quiet));
-      const plan = await planFor(suite, options, command.getOptionValueSource("pp") === "cli");
-      const machine = await machineProfile(options.machine, options.model, quiet);
       if (options.resume && !options.out) throw new UsageError("--resume needs --out");
-      const stopListening = options.out ? sayWhereOnInterrupt(options.out) : () => {};
-      let results: ResultsFile;
-      try {
-        results = await runPlan(plan, {
-          out: options.out ?? null,
-          resume: options.resume === true,
-          machine,
-          onTask: (index, count, label) => {
-            progress.step(label);
-            progress.update(index, count);
-          },
-        });
-      } finally {
-        progress.stop();
-        stopListening();
-      }
+      const plan = await planFor(suite, options, command.getOptionValueSource("pp") === "cli");
+      const machine = options.machine
+        ? await readMachine(options.machine)
+        : await profileHere(plan.models[0]!.path, quiet);
+      const results = await runWithProgress(plan, {
+        out: options.out ?? null,
+        resume: options.resume === true,
+        machine,
+        quiet,
+      });
       if (format === "json") printJson(results);
       else console.log(formatResults(results, format));
       if (options.out && format !== "json") console.error(`results: ${options.out}`);
@@ -244,31 +236,25 @@ async function qualityModels(options: BenchOptions) {
   return { reference, variants: [variant], text: text.slice(0, ctx * chunks) };
 }
 
-/** `--machine FILE`, or a quick profile of this machine (disk: where the models are). */
-async function machineProfile(
-  file: string | undefined,
-  model: string | undefined,
-  quiet: boolean,
-): Promise<MachineProfile> {
-  if (file) {
-    return await readJsonFile(
-      file,
-      MachineSchema,
-      "moebench machine profile",
-      (message) => new UsageError(message),
-    );
-  }
-  const folder = model?.includes("/")
-    ? model.slice(0, model.lastIndexOf("/")) || "/"
-    : model
-    ? "."
-    : cacheDir();
-  await Deno.mkdir(folder, { recursive: true });
+/** `--machine FILE`: a machine profile (`moebench profile --out`), validated. */
+function readMachine(file: string): Promise<MachineProfile> {
+  return readJsonFile(file, MachineSchema, "moebench machine profile", (m) => new UsageError(m));
+}
+
+/**
+ * A quick profile of this machine, with the decode roofline of the model at `model` and the disk
+ * of its folder measured.
+ */
+export async function profileHere(model: string, quiet: boolean): Promise<MachineProfile> {
+  const folder = model.includes("/") ? model.slice(0, model.lastIndexOf("/")) || "/" : ".";
+  using gguf = await openGGUF(model);
+  const bytes = decodeBytesOf(inspectModel(gguf));
   const progress = stepProgress("profile", progressEnabled(quiet));
   try {
     return await profileMachine({
       folder,
       quick: true,
+      ...(bytes ? { model: { path: model, ...bytes } } : {}),
       onStep: (name, index, count) => {
         progress.step(name);
         progress.update(index, count);
@@ -276,6 +262,27 @@ async function machineProfile(
     });
   } finally {
     progress.stop();
+  }
+}
+
+/** Runs `plan` with a progress bar (and, writing a file, a word on Ctrl-C). */
+export async function runWithProgress(
+  plan: RunPlan,
+  output: Omit<RunOutput, "onTask"> & { readonly quiet: boolean },
+): Promise<ResultsFile> {
+  const progress = stepProgress("bench", progressEnabled(output.quiet));
+  const stopListening = output.out ? sayWhereOnInterrupt(output.out) : () => {};
+  try {
+    return await runPlan(plan, {
+      ...output,
+      onTask: (index, count, label) => {
+        progress.step(label);
+        progress.update(index, count);
+      },
+    });
+  } finally {
+    progress.stop();
+    stopListening();
   }
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { ResultsError } from "../suites/results.ts";
+import { ResultsDbError } from "../reports/db.ts";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { GGUFError } from "../engine/gguf/errors.ts";
 import { LlamaCppUnavailable } from "../peers/llama_cpp/errors.ts";
@@ -78,7 +79,7 @@ function isUserError(error: unknown): boolean {
   return error instanceof UsageError || error instanceof GGUFError ||
     error instanceof RangeError || error instanceof LlamaCppUnavailable ||
     error instanceof StreamUnavailable || error instanceof ConfigError ||
-    error instanceof ResultsError ||
+    error instanceof ResultsError || error instanceof ResultsDbError ||
     error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
     error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.IsADirectory;
 }

@@ -3,6 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { readResults } from "../suites/results.ts";
 import { runMoebench as moebench, withTempDir } from "./_helpers.ts";
 
 Deno.test("`synth --json` then `inspect --json` describe the same model", async () => {
@@ -73,15 +74,36 @@ Deno.test("`inspect` prints a readable summary and, with --tensors, every tensor
   });
 });
 
-Deno.test("`demo` synthesizes and inspects the default model", async () => {
+Deno.test("`demo` profiles, runs the standard benchmark and ends with an HTML report", async () => {
   await withTempDir(async (dir) => {
     const demo = await moebench("demo", "--dir", dir);
     assert.equal(demo.code, 0, demo.stderr);
-    assert.match(demo.stdout, /synthesized tiny-mixtral/);
-    assert.match(demo.stdout, /experts: 8 per layer in 4 layers, top-2/);
     assert.match(demo.stdout, /^profile: [a-z-]+( \(nearest\))? — /m);
-    assert.match(demo.stdout, /roofline of .*tiny-mixtral-q8_0\.gguf:/);
-    await Deno.stat(join(dir, "tiny-mixtral-q8_0.gguf"));
+    assert.match(demo.stdout, /roofline of .*moe-350m-q4_0\.gguf:/);
+    assert.match(demo.stdout, /3\/3 report\. Score \d+\.\d/);
+    const report = join(dir, "report.html");
+    assert.ok(demo.stdout.trim().split("\n").some((line) => line.startsWith(`report:  ${report}`)));
+    const results = await readResults(join(dir, "results.json"));
+    assert.deepEqual(results.spec, { name: "moebench-standard", version: 1 });
+    assert.ok(results.complete && results.score !== null && results.score.value > 0);
+    for (const suite of ["tokens", "load", "cache", "quality"]) {
+      assert.ok(results.tests.some((r) => r.suite === suite), `no ${suite} records`);
+    }
+    const html = await Deno.readTextFile(report);
+    assert.match(html, /<canvas id="hit-rates">/);
+    // a standard run is ranked on a published site
+    const site = join(dir, "site");
+    const published = await moebench("publish", join(dir, "results.json"), "--site", site);
+    assert.equal(published.code, 0, published.stderr);
+    const index = await Deno.readTextFile(join(site, "index.html"));
+    const leaderboard = index.slice(
+      index.indexOf('id="leaderboard"'),
+      index.indexOf('id="others"'),
+    );
+    assert.match(
+      leaderboard,
+      /<tr><td>1<\/td><td>\d+\.\d<\/td><td><a href="runs\/[0-9a-f]{16}\.html">/,
+    );
   });
 });
 

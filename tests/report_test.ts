@@ -1,0 +1,257 @@
+/**
+ * Reports and the published site as people see them: rendered in headless Chromium (Debian's
+ * `chromium`, driven by playwright-core), every chart's canvas must have drawn, no console error
+ * may occur, and a results file with markup in every string it can carry must show as text with
+ * no script run. Screenshots go to `tests/artifacts/` (or `$MOEBENCH_ARTIFACTS`). Then the
+ * results database: publishing a run twice leaves one row, in SQLite and in PostgreSQL
+ * (`$MOEBENCH_TEST_POSTGRES`, which `.ci/run` starts).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import postgres from "postgres";
+import { synthesize } from "../engine/synth/synth.ts";
+import { openResultsDb } from "../reports/db.ts";
+import { ResultsFile } from "../suites/results.ts";
+import { runMoebench, withTempDir } from "./_helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const noBrowser = (await Deno.stat(CHROMIUM).catch(() => null))
+  ? null
+  : `${CHROMIUM} is missing (Debian package chromium; .ci/run installs it)`;
+if (noBrowser) console.warn(`browser tests skipped: ${noBrowser}`);
+const POSTGRES = Deno.env.get("MOEBENCH_TEST_POSTGRES") || null;
+if (!POSTGRES) console.warn("PostgreSQL test skipped: MOEBENCH_TEST_POSTGRES is not set");
+
+const MACHINE = new URL("./fixtures/machine.json", import.meta.url).pathname;
+const ARTIFACTS = Deno.env.get("MOEBENCH_ARTIFACTS") ??
+  new URL("./artifacts", import.meta.url).pathname;
+
+/** Markup that would run if a report let it through. */
+const HOSTILE = `<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">`;
+
+/**
+ * `results` with HOSTILE appended to every string the schema still accepts that way: enums,
+ * dates and hashes refuse it, names, descriptions, sources, tests, configs and details take it.
+ */
+function poisoned(results: ResultsFile): { file: ResultsFile; fields: number } {
+  const file = structuredClone(results) as unknown as Record<string, unknown>;
+  const paths: (string | number)[][] = [];
+  const walk = (value: unknown, path: (string | number)[]) => {
+    if (typeof value === "string") paths.push(path);
+    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    }
+  };
+  walk(file, []);
+  let fields = 0;
+  for (const path of paths) {
+    // deno-lint-ignore no-explicit-any
+    const parent = path.slice(0, -1).reduce((at: any, key) => at[key], file);
+    const key = path.at(-1)!;
+    const before = parent[key];
+    parent[key] = before + HOSTILE;
+    if (ResultsFile.safeParse(file).success) fields++;
+    else parent[key] = before;
+  }
+  return { file: file as unknown as ResultsFile, fields };
+}
+
+/** Three results files of a tiny model (tokens, cache, quality+load) and a hostile copy. */
+async function resultsFiles(dir: string): Promise<string[]> {
+  const model = join(dir, "tiny.gguf");
+  await synthesize({ preset: "tiny-olmoe", out: model, type: "Q4_0", seed: 2 });
+  const reference = join(dir, "tiny-f16.gguf");
+  await synthesize({ preset: "tiny-olmoe", out: reference, type: "F16", seed: 2 });
+  const runs: [string, string[]][] = [
+    ["tokens", ["--pp", "8,32", "--tg", "8"]],
+    ["cache", []],
+    ["load", []],
+    ["quality", ["--reference", reference]],
+  ];
+  const files: string[] = [];
+  for (const [suite, more] of runs) {
+    const out = join(dir, `${suite}.json`);
+    const result = await runMoebench(
+      ...["bench", "--suite", suite, "--model", model, "--reps", "2", "--machine", MACHINE],
+      ...["--out", out, ...more],
+    );
+    assert.equal(result.code, 0, result.stderr);
+    files.push(out);
+  }
+  const tokens = JSON.parse(await Deno.readTextFile(files[0]!)) as ResultsFile;
+  const { file, fields } = poisoned(tokens);
+  assert.ok(fields > 40, `only ${fields} string fields took the markup`);
+  const hostile = join(dir, "hostile.json");
+  await Deno.writeTextFile(hostile, JSON.stringify(file));
+  return [...files, hostile];
+}
+
+/** Opens `url` in Chromium; returns what the page did. */
+async function inBrowser(url: string, screenshot: string) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    page.on("pageerror", (error) => errors.push(String(error)));
+    const requests: string[] = [];
+    page.on("request", (request) => {
+      if (!request.url().startsWith("file:")) requests.push(request.url());
+    });
+    await page.goto(url);
+    // run in the page (strings: this file is type-checked without the DOM's types)
+    const canvases: { id: string; drawn: number }[] = await page.evaluate(`
+      [...document.querySelectorAll("canvas")].map((canvas) => {
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+        let drawn = 0;
+        for (let i = 3; i < pixels.data.length; i += 4) if (pixels.data[i] !== 0) drawn++;
+        return { id: canvas.id, drawn };
+      })`);
+    const pwned = await page.evaluate("globalThis.__pwned");
+    const images: number = await page.evaluate(`document.querySelectorAll("img").length`);
+    const text: string = await page.evaluate("document.body.innerText");
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, screenshot), fullPage: true });
+    return { errors, requests, canvases, pwned, images, text };
+  } finally {
+    await browser.close();
+  }
+}
+
+Deno.test({
+  name:
+    "a comparison report of five results files draws every chart in Chromium, hostile text inert",
+  ignore: noBrowser !== null,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const files = await resultsFiles(dir);
+      const out = join(dir, "report.html");
+      const result = await runMoebench("report", ...files, "--out", out);
+      assert.equal(result.code, 0, result.stderr);
+      const page = await inBrowser(`file://${out}`, "report.png");
+      assert.deepEqual(page.errors, []);
+      assert.deepEqual(page.requests, []); // self-contained: nothing fetched
+      const ids = page.canvases.map((c) => c.id);
+      for (const id of ["tokens", "prefill-decode", "hit-rates", "decode-budget", "load"]) {
+        assert.ok(ids.includes(id), `no ${id} chart in ${ids}`);
+      }
+      for (const id of ["latency", "roofline", "quality"]) assert.ok(ids.includes(id), id);
+      for (const canvas of page.canvases) {
+        assert.ok(canvas.drawn > 1000, `${canvas.id} is blank (${canvas.drawn} pixels drawn)`);
+      }
+      assert.equal(page.pwned, undefined, "a script from a results file ran");
+      assert.equal(page.images, 0, "markup from a results file became an element");
+      assert.ok(page.text.includes(HOSTILE), "the hostile strings are not shown as text");
+    });
+  },
+});
+
+Deno.test({
+  name: "the published site's index lists and links every run and shows hostile text as text",
+  ignore: noBrowser !== null,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const files = await resultsFiles(dir);
+      const site = join(dir, "site");
+      const result = await runMoebench("publish", ...files, "--site", site);
+      assert.equal(result.code, 0, result.stderr);
+      const page = await inBrowser(`file://${join(site, "index.html")}`, "index.png");
+      assert.deepEqual(page.errors, []);
+      assert.equal(page.pwned, undefined);
+      assert.equal(page.images, 0);
+      assert.ok(page.text.includes(HOSTILE));
+      for (const file of ["report.html", "runs", "data"]) {
+        assert.ok(await Deno.stat(join(site, file)), file);
+      }
+      const runPages = [...Deno.readDirSync(join(site, "runs"))];
+      assert.equal(runPages.length, files.length);
+      const runPage = await inBrowser(`file://${join(site, "runs", runPages[0]!.name)}`, "run.png");
+      assert.deepEqual(runPage.errors, []);
+      assert.ok(runPage.canvases.every((c) => c.drawn > 1000));
+    });
+  },
+});
+
+/** Publishes `files` twice into `db`; both times one row per run. */
+async function publishTwice(db: string) {
+  await withTempDir(async (dir) => {
+    const model = join(dir, "tiny.gguf");
+    await synthesize({ preset: "tiny-olmoe", out: model, type: "Q4_0", seed: 2 });
+    const out = join(dir, "r.json");
+    const bench = await runMoebench(
+      ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
+      ...["--machine", MACHINE, "--out", out],
+    );
+    assert.equal(bench.code, 0, bench.stderr);
+    const site = join(dir, "site");
+    for (const expected of [/1 new run, 1 in all/, /0 new runs, 1 in all/]) {
+      const result = await runMoebench("publish", out, "--site", site, "--db", db);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, expected);
+    }
+    await using results = await openResultsDb(db);
+    const rows = await results.runs();
+    const { tests } = JSON.parse(await Deno.readTextFile(out)) as ResultsFile;
+    const ours = rows.filter((row) => row.model === "tiny");
+    assert.equal(ours.length, 1);
+    assert.equal(await results.recordCount(ours[0]!.id as string), tests.length);
+  });
+}
+
+Deno.test("publishing the same run twice leaves one row in SQLite", async () => {
+  await withTempDir(async (dir) => {
+    await publishTwice(join(dir, "results.sqlite"));
+  });
+});
+
+Deno.test({
+  name: "publishing the same run twice leaves one row in PostgreSQL",
+  ignore: POSTGRES === null,
+  async fn() {
+    // a database of its own, so that other runs' rows do not count
+    const name = `moebench_test_${Deno.pid}`;
+    const sql = postgres(POSTGRES!, { max: 1, onnotice: () => {} });
+    await sql.unsafe(`CREATE DATABASE ${name}`);
+    try {
+      await publishTwice(POSTGRES!.replace(/\/[^/]*$/, `/${name}`));
+    } finally {
+      await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await sql.end();
+    }
+  },
+});
+
+Deno.test("publish and serve refuse what is not theirs with one line, the site untouched", async () => {
+  await withTempDir(async (dir) => {
+    const site = join(dir, "site");
+    const check = async (args: string[], message: RegExp) => {
+      const result = await runMoebench(...args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    };
+    await check(["publish", MACHINE, "--site", site], /machine\.json: not a moebench results file/);
+    const model = join(dir, "tiny.gguf");
+    await synthesize({ preset: "tiny-olmoe", out: model, type: "Q4_0", seed: 2 });
+    const out = join(dir, "r.json");
+    const bench = await runMoebench(
+      ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
+      ...["--machine", MACHINE, "--out", out],
+    );
+    assert.equal(bench.code, 0, bench.stderr);
+    await check(
+      ["publish", out, "--site", site, "--db", "postgres://nobody:secret@127.0.0.1:1/none"],
+      /postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: cannot connect to PostgreSQL/,
+    );
+    await check(
+      ["publish", out, "--site", site, "--db", join(dir, "no", "db.sqlite")],
+      /db\.sqlite/,
+    );
+    assert.equal(await Deno.stat(site).catch(() => null), null);
+    await check(["serve", "--site", join(dir, "none")], /none: no index\.html/);
+  });
+});
