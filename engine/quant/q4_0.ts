@@ -10,6 +10,7 @@
 import { readF16, writeF16 } from "./float.ts";
 import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
 import { ggmlType } from "./types.ts";
+import { largestMagnitude } from "./_legacy.ts";
 
 const type = ggmlType("Q4_0");
 const BLOCK = type.blockSize;
@@ -33,16 +34,7 @@ export const Q4_0: Quantizer = {
     for (let b = 0; b < blocks; b++) {
       const x = b * BLOCK;
       // the signed value of largest magnitude maps to -8, so the full 16 levels are used
-      let amax = 0;
-      let max = 0;
-      for (let j = 0; j < BLOCK; j++) {
-        const v = src[x + j]!;
-        if (amax < Math.abs(v)) {
-          amax = Math.abs(v);
-          max = v;
-        }
-      }
-      const d = fround(max / -8);
+      const d = fround(largestMagnitude(src, x, BLOCK) / -8);
       const inverse = d ? fround(1 / d) : 0;
       writeF16(view, b * BYTES, d);
       for (let j = 0; j < HALF; j++) {

@@ -7,8 +7,9 @@
  * ```
  * @module
  */
-import { readF16 } from "./float.ts";
-import { blockFormat, type QuantFormat } from "./format.ts";
+import { readF16, writeF16 } from "./float.ts";
+import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { valueRange, writeFiveBits } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q5_1");
@@ -16,15 +17,37 @@ const D = fieldOffset(type, "d");
 const M = fieldOffset(type, "m");
 const QH = fieldOffset(type, "qh");
 const QS = fieldOffset(type, "qs");
+const fround = Math.fround;
 
-/** Q5_1 reference dequantization, as ggml's `dequantize_row_q5_1`. */
-export const Q5_1: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
-  const d = readF16(view, at + D);
-  const m = readF16(view, at + M);
-  const high = view.getUint32(at + QH, true);
-  for (let j = 0; j < 16; j++) {
-    const packed = bytes[at + QS + j]!;
-    out[to + j] = ((packed & 0x0f) | (((high >>> j) << 4) & 0x10)) * d + m;
-    out[to + 16 + j] = ((packed >> 4) | ((high >>> (j + 12)) & 0x10)) * d + m;
-  }
-});
+/** Q5_1 reference conversions, bit-exact with ggml's `quantize_row_q5_1_ref`. */
+export const Q5_1: Quantizer = {
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = readF16(view, at + D);
+    const m = readF16(view, at + M);
+    const high = view.getUint32(at + QH, true);
+    for (let j = 0; j < 16; j++) {
+      const packed = bytes[at + QS + j]!;
+      out[to + j] = ((packed & 0x0f) | (((high >>> j) << 4) & 0x10)) * d + m;
+      out[to + 16 + j] = ((packed >> 4) | ((high >>> (j + 12)) & 0x10)) * d + m;
+    }
+  }),
+  quantize(src, dst) {
+    const blocks = checkBlockSpans(type, src.length, dst.length);
+    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
+    const quants = new Uint8Array(32);
+    for (let b = 0; b < blocks; b++) {
+      const [x, at] = [b * 32, b * type.bytesPerBlock];
+      // as Q4_1: the range maps onto the 32 levels
+      const { min, max } = valueRange(src, x, 32);
+      const d = fround(fround(max - min) / 31);
+      const inverse = d ? fround(1 / d) : 0;
+      writeF16(view, at + D, d);
+      writeF16(view, at + M, min);
+      for (let j = 0; j < 32; j++) {
+        // ggml casts to uint8_t without clamping: the largest value lands on 31 (or 31.5 → 31)
+        quants[j] = Math.trunc(fround(fround(fround(src[x + j]! - min) * inverse) + 0.5)) & 0xff;
+      }
+      writeFiveBits(view, at + QS, at + QH, quants);
+    }
+  },
+};

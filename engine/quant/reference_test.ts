@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { F16, F32 } from "./float.ts";
 import { type Quantizer, roundHalfAwayFromZero } from "./format.ts";
 import { Q4_0 } from "./q4_0.ts";
+import { Q4_1 } from "./q4_1.ts";
+import { Q5_0 } from "./q5_0.ts";
+import { Q5_1 } from "./q5_1.ts";
 import { Q8_0 } from "./q8_0.ts";
 import { tensorByteSize } from "./types.ts";
 import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
@@ -23,7 +26,7 @@ const ggml = await loadGgml().catch((error) => {
   return null;
 });
 
-for (const format of [Q8_0, Q4_0] as Quantizer[]) {
+for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1] as Quantizer[]) {
   const rowLength = 256;
   const rows = 24;
   const values = testValues(rows * rowLength, 7);
@@ -53,23 +56,33 @@ for (const format of [Q8_0, Q4_0] as Quantizer[]) {
     },
   });
 
-  // Q8_0 is symmetric (±127 steps): errors stay within half a step. Q4_0 maps the extreme value
-  // to −8 steps, so a value of the opposite sign and equal magnitude clips at +7: one step.
-  const allowedSteps = format === Q8_0 ? 0.5 : 1;
-  Deno.test(`${format.type.name} round trip stays within ${allowedSteps} quantization step`, () => {
+  // Q8_0 is symmetric (±127 steps): errors stay within half a step. Q4_0 and Q5_0 map the
+  // extreme value to the most negative level (−8, −16 steps), so a value of the opposite sign and
+  // equal magnitude clips one step short. Q4_1 and Q5_1 spread the range over 15 and 31 steps.
+  const allowed = (slice: Float32Array): number => {
+    const amax = Math.max(...slice.map(Math.abs));
+    const range = Math.max(...slice) - Math.min(...slice);
+    const name = format.type.name;
+    const step = name === "Q8_0"
+      ? amax / 127 / 2
+      : name === "Q4_0"
+      ? amax / 8
+      : name === "Q5_0"
+      ? amax / 16
+      : range / (name === "Q4_1" ? 15 : 31) / 2;
+    return step + amax * 1e-3 + 1e-7; // plus the f16 rounding of the scale (and minimum)
+  };
+  Deno.test(`${format.type.name} round trip stays within its quantization step`, () => {
     const bytes = new Uint8Array(tensorByteSize(format.type, [rowLength, rows]));
     format.quantize(values, bytes);
     const back = new Float32Array(values.length);
     format.dequantize(bytes, back);
-    const levels = format === Q8_0 ? 127 : 8;
     for (let block = 0; block < values.length / 32; block++) {
       const slice = values.subarray(block * 32, block * 32 + 32);
-      const amax = Math.max(...slice.map(Math.abs));
-      const step = amax / levels;
+      const limit = allowed(slice);
       for (let j = 0; j < 32; j++) {
         const error = Math.abs(back[block * 32 + j]! - slice[j]!);
-        // plus the f16 rounding of the scale
-        assert(error <= step * allowedSteps + amax * 1e-3 + 1e-7, `block ${block}: ${error}`);
+        assert(error <= limit, `block ${block}: ${error} > ${limit}`);
       }
     }
   });

@@ -40,7 +40,7 @@ export const SYNTH_VERSION = 1;
 export interface SynthOptions {
   readonly preset: string;
   readonly out: string;
-  /** ggml type of the weight matrices (F32, F16, Q8_0, Q4_0); norms and routers stay F32. */
+  /** ggml type of the weight matrices (`SYNTH_TYPES`); norms and routers stay F32. */
   readonly type?: string;
   readonly seed?: number;
   /** Width factor in (0, 1], see `scaleShape`. */
@@ -65,7 +65,7 @@ export interface SynthResult {
 }
 
 /** The types `synth` writes its weight matrices in. */
-export const SYNTH_TYPES = ["F32", "F16", "Q8_0", "Q4_0"] as const;
+export const SYNTH_TYPES = ["F32", "F16", "Q8_0", "Q5_1", "Q5_0", "Q4_1", "Q4_0"] as const;
 
 /** Values generated per chunk: bounds memory for any tensor size. */
 const CHUNK_VALUES = 1 << 20;
