@@ -1,7 +1,8 @@
 /**
  * Chart.js's UMD build, read from Deno's npm cache so that reports inline it and work offline.
- * The package exports no path to its UMD file, so the file is found through `deno info`, which
- * names the package's folder in the cache (and fetches it there if it is missing).
+ * deno.json's import map pins the version; the package exports no path to its UMD file, so it is
+ * found beside the module `chart.js` resolves to, or, where the package is not cached yet,
+ * through `deno info` (which names the package's folder and fetches it there).
  *
  * @example
  * ```ts ignore
@@ -11,24 +12,30 @@
  * @module
  */
 
-/** The version inlined (deno.json pins the same for `deno check` and the lock file). */
-export const CHART_JS = "chart.js@4.5.1";
+const UMD = "chart.umd.min.js";
 
 let cached: string | null = null;
 
 /** The minified UMD source of Chart.js. */
 export async function chartJsSource(): Promise<string> {
   if (cached !== null) return cached;
+  const resolved = import.meta.resolve("chart.js");
+  cached = await Deno.readTextFile(
+    resolved.startsWith("file:") ? new URL(`./${UMD}`, resolved) : await fetched(resolved),
+  );
+  return cached;
+}
+
+/** The UMD file of the package `specifier` (`npm:chart.js@4.5.1`), fetched into the cache. */
+async function fetched(specifier: string): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", `npm:${CHART_JS}`],
+    args: ["info", "--json", specifier],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const info = output.success ? JSON.parse(new TextDecoder().decode(output.stdout)) : null;
-  const folder: string | undefined = info?.npmPackages?.[CHART_JS]?.localPath;
-  if (!folder) {
-    throw new Error(`${CHART_JS} could not be found or fetched (deno info failed)`);
-  }
-  cached = await Deno.readTextFile(`${folder}/dist/chart.umd.min.js`);
-  return cached;
+  const packages: { name: string; localPath?: string }[] = Object.values(info?.npmPackages ?? {});
+  const folder = packages.find((p) => p.name === "chart.js")?.localPath;
+  if (!folder) throw new Error(`${specifier} could not be found or fetched (deno info failed)`);
+  return `${folder}/dist/${UMD}`;
 }
