@@ -7,6 +7,7 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, reportError } from "./cli/common.ts";
 import { benchCommand } from "./cli/bench.ts";
 import { reportCommand } from "./cli/report.ts";
+import { compressCommand } from "./cli/compress.ts";
 import { publishCommand, serveCommand } from "./cli/publish.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evalCommand } from "./cli/eval.ts";
@@ -34,6 +35,7 @@ function program() {
     .addCommand(traceCommand())
     .addCommand(simulateCommand())
     .addCommand(benchCommand())
+    .addCommand(compressCommand())
     .addCommand(reportCommand())
     .addCommand(publishCommand())
     .addCommand(serveCommand())

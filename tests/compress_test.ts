@@ -1,0 +1,73 @@
+/**
+ * `moebench compress` as a user runs it: a pruned model that llama.cpp loads and runs with the
+ * same logits as moebench, the plan alone with `--dry-run`, and budgets.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openGGUF } from "../engine/gguf/read.ts";
+import { readConfig } from "../engine/model/config.ts";
+import { ReferenceModel } from "../engine/model/reference.ts";
+import { synthesize } from "../engine/synth/synth.ts";
+import { evalWithLlamaCpp, llamaCppUnavailableReason } from "../peers/llama_cpp/llama_cpp.ts";
+import { logitAgreement } from "./_logit_agreement.ts";
+import { runMoebench, withTempDir } from "./_helpers.ts";
+
+const unavailable = await llamaCppUnavailableReason();
+
+Deno.test({
+  name: "`moebench compress --prune-ratio` writes a model llama.cpp runs with moebench's logits",
+  ignore: unavailable !== null,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const model = join(dir, "m.gguf");
+      await synthesize({ preset: "tiny-qwen3moe", out: model, type: "Q8_0", seed: 5 });
+      const out = join(dir, "pruned.gguf");
+      const result = await runMoebench(
+        "compress",
+        model,
+        "--out",
+        out,
+        "--prune-ratio",
+        "0.25",
+        "--json",
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const plan = JSON.parse(result.stdout);
+      assert.equal(plan.experts, 16);
+      assert.equal(plan.kept, 12);
+      assert.equal(plan.kept_used_count, 3); // top-4 of 16 → top-3 of 12
+      assert.equal(plan.written, (await Deno.stat(out)).size);
+      assert.ok(plan.bytes_after < plan.bytes_before);
+      using gguf = await openGGUF(out);
+      const config = readConfig(gguf);
+      assert.equal(config.experts, 12);
+      assert.equal(config.expertsUsed, 3);
+      const tokens = [1, ...Array.from({ length: 15 }, (_, i) => 5 + ((i * 37) % 900))];
+      const theirs = await evalWithLlamaCpp(out, tokens, 8);
+      const reference = await ReferenceModel.load(gguf, { maxContext: 32, numerics: "ggml" });
+      const ours = tokens.map((token, pos) => reference.forward(token, pos).slice());
+      const agreement = logitAgreement(ours, theirs);
+      assert.ok(agreement.top1Agreement >= 0.95, JSON.stringify(agreement));
+      assert.ok(agreement.meanTop3Delta <= 0.05, JSON.stringify(agreement));
+    });
+  },
+});
+
+Deno.test("`moebench compress --budget` prunes the least that fits, and says when nothing does", async () => {
+  await withTempDir(async (dir) => {
+    const model = join(dir, "m.gguf");
+    await synthesize({ preset: "tiny-olmoe", out: model, type: "Q8_0", seed: 5 });
+    const dry = await runMoebench("compress", model, "--budget", "13MB", "--dry-run", "--json");
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = JSON.parse(dry.stdout);
+    assert.ok(plan.bytes_after <= 13e6 && plan.kept < 16, JSON.stringify(plan));
+    assert.equal(plan.written, null);
+    assert.equal([...Deno.readDirSync(dir)].length, 1); // nothing written
+    const bigger = await runMoebench("compress", model, "--budget", "1MB", "--dry-run");
+    assert.equal(bigger.code, 2);
+    assert.match(bigger.stderr, /still over the 1\.0 MB budget/);
+    const bad = await runMoebench("compress", model, "--prune-ratio", "0.25");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /give --out/);
+  });
+});
