@@ -1,14 +1,22 @@
 /**
- * `moebench compress`: make a MoE model fit a byte budget. So far the pruning stage of
- * Collaborative Compression: experts ranked by importance (I = α·Freq + (1−α)·Score) from a
- * routing trace on calibration tokens, the least important removed from every layer, the router's
- * top-k scaled with the experts kept; a plan first, then the GGUF file (atomically).
+ * `moebench compress`: make a MoE model fit a byte budget, after Collaborative Compression: experts
+ * ranked by importance (I = α·Freq + (1−α)·Score) from a routing trace on calibration tokens, the
+ * least important removed from every layer and the router's top-k scaled with the experts kept;
+ * each matrix's type chosen by sensitivity under the budget (HQQ for the affine types), pruning
+ * more only where mixed precision alone cannot fit; a plan first, then the GGUF file (atomically).
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
 import Table from "cli-table3";
-import { expertImportance } from "../engine/compress/importance.ts";
-import { type PrunePlan, prunePlan, writePruned } from "../engine/compress/prune.ts";
+import { expertImportance, type LayerImportance } from "../engine/compress/importance.ts";
+import {
+  allocateTypes,
+  type Allocation,
+  roleOf,
+  tensorSensitivity,
+  TYPE_LADDER,
+} from "../engine/compress/mixed.ts";
+import { type PrunePlan, prunePlan, writeCompressed } from "../engine/compress/prune.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { readConfig } from "../engine/model/config.ts";
 import { ExpertStore } from "../engine/offload/store.ts";
@@ -29,7 +37,7 @@ const CALIBRATION_CHUNK = 128;
 /** The `compress` command. */
 export function compressCommand() {
   return new Command("compress")
-    .description("prune a MoE model's least important experts to fit a budget (GGUF out)")
+    .description("fit a MoE model to a byte budget: prune experts, mixed precision, HQQ (GGUF out)")
     .argument("<model>", "GGUF model to compress")
     .option("--out <file>", "GGUF file to write")
     .option("--budget <size>", "the largest file wanted (2GiB, 900MB)", (v) => parseSize(v))
@@ -53,29 +61,25 @@ export function compressCommand() {
       const trace = await calibration(gguf, options);
       const layers = expertImportance(trace, options.alpha);
       const budget = options.budget && "bytes" in options.budget ? options.budget.bytes : null;
-      const plan = options.pruneRatio !== undefined
-        ? prunePlan(gguf, layers, options.pruneRatio)
-        : budget !== null
-        ? planForBudget(gguf, layers, budget)
-        : (() => {
-          throw new UsageError("give --budget or --prune-ratio");
-        })();
-      if (budget !== null && plan.bytesAfter > budget) {
-        throw new UsageError(
-          `${model}: pruned to ${formatBytes(plan.bytesAfter)}, still over the ` +
-            `${formatBytes(budget)} budget (mixed precision is not built yet)`,
-        );
+      if (budget === null && options.pruneRatio === undefined) {
+        throw new UsageError("give --budget or --prune-ratio");
       }
+      const { plan, allocation } = budget === null
+        ? { plan: prunePlan(gguf, layers, options.pruneRatio!), allocation: null }
+        : await fitBudget(gguf, layers, budget, options.pruneRatio);
+      const types = allocation?.types ?? new Map<string, string>();
       const summary = {
         model,
         out: options.out ?? null,
+        budget,
         experts: plan.experts,
         kept: plan.kept,
         expert_used_count: plan.expertsUsed,
         kept_used_count: plan.keptUsed,
         bytes_before: plan.bytesBefore,
-        bytes_after: plan.bytesAfter,
+        bytes_after: allocation ? allocation.total : plan.bytesAfter,
         calibration_tokens: layers[0]?.tokens ?? 0,
+        types: Object.fromEntries(types),
         layers: layers.map((l) => ({
           layer: l.layer,
           kept: plan.keep.get(l.layer) ?? [],
@@ -83,19 +87,85 @@ export function compressCommand() {
         })),
         written: null as number | null,
       };
-      if (!options.json) console.log(renderPlan(plan, layers.map((l) => l.importance)));
+      if (!options.json) {
+        console.log(renderPlan(plan, layers.map((l) => l.importance)));
+        if (allocation) console.log(renderTypes(gguf, allocation, summary.bytes_after));
+      }
       if (!options.dryRun) {
         const progress = byteProgress("compress", progressEnabled(options.json === true));
-        summary.written = await writePruned(
+        summary.written = await writeCompressed(
           gguf,
           plan,
+          types,
           options.out!,
           (done, total) => progress.update(done, total),
         ).finally(() => progress.stop());
+        if (budget !== null && summary.written > budget) {
+          await Deno.remove(options.out!);
+          throw new Error(`wrote ${summary.written} bytes, over the ${budget} planned: removed`);
+        }
         if (!options.json) console.log(`wrote ${options.out}: ${formatBytes(summary.written)}`);
       }
       if (options.json) printJson(summary);
     });
+}
+
+/** A plan and types within the budget: mixed precision, then pruning more where that is short. */
+async function fitBudget(
+  gguf: GGUFFile,
+  layers: LayerImportance[],
+  budget: number,
+  pruneRatio: number | undefined,
+): Promise<{ plan: PrunePlan; allocation: Allocation & { total: number } }> {
+  const experts = readConfig(gguf).experts;
+  for (let removed = 0;; removed++) {
+    const plan = prunePlan(gguf, layers, pruneRatio ?? removed / experts);
+    const candidates = await tensorSensitivity(
+      gguf,
+      plan.keptUsed / plan.kept,
+      plan.kept / plan.experts,
+    );
+    // what the allocator does not choose: the rest of the tensors, and the header and padding
+    const chosen = new Set(candidates.map((c) => c.name));
+    const fixed = gguf.tensors.filter((t) => !chosen.has(t.name)).reduce(
+      (sum, t) =>
+        sum +
+        (/_exps|ffn_gate_inp|exp_probs_b/.test(t.name) ? t.bytes * plan.kept / experts : t.bytes),
+      0,
+    );
+    const overhead = gguf.dataOffset + gguf.tensors.length * gguf.alignment;
+    const allocation = allocateTypes(candidates, budget - fixed - overhead);
+    if (allocation) {
+      return { plan, allocation: { ...allocation, total: allocation.bytes + fixed + overhead } };
+    }
+    if (pruneRatio !== undefined || plan.kept <= Math.max(2, plan.keptUsed)) {
+      const lowest = candidates.reduce((sum, c) => sum + c.bytes[0]!, 0) + fixed + overhead;
+      throw new UsageError(
+        `${gguf.path}: ${formatBytes(lowest)} at ${plan.kept} experts per layer with every ` +
+          `matrix at ${TYPE_LADDER[0]}, still over the ${formatBytes(budget)} budget`,
+      );
+    }
+  }
+}
+
+/** The chosen types, counted by role. */
+function renderTypes(gguf: GGUFFile, allocation: Allocation, total: number): string {
+  const byRole = new Map<string, Map<string, number>>();
+  for (const [name, type] of allocation.types) {
+    const { role } = roleOf(name, 0);
+    const counts = byRole.get(role) ?? new Map<string, number>();
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+    byRole.set(role, counts);
+  }
+  const table = new Table({ head: ["role", "tensors by type"] });
+  for (const [role, counts] of byRole) {
+    table.push([role, [...counts].map(([type, n]) => `${n} × ${type}`).join(", ")]);
+  }
+  const before = gguf.tensors.filter((t) => allocation.types.has(t.name))
+    .map((t) => t.typeName);
+  return `${table.toString()}
+mixed precision: was ${[...new Set(before)].join("/")}; ` +
+    `file ≈ ${formatBytes(total)}`;
 }
 
 /** The routing that ranks the experts: a given trace, or one recorded on text or tokens. */
@@ -136,20 +206,6 @@ async function calibration(
     await loaded.model.prefill(tokens.slice(at, at + CALIBRATION_CHUNK), 0, false);
   }
   return recorder.trace(tokens);
-}
-
-/** The least pruning whose file fits `budget`. */
-function planForBudget(
-  gguf: GGUFFile,
-  layers: ReturnType<typeof expertImportance>,
-  budget: number,
-): PrunePlan {
-  const experts = readConfig(gguf).experts;
-  let plan = prunePlan(gguf, layers, 0);
-  for (let removed = 1; plan.bytesAfter > budget && removed < experts - 1; removed++) {
-    plan = prunePlan(gguf, layers, removed / experts);
-  }
-  return plan;
 }
 
 /** The plan as people read it. */

@@ -53,21 +53,44 @@ Deno.test({
   },
 });
 
-Deno.test("`moebench compress --budget` prunes the least that fits, and says when nothing does", async () => {
-  await withTempDir(async (dir) => {
-    const model = join(dir, "m.gguf");
-    await synthesize({ preset: "tiny-olmoe", out: model, type: "Q8_0", seed: 5 });
-    const dry = await runMoebench("compress", model, "--budget", "13MB", "--dry-run", "--json");
-    assert.equal(dry.code, 0, dry.stderr);
-    const plan = JSON.parse(dry.stdout);
-    assert.ok(plan.bytes_after <= 13e6 && plan.kept < 16, JSON.stringify(plan));
-    assert.equal(plan.written, null);
-    assert.equal([...Deno.readDirSync(dir)].length, 1); // nothing written
-    const bigger = await runMoebench("compress", model, "--budget", "1MB", "--dry-run");
-    assert.equal(bigger.code, 2);
-    assert.match(bigger.stderr, /still over the 1\.0 MB budget/);
-    const bad = await runMoebench("compress", model, "--prune-ratio", "0.25");
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /give --out/);
-  });
+Deno.test({
+  name:
+    "`moebench compress --budget` fits mixed precision (pruning where needed) that llama.cpp runs",
+  ignore: unavailable !== null,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const model = join(dir, "m.gguf");
+      await synthesize({ preset: "tiny-olmoe", out: model, type: "Q8_0", seed: 5 });
+      const dry = await runMoebench("compress", model, "--budget", "9MB", "--dry-run", "--json");
+      assert.equal(dry.code, 0, dry.stderr);
+      const plan = JSON.parse(dry.stdout);
+      assert.ok(plan.bytes_after <= 9e6, JSON.stringify(plan.bytes_after));
+      assert.equal(plan.kept, 16); // mixed precision alone fits: nothing pruned
+      assert.ok(Object.values(plan.types).includes("Q4_0"));
+      assert.equal(plan.written, null);
+      assert.equal([...Deno.readDirSync(dir)].length, 1); // nothing written
+
+      const out = join(dir, "small.gguf");
+      const tight = await runMoebench("compress", model, "--budget", "6MB", "--out", out, "--json");
+      assert.equal(tight.code, 0, tight.stderr);
+      const pruned = JSON.parse(tight.stdout);
+      assert.ok(pruned.kept < 16, "a budget below every matrix at Q4_0 prunes experts");
+      assert.ok(pruned.written <= 6e6 && pruned.written === (await Deno.stat(out)).size);
+      using gguf = await openGGUF(out);
+      const tokens = [1, ...Array.from({ length: 15 }, (_, i) => 5 + ((i * 41) % 900))];
+      const theirs = await evalWithLlamaCpp(out, tokens, 8);
+      const reference = await ReferenceModel.load(gguf, { maxContext: 32, numerics: "ggml" });
+      const ours = tokens.map((token, pos) => reference.forward(token, pos).slice());
+      const agreement = logitAgreement(ours, theirs);
+      assert.ok(agreement.top1Agreement >= 0.95, JSON.stringify(agreement));
+      assert.ok(agreement.meanTop3Delta <= 0.05, JSON.stringify(agreement));
+
+      const none = await runMoebench("compress", model, "--budget", "1MB", "--dry-run");
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /every matrix at Q4_0, still over the 1\.0 MB budget/);
+      const bad = await runMoebench("compress", model, "--prune-ratio", "0.25");
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /give --out/);
+    });
+  },
 });

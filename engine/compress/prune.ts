@@ -11,9 +11,9 @@
  *
  * @example
  * ```ts ignore
- * import { prunePlan, writePruned } from "./prune.ts";
+ * import { prunePlan, writeCompressed } from "./prune.ts";
  * const plan = prunePlan(gguf, layers, 0.25);
- * await writePruned(gguf, plan, "pruned.gguf");
+ * await writeCompressed(gguf, plan, new Map(), "pruned.gguf");
  * ```
  * @module
  */
@@ -22,6 +22,9 @@ import { type Metadata, u32 } from "../gguf/types.ts";
 import { type TensorToWrite, writeGGUF } from "../gguf/write.ts";
 import { readConfig } from "../model/config.ts";
 import { type LayerImportance, mostImportant } from "./importance.ts";
+import { encode } from "./mixed.ts";
+import { quantFormat } from "../quant/registry.ts";
+import { ggmlType } from "../quant/types.ts";
 
 /** What pruning will do. */
 export interface PrunePlan {
@@ -90,10 +93,15 @@ export function prunePlan(
   };
 }
 
-/** Writes `gguf` pruned as `plan` says to `out` (atomically). */
-export async function writePruned(
+/**
+ * Writes `gguf` pruned as `plan` says to `out` (atomically), each tensor named in `types`
+ * converted to that type (decoded, then encoded: HQQ for the affine types), expert by expert for
+ * the stacked expert tensors so memory stays at one expert's values.
+ */
+export async function writeCompressed(
   gguf: GGUFFile,
   plan: PrunePlan,
+  types: ReadonlyMap<string, string>,
   out: string,
   onProgress?: (written: number, total: number) => void,
 ): Promise<number> {
@@ -105,13 +113,15 @@ export async function writePruned(
   ]);
   const tensors: TensorToWrite[] = gguf.tensors.map((info) => {
     const stacked = STACKED.exec(info.name) ?? ROUTER.exec(info.name);
+    const typeName = types.get(info.name) ?? info.typeName;
+    const convert = typeName === info.typeName ? null : converter(info.typeName, typeName);
     if (!stacked) {
-      return {
-        name: info.name,
-        typeName: info.typeName,
-        shape: info.shape,
-        data: copy(gguf, info),
-      };
+      const data = convert
+        ? async function* () {
+          yield convert(await gguf.readTensor(info));
+        }
+        : copy(gguf, info);
+      return { name: info.name, typeName, shape: info.shape, data };
     }
     const kept = plan.keep.get(Number(stacked[1]))!;
     const slice = info.bytes / plan.experts;
@@ -119,18 +129,34 @@ export async function writePruned(
     shape[shape.length - 1] = plan.kept;
     return {
       name: info.name,
-      typeName: info.typeName,
+      typeName,
       shape,
       data: async function* () {
         const buffer = new Uint8Array(slice);
         for (const expert of kept) {
-          yield await gguf.readBytes(info.offset + expert * slice, slice, buffer);
+          const bytes = await gguf.readBytes(info.offset + expert * slice, slice, buffer);
+          yield convert ? convert(bytes) : bytes;
         }
       },
     };
   });
   const { bytes } = await writeGGUF(out, { metadata, tensors }, onProgress ? { onProgress } : {});
   return bytes;
+}
+
+/** Blocks of type `from` re-encoded as type `to`. */
+function converter(from: string, to: string): (bytes: Uint8Array) => Uint8Array {
+  const source = quantFormat(from);
+  const target = ggmlType(to);
+  return (bytes) => {
+    const values = new Float32Array(
+      (bytes.length / source.type.bytesPerBlock) * source.type.blockSize,
+    );
+    source.dequantize(bytes, values);
+    const out = new Uint8Array((values.length / target.blockSize) * target.bytesPerBlock);
+    encode(to, values, out);
+    return out;
+  };
 }
 
 /** A tensor's bytes, read in pieces of at most 16 MiB. */

@@ -1,0 +1,157 @@
+/**
+ * Mixed precision under a byte budget. Each weight matrix gets a type from a ladder of formats
+ * moebench can write, from leanest to richest (Q4_0 … Q8_0, F16). Its sensitivity to a type is the
+ * relative squared error that type leaves on a sample of its rows, weighted by the tensor's role:
+ * attention, dense and shared-expert weights and the output act on every token (weight 1), a
+ * routed expert's on the k of n tokens routed to it (k/n), so a bit spent on a routed expert buys
+ * less. The allocator starts every matrix at the bottom of the ladder, then repeatedly takes the
+ * upgrade that removes the most weighted error per byte added while the total stays within the
+ * budget; when even the bottom is over the budget it says so, and the caller prunes more.
+ * Norms, biases, routers and tensors whose rows are not whole blocks keep their type.
+ *
+ * @example
+ * ```ts ignore
+ * import { allocateTypes, tensorSensitivity } from "./mixed.ts";
+ * const candidates = await tensorSensitivity(gguf, plan);
+ * const choice = allocateTypes(candidates, 900e6);
+ * ```
+ * @module
+ */
+import type { GGUFFile } from "../gguf/read.ts";
+import type { TensorInfo } from "../gguf/types.ts";
+import { quantFormat, quantizer } from "../quant/registry.ts";
+import { ggmlType, rowByteSize } from "../quant/types.ts";
+import { HQQ_TYPES, hqqQuantize, type HqqType } from "./hqq.ts";
+
+/** The types a matrix may get, leanest first. */
+export const TYPE_LADDER = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "F16"] as const;
+export type LadderType = typeof TYPE_LADDER[number];
+
+/** Rows sampled per tensor to measure its sensitivity. */
+const SAMPLE_ROWS = 64;
+
+/** A matrix the allocator chooses a type for. */
+export interface Candidate {
+  readonly name: string;
+  /** attention, dense, shared expert, routed expert, embeddings, output. */
+  readonly role: string;
+  /** How much of the model's output an error here reaches. */
+  readonly weight: number;
+  readonly elements: number;
+  /** Bytes and relative squared error at each rung of the ladder. */
+  readonly bytes: readonly number[];
+  readonly relativeError: readonly number[];
+}
+
+/** A matrix's role and weight from its name (`routedShare`: k/n of a routed expert). */
+export function roleOf(name: string, routedShare: number): { role: string; weight: number } {
+  if (/_exps\.weight$/.test(name)) return { role: "routed expert", weight: routedShare };
+  if (/_shexp\.weight$/.test(name)) return { role: "shared expert", weight: 1 };
+  if (/\.attn_/.test(name)) return { role: "attention", weight: 1 };
+  if (name === "token_embd.weight") return { role: "embeddings", weight: 1 };
+  if (name === "output.weight") return { role: "output", weight: 1 };
+  return { role: "dense", weight: 1 };
+}
+
+/** Whether the allocator may retype `info`: a matrix of whole blocks, not a router or norm. */
+export function retypable(info: TensorInfo): boolean {
+  return info.shape.length >= 2 && info.shape[0]! % 32 === 0 &&
+    !/ffn_gate_inp|_norm|\.bias$|exp_probs_b/.test(info.name);
+}
+
+/** Quantizes `values` as `type` (HQQ for the affine types) into `out`. */
+export function encode(type: string, values: Float32Array, out: Uint8Array): void {
+  if ((HQQ_TYPES as readonly string[]).includes(type)) {
+    hqqQuantize(type as HqqType, values, out);
+  } else {
+    quantizer(type).quantize(values, out);
+  }
+}
+
+/**
+ * Every retypable matrix of `gguf` with its bytes and sampled error at each rung; `elements`
+ * lets the caller count only the experts it keeps (`keptShare` of a routed tensor's).
+ */
+export async function tensorSensitivity(
+  gguf: GGUFFile,
+  routedShare: number,
+  keptShare: number,
+): Promise<Candidate[]> {
+  const candidates: Candidate[] = [];
+  for (const info of gguf.tensors.filter(retypable)) {
+    const cols = info.shape[0]!;
+    const rows = info.elements / cols;
+    const format = quantFormat(info.typeName);
+    const rowBytes = rowByteSize(format.type, cols);
+    const sample = new Float32Array(Math.min(rows, SAMPLE_ROWS) * cols);
+    const row = new Uint8Array(rowBytes);
+    const picked = sample.length / cols;
+    for (let i = 0; i < picked; i++) {
+      const r = Math.floor((i * rows) / picked);
+      await gguf.readBytes(info.offset + r * rowBytes, rowBytes, row);
+      format.dequantize(row, sample.subarray(i * cols, (i + 1) * cols));
+    }
+    let signal = 0;
+    for (const v of sample) signal += v * v;
+    const routed = /_exps\.weight$/.test(info.name);
+    const elements = routed ? info.elements * keptShare : info.elements;
+    const relativeError = TYPE_LADDER.map((type) => {
+      const bytes = new Uint8Array(rowByteSize(ggmlType(type), cols) * picked);
+      encode(type, sample, bytes);
+      const back = new Float32Array(sample.length);
+      quantFormat(type).dequantize(bytes, back);
+      let error = 0;
+      for (let i = 0; i < sample.length; i++) error += (back[i]! - sample[i]!) ** 2;
+      return signal > 0 ? error / signal : 0;
+    });
+    candidates.push({
+      name: info.name,
+      ...roleOf(info.name, routedShare),
+      elements,
+      bytes: TYPE_LADDER.map((type) => (elements / cols) * rowByteSize(ggmlType(type), cols)),
+      relativeError,
+    });
+  }
+  return candidates;
+}
+
+/** What the allocator chose. */
+export interface Allocation {
+  /** The rung of each candidate, by name. */
+  readonly types: ReadonlyMap<string, LadderType>;
+  /** Bytes of the candidates at their chosen types. */
+  readonly bytes: number;
+  /** Σ weight · relative error · elements: the damage the choice leaves. */
+  readonly weightedError: number;
+}
+
+/**
+ * The types for `candidates` within `budget` bytes (their share of it: the caller subtracts the
+ * bytes of everything else), or null when even the leanest rung is over.
+ */
+export function allocateTypes(candidates: readonly Candidate[], budget: number): Allocation | null {
+  const rung = candidates.map(() => 0);
+  let bytes = candidates.reduce((sum, c) => sum + c.bytes[0]!, 0);
+  if (bytes > budget) return null;
+  const damage = (c: Candidate, r: number) => c.weight * c.relativeError[r]! * c.elements;
+  for (;;) {
+    let best = -1;
+    let bestGain = 0;
+    for (const [i, c] of candidates.entries()) {
+      const r = rung[i]!;
+      if (r + 1 >= TYPE_LADDER.length) continue;
+      const extra = c.bytes[r + 1]! - c.bytes[r]!;
+      if (bytes + extra > budget) continue;
+      const gain = (damage(c, r) - damage(c, r + 1)) / Math.max(extra, 1);
+      if (gain > bestGain) [best, bestGain] = [i, gain];
+    }
+    if (best < 0) break;
+    bytes += candidates[best]!.bytes[rung[best]! + 1]! - candidates[best]!.bytes[rung[best]!]!;
+    rung[best]!++;
+  }
+  return {
+    types: new Map(candidates.map((c, i) => [c.name, TYPE_LADDER[rung[i]!]!])),
+    bytes,
+    weightedError: candidates.reduce((sum, c, i) => sum + damage(c, rung[i]!), 0),
+  };
+}
