@@ -1,6 +1,6 @@
 /**
  * Mixed precision under a byte budget. Each weight matrix gets a type from a ladder of formats
- * moebench can write, from leanest to richest (Q4_0 … Q8_0, F16). Its sensitivity to a type is the
+ * moebench can write, from leanest to richest (Q4_0 … Q6_K, Q8_0, F16). Its sensitivity to a type is the
  * relative squared error that type leaves on a sample of its rows, weighted by the tensor's role:
  * attention, dense and shared-expert weights and the output act on every token (weight 1), a
  * routed expert's on the k of n tokens routed to it (k/n), so a bit spent on a routed expert buys
@@ -24,7 +24,7 @@ import { ggmlType, rowByteSize } from "../quant/types.ts";
 import { HQQ_TYPES, hqqQuantize, type HqqType } from "./hqq.ts";
 
 /** The types a matrix may get, leanest first. */
-export const TYPE_LADDER = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "F16"] as const;
+export const TYPE_LADDER = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K", "Q8_0", "F16"] as const;
 export type LadderType = typeof TYPE_LADDER[number];
 
 /** Rows sampled per tensor to measure its sensitivity. */
@@ -38,7 +38,9 @@ export interface Candidate {
   /** How much of the model's output an error here reaches. */
   readonly weight: number;
   readonly elements: number;
-  /** Bytes and relative squared error at each rung of the ladder. */
+  /** The rungs of the ladder its rows fit (Q6_K needs rows of whole 256-value blocks). */
+  readonly types: readonly LadderType[];
+  /** Bytes and relative squared error at each of its types. */
   readonly bytes: readonly number[];
   readonly relativeError: readonly number[];
 }
@@ -95,7 +97,8 @@ export async function tensorSensitivity(
     for (const v of sample) signal += v * v;
     const routed = /_exps\.weight$/.test(info.name);
     const elements = routed ? info.elements * keptShare : info.elements;
-    const relativeError = TYPE_LADDER.map((type) => {
+    const types = TYPE_LADDER.filter((type) => cols % ggmlType(type).blockSize === 0);
+    const relativeError = types.map((type) => {
       const bytes = new Uint8Array(rowByteSize(ggmlType(type), cols) * picked);
       encode(type, sample, bytes);
       const back = new Float32Array(sample.length);
@@ -108,7 +111,8 @@ export async function tensorSensitivity(
       name: info.name,
       ...roleOf(info.name, routedShare),
       elements,
-      bytes: TYPE_LADDER.map((type) => (elements / cols) * rowByteSize(ggmlType(type), cols)),
+      types,
+      bytes: types.map((type) => (elements / cols) * rowByteSize(ggmlType(type), cols)),
       relativeError,
     });
   }
@@ -139,7 +143,7 @@ export function allocateTypes(candidates: readonly Candidate[], budget: number):
     let bestGain = 0;
     for (const [i, c] of candidates.entries()) {
       const r = rung[i]!;
-      if (r + 1 >= TYPE_LADDER.length) continue;
+      if (r + 1 >= c.types.length) continue;
       const extra = c.bytes[r + 1]! - c.bytes[r]!;
       if (bytes + extra > budget) continue;
       const gain = (damage(c, r) - damage(c, r + 1)) / Math.max(extra, 1);
@@ -150,7 +154,7 @@ export function allocateTypes(candidates: readonly Candidate[], budget: number):
     rung[best]!++;
   }
   return {
-    types: new Map(candidates.map((c, i) => [c.name, TYPE_LADDER[rung[i]!]!])),
+    types: new Map(candidates.map((c, i) => [c.name, c.types[rung[i]!]!])),
     bytes,
     weightedError: candidates.reduce((sum, c, i) => sum + damage(c, rung[i]!), 0),
   };

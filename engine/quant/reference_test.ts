@@ -5,6 +5,7 @@ import { Q4_0 } from "./q4_0.ts";
 import { Q4_1 } from "./q4_1.ts";
 import { Q5_0 } from "./q5_0.ts";
 import { Q5_1 } from "./q5_1.ts";
+import { Q6_K } from "./q6_k.ts";
 import { Q8_0 } from "./q8_0.ts";
 import { tensorByteSize } from "./types.ts";
 import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
@@ -26,7 +27,7 @@ const ggml = await loadGgml().catch((error) => {
   return null;
 });
 
-for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1] as Quantizer[]) {
+for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q6_K] as Quantizer[]) {
   const rowLength = 256;
   const rows = 24;
   const values = testValues(rows * rowLength, 7);
@@ -59,7 +60,7 @@ for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1] as Quantizer[]) {
   // Q8_0 is symmetric (±127 steps): errors stay within half a step. Q4_0 and Q5_0 map the
   // extreme value to the most negative level (−8, −16 steps), so a value of the opposite sign and
   // equal magnitude clips one step short. Q4_1 and Q5_1 spread the range over 15 and 31 steps.
-  const allowed = (slice: Float32Array): number => {
+  const allowed = (slice: Float32Array, superBlock: Float32Array): number => {
     const amax = Math.max(...slice.map(Math.abs));
     const range = Math.max(...slice) - Math.min(...slice);
     const name = format.type.name;
@@ -69,6 +70,8 @@ for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1] as Quantizer[]) {
       ? amax / 8
       : name === "Q5_0"
       ? amax / 16
+      : name === "Q6_K" // sub-block scales are 8-bit steps of the 256-value block's d: a small
+      ? amax / 32 + Math.max(...superBlock.map(Math.abs)) / 128 // one may round to zero
       : range / (name === "Q4_1" ? 15 : 31) / 2;
     return step + amax * 1e-3 + 1e-7; // plus the f16 rounding of the scale (and minimum)
   };
@@ -79,7 +82,8 @@ for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1] as Quantizer[]) {
     format.dequantize(bytes, back);
     for (let block = 0; block < values.length / 32; block++) {
       const slice = values.subarray(block * 32, block * 32 + 32);
-      const limit = allowed(slice);
+      const first = Math.floor((block * 32) / 256) * 256;
+      const limit = allowed(slice, values.subarray(first, first + 256));
       for (let j = 0; j < 32; j++) {
         const error = Math.abs(back[block * 32 + j]! - slice[j]!);
         assert(error <= limit, `block ${block}: ${error} > ${limit}`);
