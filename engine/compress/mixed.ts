@@ -1,6 +1,6 @@
 /**
  * Mixed precision under a byte budget. Each weight matrix gets a type from a ladder of formats
- * moebench can write, from leanest to richest (Q4_0 … Q6_K, Q8_0, F16). Its sensitivity to a type is the
+ * moebench can write, by bits per weight (Q4_0, Q4_K 4.5 … Q6_K 6.56, Q8_0 8.5, F16). Its sensitivity to a type is the
  * relative squared error that type leaves on a sample of its rows, weighted by the tensor's role:
  * attention, dense and shared-expert weights and the output act on every token (weight 1), a
  * routed expert's on the k of n tokens routed to it (k/n), so a bit spent on a routed expert buys
@@ -24,7 +24,17 @@ import { ggmlType, rowByteSize } from "../quant/types.ts";
 import { HQQ_TYPES, hqqQuantize, type HqqType } from "./hqq.ts";
 
 /** The types a matrix may get, leanest first. */
-export const TYPE_LADDER = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K", "Q8_0", "F16"] as const;
+export const TYPE_LADDER = [
+  "Q4_0",
+  "Q4_K",
+  "Q4_1",
+  "Q5_0",
+  "Q5_K",
+  "Q5_1",
+  "Q6_K",
+  "Q8_0",
+  "F16",
+] as const;
 export type LadderType = typeof TYPE_LADDER[number];
 
 /** Rows sampled per tensor to measure its sensitivity. */
@@ -38,7 +48,7 @@ export interface Candidate {
   /** How much of the model's output an error here reaches. */
   readonly weight: number;
   readonly elements: number;
-  /** The rungs of the ladder its rows fit (Q6_K needs rows of whole 256-value blocks). */
+  /** The rungs of the ladder its rows fit (K-quants need rows of whole 256-value blocks). */
   readonly types: readonly LadderType[];
   /** Bytes and relative squared error at each of its types. */
   readonly bytes: readonly number[];

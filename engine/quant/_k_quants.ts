@@ -1,12 +1,18 @@
 /**
  * What ggml's reference K-quant quantizers share: `nearest_int` (round half to even through the
- * 1.5·2²³ trick, in f32) and `make_qx_quants`, the symmetric sub-block quantizer of Q3_K and
- * Q6_K that tries 19 scales around the extreme value's and keeps the one that minimises the
- * x²-weighted squared error. Every operation rounds to f32 as ggml's C does.
+ * 1.5·2²³ trick, in f32), `make_qx_quants` (the symmetric sub-block quantizer of Q3_K and Q6_K:
+ * 19 scales around the extreme value's, the x²-weighted least error kept), `make_qkx2_quants`
+ * (the affine one of Q2_K, Q4_K and Q5_K) and Q4_K/Q5_K's 6-bit scales and minimums. Every
+ * operation rounds to f32 as ggml's C does.
  * @module
  */
+import { readF16, writeF16 } from "./float.ts";
+import { scaleMinK4 } from "./_k_scales.ts";
 
 const fround = Math.fround;
+
+/** ggml's `GROUP_MAX_EPS`: a group whose largest magnitude is below it is all zero. */
+export const GROUP_MAX_EPS = 1e-15;
 
 /** ggml's `nearest_int`: `fval` rounded to the nearest integer, ties to even, through f32. */
 export function nearestInt(fval: number): number {
@@ -34,7 +40,7 @@ export function makeQxQuants(
       max = x[from + i]!;
     }
   }
-  if (amax < 1e-30) {
+  if (amax < GROUP_MAX_EPS) {
     L.fill(0, at, at + n);
     return 0;
   }
@@ -59,7 +65,7 @@ export function makeQxQuants(
   let iscale = fround(-nmax / max);
   store(iscale);
   let [sumlx, suml2] = sums(iscale);
-  let scale = fround(sumlx / suml2);
+  let scale = suml2 ? fround(sumlx / suml2) : 0;
   let best = fround(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
@@ -72,4 +78,174 @@ export function makeQxQuants(
     }
   }
   return scale;
+}
+
+/**
+ * ggml's `make_qkx2_quants`: affine levels `L[at…]` in 0…nmax for `n` values from `x[from…]`
+ * under per-value `weights`, trying `nstep + 1` scales from (nmax + rmin)/(max − min) upwards by
+ * `rdelta` and keeping the weighted-least-squares fit with the lowest weighted error (squared,
+ * or absolute with `useMad`). Returns the scale and the minimum as ggml's `the_min` (−min ≥ 0).
+ */
+export function makeQkx2Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  from: number,
+  weights: Float32Array,
+  L: Uint8Array,
+  at: number,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+  useMad: boolean,
+): { scale: number; theMin: number } {
+  let min = x[from]!;
+  let max = x[from]!;
+  let sumW = weights[0]!;
+  let sumX = fround(sumW * x[from]!);
+  for (let i = 1; i < n; i++) {
+    const v = x[from + i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sumW = fround(sumW + weights[i]!);
+    sumX = fround(sumX + fround(weights[i]! * v));
+  }
+  if (min > 0) min = 0;
+  if (max === min) {
+    L.fill(0, at, at + n);
+    return { scale: 0, theMin: -min };
+  }
+  const levelsFor = (iscale: number, into: Uint8Array, offset: number) => {
+    for (let i = 0; i < n; i++) {
+      const l = nearestInt(fround(iscale * fround(x[from + i]! - min)));
+      into[offset + i] = Math.max(0, Math.min(nmax, l));
+    }
+  };
+  const errorOf = (scale: number, offsetMin: number, levels: Uint8Array, offset: number) => {
+    let error = 0;
+    for (let i = 0; i < n; i++) {
+      let diff = fround(fround(fround(scale * levels[offset + i]!) + offsetMin) - x[from + i]!);
+      diff = useMad ? Math.abs(diff) : fround(diff * diff);
+      error = fround(error + fround(weights[i]! * diff));
+    }
+    return error;
+  };
+  let iscale = fround(nmax / fround(max - min));
+  let scale = fround(1 / iscale);
+  levelsFor(iscale, L, at);
+  let bestError = errorOf(scale, min, L, at);
+  if (nstep < 1) return { scale, theMin: -min };
+  const aux = new Uint8Array(n);
+  for (let is = 0; is <= nstep; is++) {
+    iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / fround(max - min));
+    levelsFor(iscale, aux, 0);
+    let [sumL, sumL2, sumXL] = [0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const [l, w] = [aux[i]!, weights[i]!];
+      sumL = fround(sumL + fround(w * l));
+      sumL2 = fround(sumL2 + fround(fround(w * l) * l));
+      sumXL = fround(sumXL + fround(fround(w * l) * x[from + i]!));
+    }
+    const D = fround(fround(sumW * sumL2) - fround(sumL * sumL));
+    if (D > 0) {
+      let thisScale = fround(fround(fround(sumW * sumXL) - fround(sumX * sumL)) / D);
+      let thisMin = fround(fround(fround(sumL2 * sumX) - fround(sumL * sumXL)) / D);
+      if (thisMin > 0) {
+        thisMin = 0;
+        thisScale = fround(sumXL / sumL2);
+      }
+      const error = errorOf(thisScale, thisMin, aux, 0);
+      if (error < bestError) {
+        L.set(aux, at);
+        bestError = error;
+        scale = thisScale;
+        min = thisMin;
+      }
+    }
+  }
+  return { scale, theMin: -min };
+}
+
+/** Where a Q4_K/Q5_K block keeps its super-block scales and packed sub-block scales. */
+export interface ScaleMinLayout {
+  readonly d: number;
+  readonly dmin: number;
+  readonly scales: number;
+}
+
+/**
+ * The part of ggml's Q4_K and Q5_K reference quantizers they share: for the 256 values at
+ * `x[from…]`, each 32-value sub-block's scale and minimum (`make_qkx2_quants` weighted by
+ * rms + |x|), both quantized to 6 bits against the super-block's d and dmin (written at `at`),
+ * then every value's level in 0…nmax into `L`.
+ */
+export function quantizeScaleMinBlock(
+  x: Float32Array,
+  from: number,
+  view: DataView,
+  at: number,
+  layout: ScaleMinLayout,
+  nmax: number,
+  search: { readonly rmin: number; readonly nstep: number },
+  L: Uint8Array,
+): void {
+  const weights = new Float32Array(32);
+  const scales = new Float32Array(8);
+  const mins = new Float32Array(8);
+  let maxScale = 0;
+  let maxMin = 0;
+  for (let j = 0; j < 8; j++) {
+    const sub = from + 32 * j;
+    let sumX2 = 0;
+    for (let l = 0; l < 32; l++) sumX2 = fround(sumX2 + fround(x[sub + l]! * x[sub + l]!));
+    const avX = fround(Math.sqrt(fround(sumX2 / 32)));
+    for (let l = 0; l < 32; l++) weights[l] = fround(avX + Math.abs(x[sub + l]!));
+    const fit = makeQkx2Quants(
+      32,
+      nmax,
+      x,
+      sub,
+      weights,
+      L,
+      32 * j,
+      search.rmin,
+      fround(0.1),
+      search.nstep,
+      false,
+    );
+    scales[j] = fit.scale;
+    mins[j] = fit.theMin;
+    if (scales[j]! > maxScale) maxScale = scales[j]!;
+    if (mins[j]! > maxMin) maxMin = mins[j]!;
+  }
+  const invScale = maxScale > 0 ? fround(63 / maxScale) : 0;
+  const invMin = maxMin > 0 ? fround(63 / maxMin) : 0;
+  const packed = new Uint8Array(12);
+  for (let j = 0; j < 8; j++) {
+    const ls = Math.min(63, nearestInt(fround(invScale * scales[j]!)) & 0xff);
+    const lm = Math.min(63, nearestInt(fround(invMin * mins[j]!)) & 0xff);
+    if (j < 4) {
+      packed[j] = ls;
+      packed[j + 4] = lm;
+    } else {
+      packed[j + 4] = (ls & 0x0f) | ((lm & 0x0f) << 4);
+      packed[j - 4]! |= (ls >> 4) << 6;
+      packed[j]! |= (lm >> 4) << 6;
+    }
+  }
+  for (let i = 0; i < 12; i++) view.setUint8(at + layout.scales + i, packed[i]!);
+  writeF16(view, at + layout.d, fround(maxScale / 63));
+  writeF16(view, at + layout.dmin, fround(maxMin / 63));
+  const d = readF16(view, at + layout.d);
+  const dmin = readF16(view, at + layout.dmin);
+  for (let j = 0; j < 8; j++) {
+    const [sc, m] = scaleMinK4(packed, 0, j);
+    const sd = fround(d * sc);
+    if (!sd) continue;
+    const dm = fround(dmin * m);
+    for (let i = 0; i < 32; i++) {
+      const l = nearestInt(fround(fround(x[from + 32 * j + i]! + dm) / sd));
+      L[32 * j + i] = Math.max(0, Math.min(nmax, l));
+    }
+  }
 }

@@ -13,7 +13,7 @@
  */
 import { readF16, writeF16 } from "./float.ts";
 import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
-import { makeQxQuants, nearestInt } from "./_k_quants.ts";
+import { GROUP_MAX_EPS, makeQxQuants, nearestInt } from "./_k_quants.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q6_K");
@@ -65,7 +65,7 @@ export const Q6_K: Quantizer = {
         }
       }
       dst.fill(0, at, at + type.bytesPerBlock);
-      if (maxAbsScale < 1e-15) continue; // GROUP_MAX_EPS: an all-zero block
+      if (maxAbsScale < GROUP_MAX_EPS) continue; // an all-zero block
       const iscale = fround(-128 / maxScale);
       writeF16(view, at + D, fround(1 / iscale));
       const d = readF16(view, at + D);
