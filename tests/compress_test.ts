@@ -66,7 +66,8 @@ Deno.test({
       const plan = JSON.parse(dry.stdout);
       assert.ok(plan.bytes_after <= 9e6, JSON.stringify(plan.bytes_after));
       assert.equal(plan.kept, 16); // mixed precision alone fits: nothing pruned
-      assert.ok(Object.values(plan.types).includes("Q4_0"));
+      const types = Object.values(plan.types) as string[];
+      assert.ok(types.length > 0 && types.some((type) => type !== "Q8_0"), types.join());
       assert.equal(plan.written, null);
       assert.equal([...Deno.readDirSync(dir)].length, 1); // nothing written
 
