@@ -6,7 +6,8 @@
  * routed expert's on the k of n tokens routed to it (k/n), so a bit spent on a routed expert buys
  * less. The allocator starts every matrix at the bottom of the ladder, then repeatedly takes the
  * upgrade that removes the most weighted error per byte added while the total stays within the
- * budget; when even the bottom is over the budget it says so, and the caller prunes more.
+ * budget (to any richer rung: a ladder ordered by bytes is not always ordered by error); when
+ * even the bottom is over the budget it says so, and the caller prunes more.
  * Norms, biases, routers and tensors whose rows are not whole blocks keep their type.
  *
  * @example
@@ -149,19 +150,22 @@ export function allocateTypes(candidates: readonly Candidate[], budget: number):
   if (bytes > budget) return null;
   const damage = (c: Candidate, r: number) => c.weight * c.relativeError[r]! * c.elements;
   for (;;) {
-    let best = -1;
+    // any richer rung, not only the next: a ladder by bytes is not always one by error
+    let best: [number, number] | null = null;
     let bestGain = 0;
     for (const [i, c] of candidates.entries()) {
       const r = rung[i]!;
-      if (r + 1 >= c.types.length) continue;
-      const extra = c.bytes[r + 1]! - c.bytes[r]!;
-      if (bytes + extra > budget) continue;
-      const gain = (damage(c, r) - damage(c, r + 1)) / Math.max(extra, 1);
-      if (gain > bestGain) [best, bestGain] = [i, gain];
+      for (let to = r + 1; to < c.types.length; to++) {
+        const extra = c.bytes[to]! - c.bytes[r]!;
+        if (bytes + extra > budget) continue;
+        const gain = (damage(c, r) - damage(c, to)) / Math.max(extra, 1);
+        if (gain > bestGain) [best, bestGain] = [[i, to], gain];
+      }
     }
-    if (best < 0) break;
-    bytes += candidates[best]!.bytes[rung[best]! + 1]! - candidates[best]!.bytes[rung[best]!]!;
-    rung[best]!++;
+    if (best === null) break;
+    const [i, to] = best;
+    bytes += candidates[i]!.bytes[to]! - candidates[i]!.bytes[rung[i]!]!;
+    rung[i] = to;
   }
   return {
     types: new Map(candidates.map((c, i) => [c.name, c.types[rung[i]!]!])),
