@@ -11,8 +11,9 @@
  * ```
  * @module
  */
-import { readF16 } from "./float.ts";
-import { blockFormat, type QuantFormat } from "./format.ts";
+import { readF16, writeF16 } from "./float.ts";
+import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { makeQkx2Quants, nearestInt } from "./_k_quants.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q2_K");
@@ -20,21 +21,100 @@ const SCALES = fieldOffset(type, "scales");
 const QS = fieldOffset(type, "qs");
 const D = fieldOffset(type, "d");
 const DMIN = fieldOffset(type, "dmin");
+const fround = Math.fround;
 
-/** Q2_K reference dequantization, as ggml's `dequantize_row_q2_K`. */
-export const Q2_K: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
-  const d = readF16(view, at + D);
-  const dmin = readF16(view, at + DMIN);
-  let sub = 0;
-  for (let half = 0; half < 2; half++) {
-    const qs = at + QS + half * 32;
-    for (let shift = 0; shift < 8; shift += 2) {
-      for (const offset of [0, 16]) {
-        const packed = bytes[at + SCALES + sub++]!;
-        const dl = d * (packed & 0x0f);
-        const ml = dmin * (packed >> 4);
-        for (let l = 0; l < 16; l++) out[to++] = dl * ((bytes[qs + offset + l]! >> shift) & 3) - ml;
+/** Q2_K reference conversions, bit-exact with ggml's `quantize_row_q2_K_ref`. */
+export const Q2_K: Quantizer = {
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = readF16(view, at + D);
+    const dmin = readF16(view, at + DMIN);
+    let sub = 0;
+    for (let half = 0; half < 2; half++) {
+      const qs = at + QS + half * 32;
+      for (let shift = 0; shift < 8; shift += 2) {
+        for (const offset of [0, 16]) {
+          const packed = bytes[at + SCALES + sub++]!;
+          const dl = d * (packed & 0x0f);
+          const ml = dmin * (packed >> 4);
+          for (let l = 0; l < 16; l++) {
+            out[to++] = dl * ((bytes[qs + offset + l]! >> shift) & 3) - ml;
+          }
+        }
       }
     }
-  }
-});
+  }),
+  quantize(src, dst) {
+    const blocks = checkBlockSpans(type, src.length, dst.length);
+    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
+    const levels = new Uint8Array(256);
+    const weights = new Float32Array(16);
+    const scales = new Float32Array(16);
+    const mins = new Float32Array(16);
+    for (let b = 0; b < blocks; b++) {
+      const [x, at] = [b * 256, b * type.bytesPerBlock];
+      // each sub-block of 16 an affine fit (absolute error, weighted by |x|); 4-bit scales and
+      // minimums against the largest of each
+      let maxScale = 0;
+      let maxMin = 0;
+      for (let j = 0; j < 16; j++) {
+        for (let l = 0; l < 16; l++) weights[l] = Math.abs(src[x + 16 * j + l]!);
+        const fit = makeQkx2Quants(
+          16,
+          3,
+          src,
+          x + 16 * j,
+          weights,
+          levels,
+          16 * j,
+          -0.5,
+          fround(0.1),
+          15,
+          true,
+        );
+        scales[j] = fit.scale;
+        mins[j] = fit.theMin;
+        if (scales[j]! > maxScale) maxScale = scales[j]!;
+        if (mins[j]! > maxMin) maxMin = mins[j]!;
+      }
+      const packed = new Uint8Array(16);
+      if (maxScale > 0) {
+        const iscale = fround(15 / maxScale);
+        for (let j = 0; j < 16; j++) packed[j] = nearestInt(fround(iscale * scales[j]!)) & 0xff;
+        writeF16(view, at + D, fround(maxScale / 15));
+      } else {
+        writeF16(view, at + D, 0);
+      }
+      if (maxMin > 0) {
+        const iscale = fround(15 / maxMin);
+        for (let j = 0; j < 16; j++) {
+          packed[j] = (packed[j]! | (nearestInt(fround(iscale * mins[j]!)) << 4)) & 0xff;
+        }
+        writeF16(view, at + DMIN, fround(maxMin / 15));
+      } else {
+        writeF16(view, at + DMIN, 0);
+      }
+      for (let j = 0; j < 16; j++) view.setUint8(at + SCALES + j, packed[j]!);
+      const d = readF16(view, at + D);
+      const dmin = readF16(view, at + DMIN);
+      for (let j = 0; j < 16; j++) {
+        const sd = fround(d * (packed[j]! & 0x0f));
+        if (!sd) continue;
+        const dm = fround(dmin * (packed[j]! >> 4));
+        for (let i = 0; i < 16; i++) {
+          const l = nearestInt(fround(fround(src[x + 16 * j + i]! + dm) / sd));
+          levels[16 * j + i] = Math.max(0, Math.min(3, l));
+        }
+      }
+      for (let half = 0; half < 2; half++) {
+        const j = half * 128;
+        for (let l = 0; l < 32; l++) {
+          view.setUint8(
+            at + QS + half * 32 + l,
+            levels[j + l]! | (levels[j + l + 32]! << 2) | (levels[j + l + 64]! << 4) |
+              (levels[j + l + 96]! << 6),
+          );
+        }
+      }
+    }
+  },
+};
