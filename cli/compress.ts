@@ -142,7 +142,8 @@ async function fitBudget(
       const lowest = candidates.reduce((sum, c) => sum + c.bytes[0]!, 0) + fixed + overhead;
       throw new UsageError(
         `${gguf.path}: ${formatBytes(lowest)} at ${plan.kept} experts per layer with every ` +
-          `matrix at ${TYPE_LADDER[0]}, still over the ${formatBytes(budget)} budget`,
+          `matrix at its leanest type (${TYPE_LADDER[0]} where rows allow), still over the ` +
+          `${formatBytes(budget)} budget`,
       );
     }
   }

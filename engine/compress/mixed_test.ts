@@ -11,16 +11,17 @@ Deno.test("the allocator upgrades where error per byte falls most, within the bu
     bytes: TYPE_LADDER.map((_, r) => 100 * (r + 1)),
     relativeError: errors,
   });
-  const steep = candidate("steep", 1, [0.5, 0.1, 0.07, 0.05, 0.03, 0.02, 0.015, 0.01, 0]);
-  const flat = candidate("flat", 1, [0.1, 0.095, 0.09, 0.08, 0.075, 0.07, 0.065, 0.06, 0]);
-  const routed = candidate("routed", 0.25, [0.5, 0.1, 0.07, 0.05, 0.03, 0.02, 0.015, 0.01, 0]);
+  const steep = candidate("steep", 1, TYPE_LADDER.map((_, r) => 0.5 / (r + 1) ** 2));
+  const flat = candidate("flat", 1, TYPE_LADDER.map((_, r) => 0.1 - 0.005 * r));
+  const routed = candidate("routed", 0.25, TYPE_LADDER.map((_, r) => 0.5 / (r + 1) ** 2));
   assert.equal(allocateTypes([steep, flat], 150), null); // even the leanest is over
   const tight = allocateTypes([steep, flat, routed], 400)!;
-  assert.equal(tight.types.get("steep"), "Q4_K"); // the steepest gain first
-  assert.equal(tight.types.get("flat"), "Q4_0");
-  assert.equal(tight.types.get("routed"), "Q4_0");
+  assert.equal(tight.types.get("steep"), TYPE_LADDER[1]); // the steepest gain first
+  assert.equal(tight.types.get("flat"), TYPE_LADDER[0]);
+  assert.equal(tight.types.get("routed"), TYPE_LADDER[0]);
   assert.ok(tight.bytes <= 400);
-  const roomy = allocateTypes([steep, flat, routed], 2700)!;
-  assert.equal(roomy.bytes, 2700);
+  const all = 3 * 100 * TYPE_LADDER.length; // every matrix at the richest rung
+  const roomy = allocateTypes([steep, flat, routed], all)!;
+  assert.equal(roomy.bytes, all);
   assert.ok(roomy.weightedError < tight.weightedError);
 });

@@ -249,3 +249,73 @@ export function quantizeScaleMinBlock(
     }
   }
 }
+
+/**
+ * ggml's `make_q3_quants(n, nmax, x, L, do_rmse = true)`: symmetric levels `L[at…]` in 0…2·nmax−1
+ * for `n` values from `x[from…]`, first rounded against the extreme value, then improved one
+ * level at a time (up to five passes) while the x²-weighted least-squares fit gets better.
+ * Returns the scale.
+ */
+export function makeQ3Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  from: number,
+  L: Int8Array,
+  at: number,
+): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[from + i]!);
+    if (ax > amax) {
+      amax = ax;
+      max = x[from + i]!;
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    L.fill(0, at, at + n);
+    return 0;
+  }
+  const clamp = (l: number) => Math.max(-nmax, Math.min(nmax - 1, l));
+  const iscale = fround(-nmax / max);
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[from + i]!;
+    const l = clamp(nearestInt(fround(iscale * v)));
+    L[at + i] = l;
+    const w = fround(v * v);
+    sumlx = fround(sumlx + fround(fround(w * v) * l));
+    suml2 = fround(suml2 + fround(fround(w * l) * l));
+  }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      const v = x[from + i]!;
+      const w = fround(v * v);
+      const old = L[at + i]!;
+      let slx = fround(sumlx - fround(fround(w * v) * old));
+      if (slx > 0) {
+        let sl2 = fround(suml2 - fround(fround(w * old) * old));
+        const level = clamp(nearestInt(fround(fround(v * sl2) / slx)));
+        if (level !== old) {
+          slx = fround(slx + fround(fround(w * v) * level));
+          sl2 = fround(sl2 + fround(fround(w * level) * level));
+          if (
+            sl2 > 0 &&
+            fround(fround(slx * slx) * suml2) > fround(fround(sumlx * sumlx) * sl2)
+          ) {
+            L[at + i] = level;
+            sumlx = slx;
+            suml2 = sl2;
+            changed++;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  for (let i = 0; i < n; i++) L[at + i] = L[at + i]! + nmax;
+  return fround(sumlx / suml2);
+}

@@ -8,6 +8,7 @@ import { Q5_1 } from "./q5_1.ts";
 import { Q6_K } from "./q6_k.ts";
 import { Q4_K } from "./q4_k.ts";
 import { Q2_K } from "./q2_k.ts";
+import { Q3_K } from "./q3_k.ts";
 import { Q5_K } from "./q5_k.ts";
 import { Q8_0 } from "./q8_0.ts";
 import { tensorByteSize } from "./types.ts";
@@ -30,7 +31,7 @@ const ggml = await loadGgml().catch((error) => {
   return null;
 });
 
-for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q4_K, Q5_K, Q6_K] as Quantizer[]) {
+for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K] as Quantizer[]) {
   const rowLength = 256;
   const rows = 24;
   const values = testValues(rows * rowLength, 7);
@@ -73,6 +74,8 @@ for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q4_K, Q5_K, Q6_K] as Q
       ? amax / 8
       : name === "Q5_0"
       ? amax / 16
+      : name === "Q3_K" // 3-bit levels under 6-bit scales of the block's d
+      ? Math.max(...superBlock.map(Math.abs)) / 4
       : name === "Q2_K" // 2-bit levels: the error is about a sub-block's range over 3, and more
       ? Math.max(...superBlock.map(Math.abs)) / 2
       : name === "Q4_K" || name === "Q5_K" // 6-bit sub-block scales and minimums of the block's
