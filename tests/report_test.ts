@@ -88,6 +88,12 @@ async function resultsFiles(dir: string): Promise<string[]> {
   return [...files, hostile];
 }
 
+/** The results files both browser tests read, made once (a bench run per suite takes a while). */
+const fixtureDir = await Deno.makeTempDir({ prefix: "moebench-report-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(fixtureDir, { recursive: true }));
+let fixture: Promise<string[]> | null = null;
+const sharedResults = () => fixture ??= resultsFiles(fixtureDir);
+
 /** Opens `url` in Chromium; returns what the page did. */
 async function inBrowser(url: string, screenshot: string) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
@@ -128,7 +134,7 @@ Deno.test({
   ignore: noBrowser !== null,
   async fn() {
     await withTempDir(async (dir) => {
-      const files = await resultsFiles(dir);
+      const files = await sharedResults();
       const out = join(dir, "report.html");
       const result = await runMoebench("report", ...files, "--out", out);
       assert.equal(result.code, 0, result.stderr);
@@ -155,7 +161,7 @@ Deno.test({
   ignore: noBrowser !== null,
   async fn() {
     await withTempDir(async (dir) => {
-      const files = await resultsFiles(dir);
+      const files = await sharedResults();
       const site = join(dir, "site");
       const result = await runMoebench("publish", ...files, "--site", site);
       assert.equal(result.code, 0, result.stderr);

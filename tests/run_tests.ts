@@ -26,7 +26,9 @@ export function crashedAfterPassing(output: string, signal: Deno.Signal | null):
 }
 
 if (import.meta.main) {
-  const permissions = ["read", "write", "env", "sys", "ffi", "run"].map((p) => `--allow-${p}`);
+  const permissions = ["read", "write", "env", "sys", "ffi", "run", "net"].map((p) =>
+    `--allow-${p}`
+  );
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", ...permissions, "--doc", ...Deno.args],
     stdout: "piped",
