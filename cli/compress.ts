@@ -12,6 +12,7 @@ import { expertImportance, type LayerImportance } from "../engine/compress/impor
 import {
   allocateTypes,
   type Allocation,
+  candidatesFor,
   roleOf,
   tensorSensitivity,
   TYPE_LADDER,
@@ -118,13 +119,10 @@ async function fitBudget(
   pruneRatio: number | undefined,
 ): Promise<{ plan: PrunePlan; allocation: Allocation & { total: number } }> {
   const experts = readConfig(gguf).experts;
+  const measured = await tensorSensitivity(gguf); // once: pruning changes sizes, not errors
   for (let removed = 0;; removed++) {
     const plan = prunePlan(gguf, layers, pruneRatio ?? removed / experts);
-    const candidates = await tensorSensitivity(
-      gguf,
-      plan.keptUsed / plan.kept,
-      plan.kept / plan.experts,
-    );
+    const candidates = candidatesFor(measured, plan.keptUsed / plan.kept, plan.kept / plan.experts);
     // what the allocator does not choose: the rest of the tensors, and the header and padding
     const chosen = new Set(candidates.map((c) => c.name));
     const fixed = gguf.tensors.filter((t) => !chosen.has(t.name)).reduce(

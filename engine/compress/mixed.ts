@@ -13,8 +13,8 @@
  * @example
  * ```ts ignore
  * import { allocateTypes, tensorSensitivity } from "./mixed.ts";
- * const candidates = await tensorSensitivity(gguf, plan);
- * const choice = allocateTypes(candidates, 900e6);
+ * const measured = await tensorSensitivity(gguf);
+ * const choice = allocateTypes(candidatesFor(measured, 3 / 12, 12 / 16), 900e6);
  * ```
  * @module
  */
@@ -83,16 +83,18 @@ export function encode(type: string, values: Float32Array, out: Uint8Array): voi
   }
 }
 
-/**
- * Every retypable matrix of `gguf` with its bytes and sampled error at each rung; `elements`
- * lets the caller count only the experts it keeps (`keptShare` of a routed tensor's).
- */
-export async function tensorSensitivity(
-  gguf: GGUFFile,
-  routedShare: number,
-  keptShare: number,
-): Promise<Candidate[]> {
-  const candidates: Candidate[] = [];
+/** A matrix's measured sensitivity: its sampled relative error at each type its rows fit. */
+export interface Sensitivity {
+  readonly name: string;
+  readonly cols: number;
+  readonly elements: number;
+  readonly types: readonly LadderType[];
+  readonly relativeError: readonly number[];
+}
+
+/** Every retypable matrix of `gguf`, its error at each type measured on a sample of its rows. */
+export async function tensorSensitivity(gguf: GGUFFile): Promise<Sensitivity[]> {
+  const measured: Sensitivity[] = [];
   for (const info of gguf.tensors.filter(retypable)) {
     const cols = info.shape[0]!;
     const rows = info.elements / cols;
@@ -108,8 +110,6 @@ export async function tensorSensitivity(
     }
     let signal = 0;
     for (const v of sample) signal += v * v;
-    const routed = /_exps\.weight$/.test(info.name);
-    const elements = routed ? info.elements * keptShare : info.elements;
     const types = TYPE_LADDER.filter((type) => cols % ggmlType(type).blockSize === 0);
     const relativeError = types.map((type) => {
       const bytes = new Uint8Array(rowByteSize(ggmlType(type), cols) * picked);
@@ -120,16 +120,31 @@ export async function tensorSensitivity(
       for (let i = 0; i < sample.length; i++) error += (back[i]! - sample[i]!) ** 2;
       return signal > 0 ? error / signal : 0;
     });
-    candidates.push({
-      name: info.name,
-      ...roleOf(info.name, routedShare),
-      elements,
-      types,
-      bytes: types.map((type) => (elements / cols) * rowByteSize(ggmlType(type), cols)),
-      relativeError,
-    });
+    measured.push({ name: info.name, cols, elements: info.elements, types, relativeError });
   }
-  return candidates;
+  return measured;
+}
+
+/**
+ * The allocator's candidates for a pruning: routed expert tensors keep `keptShare` of their
+ * elements, and their errors weigh `routedShare` (k/n after the router adjustment).
+ */
+export function candidatesFor(
+  measured: readonly Sensitivity[],
+  routedShare: number,
+  keptShare: number,
+): Candidate[] {
+  return measured.map((m) => {
+    const elements = /_exps\.weight$/.test(m.name) ? m.elements * keptShare : m.elements;
+    return {
+      name: m.name,
+      ...roleOf(m.name, routedShare),
+      elements,
+      types: m.types,
+      bytes: m.types.map((type) => (elements / m.cols) * rowByteSize(ggmlType(type), m.cols)),
+      relativeError: m.relativeError,
+    };
+  });
 }
 
 /** What the allocator chose. */
