@@ -18,7 +18,8 @@ port=${MOEBENCH_PG_PORT:-54329}
 as=()
 if [ "$(id -u)" -eq 0 ]; then # the server refuses to run as root
   chown postgres "$dir"
-  as=(runuser -u postgres --)
+  runuser=$(command -v runuser || echo /usr/sbin/runuser) # /usr/sbin is not on every PATH
+  as=("$runuser" -u postgres --)
 fi
 "${as[@]}" "$bin/initdb" -D "$dir/data" -A trust -U moebench >/dev/null 2>&1 ||
   { echo "postgres.sh: initdb failed" >&2; exit 0; }
