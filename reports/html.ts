@@ -12,6 +12,7 @@
  * @module
  */
 import type { TestRecord } from "../suites/results.ts";
+import { formatFigure as figure } from "../util/format.ts";
 import { reportCharts } from "./charts.ts";
 import { escapeHtml, jsonForScript } from "./escape.ts";
 import { ranking, type ReportRun } from "./runs.ts";
@@ -69,13 +70,6 @@ for (const spec of JSON.parse(document.getElementById("chart-data").textContent)
 
 const cell = (text: string | number | null, numeric = false) =>
   `<td${numeric ? ' class="num"' : ""}>${escapeHtml(text === null ? "" : String(text))}</td>`;
-
-const figure = (value: number) => {
-  if (!Number.isFinite(value)) return String(value);
-  if (value === 0) return "0";
-  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
-  return value.toFixed(Math.min(digits, 6));
-};
 
 function table(head: readonly string[], rows: readonly string[][], id?: string): string {
   return `<div class="scroll"><table${id ? ` id="${id}"` : ""}><thead><tr>${

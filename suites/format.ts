@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { formatFigure as figure } from "../util/format.ts";
 import { HIGHER_IS_BETTER, type ResultsFile, type TestRecord } from "./results.ts";
 
 export const FORMATS = ["md", "csv", "json"] as const;
@@ -65,13 +66,6 @@ function csv(results: ResultsFile): string {
     ...results.tests.map((record) => row("moebench", record)),
     ...results.peers.map((record) => row("llama.cpp", record)),
   ].join("\n");
-}
-
-/** 3 significant digits, at least. */
-function figure(value: number): string {
-  if (value === 0) return "0";
-  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
-  return value.toFixed(Math.min(digits, 6));
 }
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openGGUF } from "../engine/gguf/read.ts";
+import { type GGUFFile, openGGUF } from "../engine/gguf/read.ts";
 import { readConfig } from "../engine/model/config.ts";
 import { ReferenceModel } from "../engine/model/reference.ts";
 import { synthesize } from "../engine/synth/synth.ts";
@@ -13,6 +13,16 @@ import { logitAgreement } from "./_logit_agreement.ts";
 import { runMoebench, withTempDir } from "./_helpers.ts";
 
 const unavailable = await llamaCppUnavailableReason();
+
+/** moebench's teacher-forced logits on `path` within the engine budget of llama.cpp's. */
+async function agreesWithLlamaCpp(path: string, gguf: GGUFFile, tokens: number[]) {
+  const theirs = await evalWithLlamaCpp(path, tokens, 8);
+  const reference = await ReferenceModel.load(gguf, { maxContext: 32, numerics: "ggml" });
+  const ours = tokens.map((token, pos) => reference.forward(token, pos).slice());
+  const agreement = logitAgreement(ours, theirs);
+  assert.ok(agreement.top1Agreement >= 0.95, JSON.stringify(agreement));
+  assert.ok(agreement.meanTop3Delta <= 0.05, JSON.stringify(agreement));
+}
 
 Deno.test({
   name: "`moebench compress --prune-ratio` writes a model llama.cpp runs with moebench's logits",
@@ -43,12 +53,7 @@ Deno.test({
       assert.equal(config.experts, 12);
       assert.equal(config.expertsUsed, 3);
       const tokens = [1, ...Array.from({ length: 15 }, (_, i) => 5 + ((i * 37) % 900))];
-      const theirs = await evalWithLlamaCpp(out, tokens, 8);
-      const reference = await ReferenceModel.load(gguf, { maxContext: 32, numerics: "ggml" });
-      const ours = tokens.map((token, pos) => reference.forward(token, pos).slice());
-      const agreement = logitAgreement(ours, theirs);
-      assert.ok(agreement.top1Agreement >= 0.95, JSON.stringify(agreement));
-      assert.ok(agreement.meanTop3Delta <= 0.05, JSON.stringify(agreement));
+      await agreesWithLlamaCpp(out, gguf, tokens);
     });
   },
 });
@@ -79,12 +84,7 @@ Deno.test({
       assert.ok(pruned.written <= 3e6 && pruned.written === (await Deno.stat(out)).size);
       using gguf = await openGGUF(out);
       const tokens = [1, ...Array.from({ length: 15 }, (_, i) => 5 + ((i * 41) % 900))];
-      const theirs = await evalWithLlamaCpp(out, tokens, 8);
-      const reference = await ReferenceModel.load(gguf, { maxContext: 32, numerics: "ggml" });
-      const ours = tokens.map((token, pos) => reference.forward(token, pos).slice());
-      const agreement = logitAgreement(ours, theirs);
-      assert.ok(agreement.top1Agreement >= 0.95, JSON.stringify(agreement));
-      assert.ok(agreement.meanTop3Delta <= 0.05, JSON.stringify(agreement));
+      await agreesWithLlamaCpp(out, gguf, tokens);
 
       const none = await runMoebench("compress", model, "--budget", "1MB", "--dry-run");
       assert.equal(none.code, 2);

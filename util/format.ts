@@ -19,3 +19,11 @@ export function formatBytes(bytes: number): string {
 export function formatPercent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)} %`;
 }
+
+/** At least three significant digits (`0.0884`, `12.3`, `341`): figures in tables and reports. */
+export function formatFigure(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return "0";
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return value.toFixed(Math.min(digits, 6));
+}

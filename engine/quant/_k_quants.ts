@@ -8,6 +8,7 @@
  */
 import { readF16, writeF16 } from "./float.ts";
 import { scaleMinK4 } from "./_k_scales.ts";
+import { largestMagnitude } from "./_legacy.ts";
 
 const fround = Math.fround;
 
@@ -31,15 +32,8 @@ export function makeQxQuants(
   L: Int8Array,
   at: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[from + i]!);
-    if (ax > amax) {
-      amax = ax;
-      max = x[from + i]!;
-    }
-  }
+  const max = largestMagnitude(x, from, n);
+  const amax = Math.abs(max);
   if (amax < GROUP_MAX_EPS) {
     L.fill(0, at, at + n);
     return 0;
@@ -264,15 +258,8 @@ export function makeQ3Quants(
   L: Int8Array,
   at: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[from + i]!);
-    if (ax > amax) {
-      amax = ax;
-      max = x[from + i]!;
-    }
-  }
+  const max = largestMagnitude(x, from, n);
+  const amax = Math.abs(max);
   if (amax < GROUP_MAX_EPS) {
     L.fill(0, at, at + n);
     return 0;
@@ -318,4 +305,21 @@ export function makeQ3Quants(
   }
   for (let i = 0; i < n; i++) L[at + i] = L[at + i]! + nmax;
   return fround(sumlx / suml2);
+}
+
+/**
+ * Packs 256 two-bit levels as Q2_K and Q3_K store them: byte l of each 128-value half's 32 bytes
+ * holds elements l, l+32, l+64 and l+96 in bits 0–1, 2–3, 4–5 and 6–7.
+ */
+export function writeTwoBits(view: DataView, qs: number, levels: ArrayLike<number>): void {
+  for (let half = 0; half < 2; half++) {
+    const j = half * 128;
+    for (let l = 0; l < 32; l++) {
+      view.setUint8(
+        qs + half * 32 + l,
+        levels[j + l]! | (levels[j + l + 32]! << 2) | (levels[j + l + 64]! << 4) |
+          (levels[j + l + 96]! << 6),
+      );
+    }
+  }
 }

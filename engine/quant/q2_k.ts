@@ -13,7 +13,7 @@
  */
 import { readF16, writeF16 } from "./float.ts";
 import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
-import { makeQkx2Quants, nearestInt } from "./_k_quants.ts";
+import { makeQkx2Quants, nearestInt, writeTwoBits } from "./_k_quants.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q2_K");
@@ -105,16 +105,7 @@ export const Q2_K: Quantizer = {
           levels[16 * j + i] = Math.max(0, Math.min(3, l));
         }
       }
-      for (let half = 0; half < 2; half++) {
-        const j = half * 128;
-        for (let l = 0; l < 32; l++) {
-          view.setUint8(
-            at + QS + half * 32 + l,
-            levels[j + l]! | (levels[j + l + 32]! << 2) | (levels[j + l + 64]! << 4) |
-              (levels[j + l + 96]! << 6),
-          );
-        }
-      }
+      writeTwoBits(view, at + QS, levels);
     }
   },
 };

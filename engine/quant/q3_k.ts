@@ -12,7 +12,8 @@
  */
 import { readF16, writeF16 } from "./float.ts";
 import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
-import { makeQ3Quants, nearestInt } from "./_k_quants.ts";
+import { makeQ3Quants, nearestInt, writeTwoBits } from "./_k_quants.ts";
+import { largestMagnitude } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q3_K");
@@ -61,15 +62,8 @@ export const Q3_K: Quantizer = {
     const scales = new Float32Array(16);
     for (let b = 0; b < blocks; b++) {
       const [x, at] = [b * 256, b * type.bytesPerBlock];
-      let maxScale = 0;
-      let amax = 0;
-      for (let j = 0; j < 16; j++) {
-        scales[j] = makeQ3Quants(16, 4, src, x + 16 * j, levels, 16 * j);
-        if (Math.abs(scales[j]!) > amax) {
-          amax = Math.abs(scales[j]!);
-          maxScale = scales[j]!;
-        }
-      }
+      for (let j = 0; j < 16; j++) scales[j] = makeQ3Quants(16, 4, src, x + 16 * j, levels, 16 * j);
+      const maxScale = largestMagnitude(scales, 0, 16);
       // the 6-bit signed scales, packed as `unpackScales` reads them
       const packed = new Uint8Array(12);
       if (maxScale) {
@@ -106,16 +100,7 @@ export const Q3_K: Quantizer = {
           levels[j] = levels[j]! - 4;
         }
       }
-      for (let half = 0; half < 2; half++) {
-        const j = half * 128;
-        for (let l = 0; l < 32; l++) {
-          view.setUint8(
-            at + QS + half * 32 + l,
-            levels[j + l]! | (levels[j + l + 32]! << 2) | (levels[j + l + 64]! << 4) |
-              (levels[j + l + 96]! << 6),
-          );
-        }
-      }
+      writeTwoBits(view, at + QS, levels);
     }
   },
 };

@@ -14,6 +14,7 @@
 import { readF16, writeF16 } from "./float.ts";
 import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
 import { GROUP_MAX_EPS, makeQxQuants, nearestInt } from "./_k_quants.ts";
+import { largestMagnitude } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q6_K");
@@ -55,17 +56,12 @@ export const Q6_K: Quantizer = {
     for (let b = 0; b < blocks; b++) {
       const [x, at] = [b * 256, b * type.bytesPerBlock];
       // each sub-block of 16 its own best scale; the largest in magnitude sets d
-      let maxScale = 0;
-      let maxAbsScale = 0;
       for (let ib = 0; ib < 16; ib++) {
         scales[ib] = makeQxQuants(16, 32, src, x + 16 * ib, levels, 16 * ib);
-        if (Math.abs(scales[ib]!) > maxAbsScale) {
-          maxAbsScale = Math.abs(scales[ib]!);
-          maxScale = scales[ib]!;
-        }
       }
+      const maxScale = largestMagnitude(scales, 0, 16);
       dst.fill(0, at, at + type.bytesPerBlock);
-      if (maxAbsScale < GROUP_MAX_EPS) continue; // an all-zero block
+      if (Math.abs(maxScale) < GROUP_MAX_EPS) continue; // an all-zero block
       const iscale = fround(-128 / maxScale);
       writeF16(view, at + D, fround(1 / iscale));
       const d = readF16(view, at + D);
