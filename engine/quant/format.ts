@@ -63,6 +63,23 @@ export type BlockDecoder = (
   to: number,
 ) => void;
 
+/** Encodes the block of values at `src[from…]` into the block at `at` of `view`. */
+export type BlockEncoder = (src: Float32Array, from: number, view: DataView, at: number) => void;
+
+/** A format's encoder from its per-block encoder: the loop over blocks, written once. */
+export function blockEncoder(
+  type: GGMLTypeInfo,
+  encodeBlock: BlockEncoder,
+): (src: Float32Array, dst: Uint8Array) => void {
+  return (src, dst) => {
+    const blocks = checkBlockSpans(type, src.length, dst.length);
+    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
+    for (let b = 0; b < blocks; b++) {
+      encodeBlock(src, b * type.blockSize, view, b * type.bytesPerBlock);
+    }
+  };
+}
+
 /** A format's decoder from its per-block decoder: the loop over blocks is written once, here. */
 export function blockFormat(type: GGMLTypeInfo, decodeBlock: BlockDecoder): QuantFormat {
   return {

@@ -12,7 +12,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { makeQkx2Quants, nearestInt, writeTwoBits } from "./_k_quants.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -22,6 +22,12 @@ const QS = fieldOffset(type, "qs");
 const D = fieldOffset(type, "d");
 const DMIN = fieldOffset(type, "dmin");
 const fround = Math.fround;
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const levels = new Uint8Array(256);
+const weights = new Float32Array(16);
+const scales = new Float32Array(16);
+const mins = new Float32Array(16);
 
 /** Q2_K reference conversions, bit-exact with ggml's `quantize_row_q2_K_ref`. */
 export const Q2_K: Quantizer = {
@@ -43,69 +49,60 @@ export const Q2_K: Quantizer = {
       }
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const levels = new Uint8Array(256);
-    const weights = new Float32Array(16);
-    const scales = new Float32Array(16);
-    const mins = new Float32Array(16);
-    for (let b = 0; b < blocks; b++) {
-      const [x, at] = [b * 256, b * type.bytesPerBlock];
-      // each sub-block of 16 an affine fit (absolute error, weighted by |x|); 4-bit scales and
-      // minimums against the largest of each
-      let maxScale = 0;
-      let maxMin = 0;
-      for (let j = 0; j < 16; j++) {
-        for (let l = 0; l < 16; l++) weights[l] = Math.abs(src[x + 16 * j + l]!);
-        const fit = makeQkx2Quants(
-          16,
-          3,
-          src,
-          x + 16 * j,
-          weights,
-          levels,
-          16 * j,
-          -0.5,
-          fround(0.1),
-          15,
-          true,
-        );
-        scales[j] = fit.scale;
-        mins[j] = fit.theMin;
-        if (scales[j]! > maxScale) maxScale = scales[j]!;
-        if (mins[j]! > maxMin) maxMin = mins[j]!;
-      }
-      const packed = new Uint8Array(16);
-      if (maxScale > 0) {
-        const iscale = fround(15 / maxScale);
-        for (let j = 0; j < 16; j++) packed[j] = nearestInt(fround(iscale * scales[j]!)) & 0xff;
-        writeF16(view, at + D, fround(maxScale / 15));
-      } else {
-        writeF16(view, at + D, 0);
-      }
-      if (maxMin > 0) {
-        const iscale = fround(15 / maxMin);
-        for (let j = 0; j < 16; j++) {
-          packed[j] = (packed[j]! | (nearestInt(fround(iscale * mins[j]!)) << 4)) & 0xff;
-        }
-        writeF16(view, at + DMIN, fround(maxMin / 15));
-      } else {
-        writeF16(view, at + DMIN, 0);
-      }
-      for (let j = 0; j < 16; j++) view.setUint8(at + SCALES + j, packed[j]!);
-      const d = readF16(view, at + D);
-      const dmin = readF16(view, at + DMIN);
-      for (let j = 0; j < 16; j++) {
-        const sd = fround(d * (packed[j]! & 0x0f));
-        if (!sd) continue;
-        const dm = fround(dmin * (packed[j]! >> 4));
-        for (let i = 0; i < 16; i++) {
-          const l = nearestInt(fround(fround(src[x + 16 * j + i]! + dm) / sd));
-          levels[16 * j + i] = Math.max(0, Math.min(3, l));
-        }
-      }
-      writeTwoBits(view, at + QS, levels);
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    // each sub-block of 16 an affine fit (absolute error, weighted by |x|); 4-bit scales and
+    // minimums against the largest of each
+    let maxScale = 0;
+    let maxMin = 0;
+    for (let j = 0; j < 16; j++) {
+      for (let l = 0; l < 16; l++) weights[l] = Math.abs(src[x + 16 * j + l]!);
+      const fit = makeQkx2Quants(
+        16,
+        3,
+        src,
+        x + 16 * j,
+        weights,
+        levels,
+        16 * j,
+        -0.5,
+        fround(0.1),
+        15,
+        true,
+      );
+      scales[j] = fit.scale;
+      mins[j] = fit.theMin;
+      if (scales[j]! > maxScale) maxScale = scales[j]!;
+      if (mins[j]! > maxMin) maxMin = mins[j]!;
     }
-  },
+    const packed = new Uint8Array(16);
+    if (maxScale > 0) {
+      const iscale = fround(15 / maxScale);
+      for (let j = 0; j < 16; j++) packed[j] = nearestInt(fround(iscale * scales[j]!)) & 0xff;
+      writeF16(view, at + D, fround(maxScale / 15));
+    } else {
+      writeF16(view, at + D, 0);
+    }
+    if (maxMin > 0) {
+      const iscale = fround(15 / maxMin);
+      for (let j = 0; j < 16; j++) {
+        packed[j] = (packed[j]! | (nearestInt(fround(iscale * mins[j]!)) << 4)) & 0xff;
+      }
+      writeF16(view, at + DMIN, fround(maxMin / 15));
+    } else {
+      writeF16(view, at + DMIN, 0);
+    }
+    for (let j = 0; j < 16; j++) view.setUint8(at + SCALES + j, packed[j]!);
+    const d = readF16(view, at + D);
+    const dmin = readF16(view, at + DMIN);
+    for (let j = 0; j < 16; j++) {
+      const sd = fround(d * (packed[j]! & 0x0f));
+      if (!sd) continue;
+      const dm = fround(dmin * (packed[j]! >> 4));
+      for (let i = 0; i < 16; i++) {
+        const l = nearestInt(fround(fround(src[x + 16 * j + i]! + dm) / sd));
+        levels[16 * j + i] = Math.max(0, Math.min(3, l));
+      }
+    }
+    writeTwoBits(view, at + QS, levels);
+  }),
 };

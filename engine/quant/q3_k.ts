@@ -11,7 +11,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { makeQ3Quants, nearestInt, writeTwoBits } from "./_k_quants.ts";
 import { largestMagnitude } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
@@ -32,6 +32,10 @@ function unpackScales(src: Uint8Array, at: number, out: Int32Array): void {
     out[j] = low | (high << 4);
   }
 }
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const levels = new Int8Array(256);
+const scales = new Float32Array(16);
 
 /** Q3_K reference conversions, bit-exact with ggml's `quantize_row_q3_K_ref`. */
 export const Q3_K: Quantizer = {
@@ -55,52 +59,45 @@ export const Q3_K: Quantizer = {
       }
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const levels = new Int8Array(256);
-    const scales = new Float32Array(16);
-    for (let b = 0; b < blocks; b++) {
-      const [x, at] = [b * 256, b * type.bytesPerBlock];
-      for (let j = 0; j < 16; j++) scales[j] = makeQ3Quants(16, 4, src, x + 16 * j, levels, 16 * j);
-      const maxScale = largestMagnitude(scales, 0, 16);
-      // the 6-bit signed scales, packed as `unpackScales` reads them
-      const packed = new Uint8Array(12);
-      if (maxScale) {
-        const iscale = fround(-32 / maxScale);
-        for (let j = 0; j < 16; j++) {
-          const l = Math.max(-32, Math.min(31, nearestInt(fround(iscale * scales[j]!)))) + 32;
-          packed[j & 7] = packed[j & 7]! | ((l & 0x0f) << (4 * (j >> 3)));
-          packed[8 + (j & 3)] = packed[8 + (j & 3)]! | ((l >> 4) << (2 * (j >> 2)));
-        }
-        writeF16(view, at + D, fround(1 / iscale));
-      } else {
-        writeF16(view, at + D, 0);
-      }
-      for (let i = 0; i < 12; i++) view.setUint8(at + SCALES + i, packed[i]!);
-      const d = readF16(view, at + D);
-      const unpacked = new Int32Array(16);
-      unpackScales(packed, 0, unpacked);
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    for (let j = 0; j < 16; j++) scales[j] = makeQ3Quants(16, 4, src, x + 16 * j, levels, 16 * j);
+    const maxScale = largestMagnitude(scales, 0, 16);
+    // the 6-bit signed scales, packed as `unpackScales` reads them
+    const packed = new Uint8Array(12);
+    if (maxScale) {
+      const iscale = fround(-32 / maxScale);
       for (let j = 0; j < 16; j++) {
-        const sd = fround(d * (unpacked[j]! - 32));
-        if (!sd) continue;
-        for (let i = 0; i < 16; i++) {
-          const l = nearestInt(fround(src[x + 16 * j + i]! / sd));
-          levels[16 * j + i] = Math.max(-4, Math.min(3, l)) + 4;
-        }
+        const l = Math.max(-32, Math.min(31, nearestInt(fround(iscale * scales[j]!)))) + 32;
+        packed[j & 7] = packed[j & 7]! | ((l & 0x0f) << (4 * (j >> 3)));
+        packed[8 + (j & 3)] = packed[8 + (j & 3)]! | ((l >> 4) << (2 * (j >> 2)));
       }
-      // the third bit: of the first 32 values in bit 0 of hmask[0…31], the next 32 in bit 1, …
-      for (let i = 0; i < 32; i++) view.setUint8(at + HMASK + i, 0);
-      for (let j = 0; j < 256; j++) {
-        if (levels[j]! > 3) {
-          view.setUint8(
-            at + HMASK + (j & 31),
-            view.getUint8(at + HMASK + (j & 31)) | (1 << (j >> 5)),
-          );
-          levels[j] = levels[j]! - 4;
-        }
-      }
-      writeTwoBits(view, at + QS, levels);
+      writeF16(view, at + D, fround(1 / iscale));
+    } else {
+      writeF16(view, at + D, 0);
     }
-  },
+    for (let i = 0; i < 12; i++) view.setUint8(at + SCALES + i, packed[i]!);
+    const d = readF16(view, at + D);
+    const unpacked = new Int32Array(16);
+    unpackScales(packed, 0, unpacked);
+    for (let j = 0; j < 16; j++) {
+      const sd = fround(d * (unpacked[j]! - 32));
+      if (!sd) continue;
+      for (let i = 0; i < 16; i++) {
+        const l = nearestInt(fround(src[x + 16 * j + i]! / sd));
+        levels[16 * j + i] = Math.max(-4, Math.min(3, l)) + 4;
+      }
+    }
+    // the third bit: of the first 32 values in bit 0 of hmask[0…31], the next 32 in bit 1, …
+    for (let i = 0; i < 32; i++) view.setUint8(at + HMASK + i, 0);
+    for (let j = 0; j < 256; j++) {
+      if (levels[j]! > 3) {
+        view.setUint8(
+          at + HMASK + (j & 31),
+          view.getUint8(at + HMASK + (j & 31)) | (1 << (j >> 5)),
+        );
+        levels[j] = levels[j]! - 4;
+      }
+    }
+    writeTwoBits(view, at + QS, levels);
+  }),
 };

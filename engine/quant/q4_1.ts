@@ -8,7 +8,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { valueRange, writeNibbles } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -17,6 +17,9 @@ const D = fieldOffset(type, "d");
 const M = fieldOffset(type, "m");
 const QS = fieldOffset(type, "qs");
 const fround = Math.fround;
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const quants = new Uint8Array(32);
 
 /** Q4_1 reference conversions, bit-exact with ggml's `quantize_row_q4_1_ref`. */
 export const Q4_1: Quantizer = {
@@ -29,25 +32,19 @@ export const Q4_1: Quantizer = {
       out[to + 16 + j] = (packed >> 4) * d + m;
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const quants = new Uint8Array(32);
-    for (let b = 0; b < blocks; b++) {
-      const [x, at] = [b * 32, b * type.bytesPerBlock];
-      // the range maps onto the 16 levels: min to 0, max to 15
-      const { min, max } = valueRange(src, x, 32);
-      const d = fround(fround(max - min) / 15);
-      const inverse = d ? fround(1 / d) : 0;
-      writeF16(view, at + D, d);
-      writeF16(view, at + M, min);
-      for (let j = 0; j < 32; j++) {
-        quants[j] = Math.min(
-          15,
-          Math.trunc(fround(fround(fround(src[x + j]! - min) * inverse) + 0.5)),
-        );
-      }
-      writeNibbles(view, at + QS, quants);
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    // the range maps onto the 16 levels: min to 0, max to 15
+    const { min, max } = valueRange(src, x, 32);
+    const d = fround(fround(max - min) / 15);
+    const inverse = d ? fround(1 / d) : 0;
+    writeF16(view, at + D, d);
+    writeF16(view, at + M, min);
+    for (let j = 0; j < 32; j++) {
+      quants[j] = Math.min(
+        15,
+        Math.trunc(fround(fround(fround(src[x + j]! - min) * inverse) + 0.5)),
+      );
     }
-  },
+    writeNibbles(view, at + QS, quants);
+  }),
 };

@@ -12,7 +12,7 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { quantizeScaleMinBlock } from "./_k_quants.ts";
 import { pairScales } from "./_k_scales.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
@@ -22,6 +22,9 @@ const D = fieldOffset(type, "d");
 const DMIN = fieldOffset(type, "dmin");
 const SCALES = fieldOffset(type, "scales");
 const QS = fieldOffset(type, "qs");
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const levels = new Uint8Array(256);
 
 /** Q4_K reference conversions, bit-exact with ggml's `quantize_row_q4_K_ref`. */
 export const Q4_K: Quantizer = {
@@ -35,22 +38,16 @@ export const Q4_K: Quantizer = {
       for (let l = 0; l < 32; l++) out[to++] = d2 * (bytes[qs + l]! >> 4) - m2;
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const levels = new Uint8Array(256);
-    for (let b = 0; b < blocks; b++) {
-      const at = b * type.bytesPerBlock;
-      quantizeScaleMinBlock(src, b * 256, view, at, { d: D, dmin: DMIN, scales: SCALES }, 15, {
-        rmin: -1,
-        nstep: 20,
-      }, levels);
-      for (let pair = 0; pair < 4; pair++) {
-        for (let l = 0; l < 32; l++) {
-          const low = levels[64 * pair + l]!;
-          view.setUint8(at + QS + 32 * pair + l, low | (levels[64 * pair + l + 32]! << 4));
-        }
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    quantizeScaleMinBlock(src, x, view, at, { d: D, dmin: DMIN, scales: SCALES }, 15, {
+      rmin: -1,
+      nstep: 20,
+    }, levels);
+    for (let pair = 0; pair < 4; pair++) {
+      for (let l = 0; l < 32; l++) {
+        const low = levels[64 * pair + l]!;
+        view.setUint8(at + QS + 32 * pair + l, low | (levels[64 * pair + l + 32]! << 4));
       }
     }
-  },
+  }),
 };

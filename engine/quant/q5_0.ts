@@ -8,7 +8,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { largestMagnitude, writeFiveBits } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -17,6 +17,9 @@ const D = fieldOffset(type, "d");
 const QH = fieldOffset(type, "qh");
 const QS = fieldOffset(type, "qs");
 const fround = Math.fround;
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const quants = new Uint8Array(32);
 
 /** Q5_0 reference conversions, bit-exact with ggml's `quantize_row_q5_0_ref`. */
 export const Q5_0: Quantizer = {
@@ -29,20 +32,14 @@ export const Q5_0: Quantizer = {
       out[to + 16 + j] = (((packed >> 4) | ((high >>> (j + 12)) & 0x10)) - 16) * d;
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const quants = new Uint8Array(32);
-    for (let b = 0; b < blocks; b++) {
-      const [x, at] = [b * 32, b * type.bytesPerBlock];
-      // as Q4_0: the value of largest magnitude maps to -16
-      const d = fround(largestMagnitude(src, x, 32) / -16);
-      const inverse = d ? fround(1 / d) : 0;
-      writeF16(view, at + D, d);
-      for (let j = 0; j < 32; j++) {
-        quants[j] = Math.min(31, Math.trunc(fround(fround(src[x + j]! * inverse) + 16.5)));
-      }
-      writeFiveBits(view, at + QS, at + QH, quants);
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    // as Q4_0: the value of largest magnitude maps to -16
+    const d = fround(largestMagnitude(src, x, 32) / -16);
+    const inverse = d ? fround(1 / d) : 0;
+    writeF16(view, at + D, d);
+    for (let j = 0; j < 32; j++) {
+      quants[j] = Math.min(31, Math.trunc(fround(fround(src[x + j]! * inverse) + 16.5)));
     }
-  },
+    writeFiveBits(view, at + QS, at + QH, quants);
+  }),
 };

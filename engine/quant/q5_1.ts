@@ -8,7 +8,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { valueRange, writeFiveBits } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -18,6 +18,9 @@ const M = fieldOffset(type, "m");
 const QH = fieldOffset(type, "qh");
 const QS = fieldOffset(type, "qs");
 const fround = Math.fround;
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const quants = new Uint8Array(32);
 
 /** Q5_1 reference conversions, bit-exact with ggml's `quantize_row_q5_1_ref`. */
 export const Q5_1: Quantizer = {
@@ -31,23 +34,17 @@ export const Q5_1: Quantizer = {
       out[to + 16 + j] = ((packed >> 4) | ((high >>> (j + 12)) & 0x10)) * d + m;
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const quants = new Uint8Array(32);
-    for (let b = 0; b < blocks; b++) {
-      const [x, at] = [b * 32, b * type.bytesPerBlock];
-      // as Q4_1: the range maps onto the 32 levels
-      const { min, max } = valueRange(src, x, 32);
-      const d = fround(fround(max - min) / 31);
-      const inverse = d ? fround(1 / d) : 0;
-      writeF16(view, at + D, d);
-      writeF16(view, at + M, min);
-      for (let j = 0; j < 32; j++) {
-        // ggml casts to uint8_t without clamping: the largest value lands on 31 (or 31.5 → 31)
-        quants[j] = Math.trunc(fround(fround(fround(src[x + j]! - min) * inverse) + 0.5)) & 0xff;
-      }
-      writeFiveBits(view, at + QS, at + QH, quants);
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    // as Q4_1: the range maps onto the 32 levels
+    const { min, max } = valueRange(src, x, 32);
+    const d = fround(fround(max - min) / 31);
+    const inverse = d ? fround(1 / d) : 0;
+    writeF16(view, at + D, d);
+    writeF16(view, at + M, min);
+    for (let j = 0; j < 32; j++) {
+      // ggml casts to uint8_t without clamping: the largest value lands on 31 (or 31.5 → 31)
+      quants[j] = Math.trunc(fround(fround(fround(src[x + j]! - min) * inverse) + 0.5)) & 0xff;
     }
-  },
+    writeFiveBits(view, at + QS, at + QH, quants);
+  }),
 };

@@ -12,7 +12,7 @@
  * @module
  */
 import { readF16, writeF16 } from "./float.ts";
-import { blockFormat, checkBlockSpans, type Quantizer } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
 import { GROUP_MAX_EPS, makeQxQuants, nearestInt } from "./_k_quants.ts";
 import { largestMagnitude } from "./_legacy.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
@@ -24,6 +24,10 @@ const SCALES = fieldOffset(type, "scales");
 const D = fieldOffset(type, "d");
 
 const fround = Math.fround;
+
+/** Scratch for one block's encoding (reused: encoding is synchronous). */
+const levels = new Int8Array(256);
+const scales = new Float32Array(16);
 
 /** Q6_K reference conversions, bit-exact with ggml's `quantize_row_q6_K_ref`. */
 export const Q6_K: Quantizer = {
@@ -48,45 +52,38 @@ export const Q6_K: Quantizer = {
       }
     }
   }),
-  quantize(src, dst) {
-    const blocks = checkBlockSpans(type, src.length, dst.length);
-    const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
-    const levels = new Int8Array(256);
-    const scales = new Float32Array(16);
-    for (let b = 0; b < blocks; b++) {
-      const [x, at] = [b * 256, b * type.bytesPerBlock];
-      // each sub-block of 16 its own best scale; the largest in magnitude sets d
-      for (let ib = 0; ib < 16; ib++) {
-        scales[ib] = makeQxQuants(16, 32, src, x + 16 * ib, levels, 16 * ib);
-      }
-      const maxScale = largestMagnitude(scales, 0, 16);
-      dst.fill(0, at, at + type.bytesPerBlock);
-      if (Math.abs(maxScale) < GROUP_MAX_EPS) continue; // an all-zero block
-      const iscale = fround(-128 / maxScale);
-      writeF16(view, at + D, fround(1 / iscale));
-      const d = readF16(view, at + D);
-      for (let ib = 0; ib < 16; ib++) {
-        const q = Math.min(127, nearestInt(fround(iscale * scales[ib]!)));
-        view.setInt8(at + SCALES + ib, q);
-        const sd = fround(d * q);
-        if (!sd) continue;
-        for (let i = 0; i < 16; i++) {
-          const l = nearestInt(fround(src[x + 16 * ib + i]! / sd));
-          levels[16 * ib + i] = Math.max(-32, Math.min(31, l)) + 32;
-        }
-      }
-      for (let half = 0; half < 2; half++) {
-        const [j, ql, qh] = [half * 128, at + QL + half * 64, at + QH + half * 32];
-        for (let l = 0; l < 32; l++) {
-          const [q1, q2, q3, q4] = [0, 32, 64, 96].map((k) => levels[j + l + k]!);
-          view.setUint8(ql + l, (q1! & 0x0f) | ((q3! & 0x0f) << 4));
-          view.setUint8(ql + l + 32, (q2! & 0x0f) | ((q4! & 0x0f) << 4));
-          view.setUint8(
-            qh + l,
-            (q1! >> 4) | ((q2! >> 4) << 2) | ((q3! >> 4) << 4) | ((q4! >> 4) << 6),
-          );
-        }
+  quantize: blockEncoder(type, (src, x, view, at) => {
+    // each sub-block of 16 its own best scale; the largest in magnitude sets d
+    for (let ib = 0; ib < 16; ib++) {
+      scales[ib] = makeQxQuants(16, 32, src, x + 16 * ib, levels, 16 * ib);
+    }
+    const maxScale = largestMagnitude(scales, 0, 16);
+    for (let i = 0; i < type.bytesPerBlock; i++) view.setUint8(at + i, 0);
+    if (Math.abs(maxScale) < GROUP_MAX_EPS) return; // an all-zero block
+    const iscale = fround(-128 / maxScale);
+    writeF16(view, at + D, fround(1 / iscale));
+    const d = readF16(view, at + D);
+    for (let ib = 0; ib < 16; ib++) {
+      const q = Math.min(127, nearestInt(fround(iscale * scales[ib]!)));
+      view.setInt8(at + SCALES + ib, q);
+      const sd = fround(d * q);
+      if (!sd) continue;
+      for (let i = 0; i < 16; i++) {
+        const l = nearestInt(fround(src[x + 16 * ib + i]! / sd));
+        levels[16 * ib + i] = Math.max(-32, Math.min(31, l)) + 32;
       }
     }
-  },
+    for (let half = 0; half < 2; half++) {
+      const [j, ql, qh] = [half * 128, at + QL + half * 64, at + QH + half * 32];
+      for (let l = 0; l < 32; l++) {
+        const [q1, q2, q3, q4] = [0, 32, 64, 96].map((k) => levels[j + l + k]!);
+        view.setUint8(ql + l, (q1! & 0x0f) | ((q3! & 0x0f) << 4));
+        view.setUint8(ql + l + 32, (q2! & 0x0f) | ((q4! & 0x0f) << 4));
+        view.setUint8(
+          qh + l,
+          (q1! >> 4) | ((q2! >> 4) << 2) | ((q3! >> 4) << 4) | ((q4! >> 4) << 6),
+        );
+      }
+    }
+  }),
 };
