@@ -182,17 +182,23 @@ Deno.test({
   },
 });
 
+/** A quick tokens-suite results file of a tiny model, in `dir`. */
+async function tokensResults(dir: string): Promise<string> {
+  const model = join(dir, "tiny.gguf");
+  await synthesize({ preset: "tiny-olmoe", out: model, type: "Q4_0", seed: 2 });
+  const out = join(dir, "r.json");
+  const bench = await runMoebench(
+    ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
+    ...["--machine", MACHINE, "--out", out],
+  );
+  assert.equal(bench.code, 0, bench.stderr);
+  return out;
+}
+
 /** Publishes `files` twice into `db`; both times one row per run. */
 async function publishTwice(db: string) {
   await withTempDir(async (dir) => {
-    const model = join(dir, "tiny.gguf");
-    await synthesize({ preset: "tiny-olmoe", out: model, type: "Q4_0", seed: 2 });
-    const out = join(dir, "r.json");
-    const bench = await runMoebench(
-      ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
-      ...["--machine", MACHINE, "--out", out],
-    );
-    assert.equal(bench.code, 0, bench.stderr);
+    const out = await tokensResults(dir);
     const site = join(dir, "site");
     for (const expected of [/1 new run, 1 in all/, /0 new runs, 1 in all/]) {
       const result = await runMoebench("publish", out, "--site", site, "--db", db);
@@ -241,14 +247,7 @@ Deno.test("publish and serve refuse what is not theirs with one line, the site u
       assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
     };
     await check(["publish", MACHINE, "--site", site], /machine\.json: not a moebench results file/);
-    const model = join(dir, "tiny.gguf");
-    await synthesize({ preset: "tiny-olmoe", out: model, type: "Q4_0", seed: 2 });
-    const out = join(dir, "r.json");
-    const bench = await runMoebench(
-      ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
-      ...["--machine", MACHINE, "--out", out],
-    );
-    assert.equal(bench.code, 0, bench.stderr);
+    const out = await tokensResults(dir);
     await check(
       ["publish", out, "--site", site, "--db", "postgres://nobody:secret@127.0.0.1:1/none"],
       /postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: cannot connect to PostgreSQL/,
