@@ -77,7 +77,7 @@ const MAX_ARRAY_BYTES = 1792 * MIB;
  * STREAM's rule: each array at least 4× the last-level cache (2× for a quick run). Where the cache
  * size is hidden (virtual machines often hide it), arrays are as large as allowed (1 GiB for a
  * quick run): a server CPU's L3 reaches ~1 GiB (AMD's V-Cache parts), and arrays that fit in it
- * measure the cache, not RAM (seen here: 256 MiB arrays gave 50 GB/s on an EPYC VM, 1 GiB 27).
+ * would measure the cache, not RAM.
  */
 export function ramArrayBytes(hardware: Hardware, quick: boolean): number {
   const cache = hardware.cpu.l3Bytes.value ?? hardware.cpu.l2Bytes.value;
