@@ -22,7 +22,7 @@ import { qualityTasks } from "../suites/quality.ts";
 import type { ResultsFile, SuiteName } from "../suites/results.ts";
 import { type RunOutput, type RunPlan, runPlan } from "../suites/run.ts";
 import { SPEC_ID, STANDARD } from "../suites/spec.ts";
-import { specModels, standardPlan, standardText } from "../suites/standard.ts";
+import { specModels, standardPlan, standardText, standardTextFor } from "../suites/standard.ts";
 import { type BenchModel, benchModel, type Task } from "../suites/task.ts";
 import { tokensTasks } from "../suites/tokens.ts";
 import { readJsonFile } from "../util/json_file.ts";
@@ -212,8 +212,7 @@ async function qualityModels(options: BenchOptions) {
       models.qualityReference,
       ...models.qualityVariants,
     ]);
-    using gguf = await openGGUF(reference!.path);
-    return { reference: reference!, variants, text: standardText(readConfig(gguf).vocabSize) };
+    return { reference: reference!, variants, text: await standardTextFor(reference!) };
   }
   const variant = await benchModel(options.model, null);
   const reference = options.reference ? await benchModel(options.reference, null) : null;

@@ -17,7 +17,12 @@ import {
   tensorSensitivity,
   TYPE_LADDER,
 } from "../engine/compress/mixed.ts";
-import { type PrunePlan, prunePlan, writeCompressed } from "../engine/compress/prune.ts";
+import {
+  prunedBytes,
+  type PrunePlan,
+  prunePlan,
+  writeCompressed,
+} from "../engine/compress/prune.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { readConfig } from "../engine/model/config.ts";
 import { ExpertStore } from "../engine/offload/store.ts";
@@ -125,12 +130,8 @@ async function fitBudget(
     const candidates = candidatesFor(measured, plan.keptUsed / plan.kept, plan.kept / plan.experts);
     // what the allocator does not choose: the rest of the tensors, and the header and padding
     const chosen = new Set(candidates.map((c) => c.name));
-    const fixed = gguf.tensors.filter((t) => !chosen.has(t.name)).reduce(
-      (sum, t) =>
-        sum +
-        (/_exps|ffn_gate_inp|exp_probs_b/.test(t.name) ? t.bytes * plan.kept / experts : t.bytes),
-      0,
-    );
+    const fixed = gguf.tensors.filter((t) => !chosen.has(t.name))
+      .reduce((sum, t) => sum + prunedBytes(t, plan.experts, plan.kept), 0);
     const overhead = gguf.dataOffset + gguf.tensors.length * gguf.alignment;
     const allocation = allocateTypes(candidates, budget - fixed - overhead);
     if (allocation) {

@@ -61,7 +61,6 @@ export async function standardPlan(
     [spec.main, spec.qualityReference, ...spec.qualityVariants],
     onModel,
   );
-  const vocabulary = await vocabularyOf(reference!);
   return {
     suite: "standard",
     spec: SPEC_ID,
@@ -91,7 +90,7 @@ export async function standardPlan(
       ...cacheTasks(main!, STANDARD.cache, engine),
       ...qualityTasks(
         { reference: reference!, variants },
-        standardText(vocabulary),
+        await standardTextFor(reference!),
         STANDARD.quality,
         engine,
       ),
@@ -108,9 +107,10 @@ async function realGpu(): Promise<boolean> {
   return !gpu.info.fallback;
 }
 
-async function vocabularyOf(model: BenchModel): Promise<number> {
+/** The spec's quality text for `model`'s vocabulary. */
+export async function standardTextFor(model: BenchModel): Promise<number[]> {
   using gguf = await openGGUF(model.path);
-  return readConfig(gguf).vocabSize;
+  return standardText(readConfig(gguf).vocabSize);
 }
 
 /**

@@ -18,7 +18,7 @@
  * @module
  */
 import type { GGUFFile } from "../gguf/read.ts";
-import { type Metadata, u32 } from "../gguf/types.ts";
+import { type Metadata, type TensorInfo, u32 } from "../gguf/types.ts";
 import { type TensorToWrite, writeGGUF } from "../gguf/write.ts";
 import { readConfig } from "../model/config.ts";
 import { type LayerImportance, mostImportant } from "./importance.ts";
@@ -39,10 +39,23 @@ export interface PrunePlan {
   readonly bytesAfter: number;
 }
 
-/** Per-expert tensors: sliced along their last dimension (experts). */
-const STACKED = /^blk\.(\d+)\.(ffn_(gate|up|down|gate_up)_exps\.weight|exp_probs_b\.bias)$/;
-/** The router: one row per expert. */
-const ROUTER = /^blk\.(\d+)\.ffn_gate_inp\.weight$/;
+/**
+ * Tensors pruning slices by expert: the stacked experts and the selection bias (along their last
+ * dimension) and the router (one row per expert, also its last dimension in ggml order).
+ */
+const PER_EXPERT =
+  /^blk\.(\d+)\.(ffn_(gate|up|down|gate_up)_exps\.weight|exp_probs_b\.bias|ffn_gate_inp\.weight)$/;
+
+/** The layer of a tensor pruning slices by expert, or null for one it keeps whole. */
+export function perExpertLayer(name: string): number | null {
+  const match = PER_EXPERT.exec(name);
+  return match ? Number(match[1]) : null;
+}
+
+/** Bytes of a tensor once `kept` of its `experts` remain. */
+export function prunedBytes(info: TensorInfo, experts: number, kept: number): number {
+  return perExpertLayer(info.name) === null ? info.bytes : (info.bytes / experts) * kept;
+}
 
 /** The router adjustment's top-k for `kept` of `experts` experts. */
 export function adjustedTopK(expertsUsed: number, experts: number, kept: number): number {
@@ -78,10 +91,10 @@ export function prunePlan(
     keep.set(layer, mostImportant(figures.importance, kept));
   }
   const bytesBefore = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
-  const bytesAfter = gguf.tensors.reduce((sum, t) => {
-    const sliced = STACKED.test(t.name) || ROUTER.test(t.name);
-    return sum + (sliced ? (t.bytes / config.experts) * kept : t.bytes);
-  }, 0);
+  const bytesAfter = gguf.tensors.reduce(
+    (sum, t) => sum + prunedBytes(t, config.experts, kept),
+    0,
+  );
   return {
     experts: config.experts,
     kept,
@@ -112,10 +125,10 @@ export async function writeCompressed(
     [`${arch}.expert_used_count`, u32(plan.keptUsed)],
   ]);
   const tensors: TensorToWrite[] = gguf.tensors.map((info) => {
-    const stacked = STACKED.exec(info.name) ?? ROUTER.exec(info.name);
+    const layer = perExpertLayer(info.name);
     const typeName = types.get(info.name) ?? info.typeName;
     const convert = typeName === info.typeName ? null : converter(info.typeName, typeName);
-    if (!stacked) {
+    if (layer === null) {
       const data = convert
         ? async function* () {
           yield convert(await gguf.readTensor(info));
@@ -123,7 +136,7 @@ export async function writeCompressed(
         : copy(gguf, info);
       return { name: info.name, typeName, shape: info.shape, data };
     }
-    const kept = plan.keep.get(Number(stacked[1]))!;
+    const kept = plan.keep.get(layer)!;
     const slice = info.bytes / plan.experts;
     const shape = [...info.shape];
     shape[shape.length - 1] = plan.kept;
