@@ -41,6 +41,13 @@ const VEC_DOT_TYPES: Readonly<Record<string, VecDotType>> = {
   Q5_K: "Q8_K",
   Q6_K: "Q8_K",
   IQ4_XS: "Q8_K",
+  IQ2_XXS: "Q8_K",
+  IQ2_XS: "Q8_K",
+  IQ2_S: "Q8_K",
+  IQ3_XXS: "Q8_K",
+  IQ3_S: "Q8_K",
+  IQ1_S: "Q8_K",
+  IQ1_M: "Q8_K",
 };
 
 /** The vec_dot type of a weight type. */

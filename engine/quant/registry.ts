@@ -14,6 +14,13 @@
  */
 import { BF16, F16, F32 } from "./float.ts";
 import type { QuantFormat, Quantizer } from "./format.ts";
+import { IQ1_M } from "./iq1_m.ts";
+import { IQ1_S } from "./iq1_s.ts";
+import { IQ2_S } from "./iq2_s.ts";
+import { IQ2_XS } from "./iq2_xs.ts";
+import { IQ2_XXS } from "./iq2_xxs.ts";
+import { IQ3_S } from "./iq3_s.ts";
+import { IQ3_XXS } from "./iq3_xxs.ts";
 import { IQ4_NL } from "./iq4_nl.ts";
 import { IQ4_XS } from "./iq4_xs.ts";
 import { Q2_K } from "./q2_k.ts";
@@ -42,8 +49,15 @@ export const FORMATS: readonly QuantFormat[] = [
   Q4_K,
   Q5_K,
   Q6_K,
+  IQ2_XXS,
+  IQ2_XS,
+  IQ3_XXS,
+  IQ1_S,
   IQ4_NL,
+  IQ3_S,
+  IQ2_S,
   IQ4_XS,
+  IQ1_M,
   BF16,
 ];
 const byName = new Map(FORMATS.map((format) => [format.type.name, format]));

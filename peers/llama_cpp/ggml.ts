@@ -19,9 +19,10 @@ const SYMBOLS = {
   ggml_fp16_to_fp32_row: { parameters: ["buffer", "buffer", "i64"], result: "void" },
   ggml_bf16_to_fp32_row: { parameters: ["buffer", "buffer", "i64"], result: "void" },
   ggml_quantize_chunk: {
-    parameters: ["i32", "buffer", "buffer", "i64", "i64", "i64", "pointer"],
+    parameters: ["i32", "buffer", "buffer", "i64", "i64", "i64", "buffer"],
     result: "usize",
   },
+  ggml_quantize_requires_imatrix: { parameters: ["i32"], result: "bool" },
 } as const;
 
 /** Dequantizers ggml exports as `dequantize_row_<name>(const block*, float*, int64_t)`. */
@@ -38,6 +39,13 @@ const DEQUANTIZERS = [
   "q6_K",
   "iq4_nl",
   "iq4_xs",
+  "iq2_xxs",
+  "iq2_xs",
+  "iq2_s",
+  "iq3_xxs",
+  "iq3_s",
+  "iq1_s",
+  "iq1_m",
 ] as const;
 
 /** ggml, loaded. */
@@ -48,10 +56,23 @@ export interface Ggml extends Disposable {
    */
   fromFloat(typeId: number, values: Float32Array): Uint8Array;
   typeSize(typeId: number): bigint;
+  /** Whether ggml quantizes this type only with an importance matrix. */
+  requiresImportance(typeId: number): boolean;
   blockSize(typeId: number): bigint;
   typeName(typeId: number): string;
-  /** ggml_quantize_chunk: `rows` rows of `rowLength` values, no importance matrix. */
-  quantize(typeId: number, values: Float32Array, rows: number, rowLength: number): Uint8Array;
+  /**
+   * ggml_quantize_chunk: `rows` rows of `rowLength` values, weighted by `importance` (one weight
+   * per column, llama-quantize's imatrix) where given.
+   * @throws {RangeError} without one for a type ggml cannot quantize without (IQ2_XXS, IQ2_XS,
+   * IQ1_S, IQ1_M), rather than letting ggml abort the process.
+   */
+  quantize(
+    typeId: number,
+    values: Float32Array,
+    rows: number,
+    rowLength: number,
+    importance?: Float32Array,
+  ): Uint8Array;
   /**
    * ggml's row decoder for a type (by moebench's name, e.g. `Q4_K`, `F16`) over `count` values:
    * `dequantize_row_*`, `ggml_fp16_to_fp32_row` or `ggml_bf16_to_fp32_row`.
@@ -131,12 +152,19 @@ export async function loadGgml(): Promise<Ggml> {
       return out;
     },
     typeSize: (id) => symbols.ggml_type_size(id) as bigint,
+    requiresImportance: (id) => symbols.ggml_quantize_requires_imatrix(id),
     blockSize: (id) => symbols.ggml_blck_size(id) as bigint,
     typeName(id) {
       const pointer = symbols.ggml_type_name(id);
       return pointer === null ? "" : new Deno.UnsafePointerView(pointer).getCString();
     },
-    quantize(typeId, values, rows, rowLength) {
+    quantize(typeId, values, rows, rowLength, importance) {
+      if (!importance && symbols.ggml_quantize_requires_imatrix(typeId)) {
+        throw new RangeError(`ggml needs an importance matrix to quantize type ${typeId}`);
+      }
+      if (importance && importance.length !== rowLength) {
+        throw new RangeError(`${importance.length} importance weights for rows of ${rowLength}`);
+      }
       const out = new Uint8Array(
         Number(symbols.ggml_type_size(typeId)) * values.length /
           Number(symbols.ggml_blck_size(typeId)),
@@ -148,7 +176,7 @@ export async function loadGgml(): Promise<Ggml> {
         0n,
         BigInt(rows),
         BigInt(rowLength),
-        null,
+        importance ?? null,
       );
       if (Number(written) !== out.length) {
         throw new Error(`ggml_quantize_chunk wrote ${written} bytes, expected ${out.length}`);
@@ -172,4 +200,12 @@ export async function loadGgml(): Promise<Ggml> {
     close,
     [Symbol.dispose]: close,
   };
+}
+
+/**
+ * An importance matrix of ones (every column equally important) where ggml quantizes `typeId`
+ * only with one, else none: the plainest quantization ggml makes of each type.
+ */
+export function unitImportance(ggml: Ggml, typeId: number, rowLength: number) {
+  return ggml.requiresImportance(typeId) ? new Float32Array(rowLength).fill(1) : undefined;
 }

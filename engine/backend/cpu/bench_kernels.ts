@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadGgml } from "../../../peers/llama_cpp/ggml.ts";
+import { loadGgml, unitImportance } from "../../../peers/llama_cpp/ggml.ts";
 import { ggmlType } from "../../quant/types.ts";
 import { Prng } from "../../synth/prng.ts";
 import {
@@ -63,6 +63,7 @@ for (const typeName of types) {
       Float32Array.from({ length: TILE_ROWS * TIMED_COLS }, () => prng.uniform(1)),
       TILE_ROWS,
       TIMED_COLS,
+      unitImportance(ggml, type.id, TIMED_COLS),
     )
     : quantizedTile(typeName, prng);
   if (!tile) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { loadGgml } from "../../../peers/llama_cpp/ggml.ts";
+import { loadGgml, unitImportance } from "../../../peers/llama_cpp/ggml.ts";
 import { ReferenceMatrix } from "../../model/matrix.ts";
 import { vecDotType } from "../../quant/activations.ts";
 import { quantFormat, quantizer } from "../../quant/registry.ts";
@@ -124,7 +124,13 @@ Deno.test({
         await using cpu = await CpuBackend.create({ threads, variant });
         for (const typeName of Object.keys(TYPE_KERNELS)) {
           const type = ggmlType(typeName);
-          const bytes = ggml!.quantize(type.id, values, rows, cols);
+          const bytes = ggml!.quantize(
+            type.id,
+            values,
+            rows,
+            cols,
+            unitImportance(ggml!, type.id, cols),
+          );
           assert.equal(bytes.length, rows * rowByteSize(type, cols));
           const format = quantFormat(typeName);
           const reference = new ReferenceMatrix(format, rows, cols, bytes, vecDotType(typeName));
