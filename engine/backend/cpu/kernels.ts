@@ -76,6 +76,13 @@ export const TYPE_KERNELS: Readonly<Record<string, TypeKernels>> = {
   Q5_K: plain("Q5_K"),
   Q6_K: plain("Q6_K"),
   IQ4_XS: plain("IQ4_XS"),
+  IQ2_XXS: plain("IQ2_XXS"),
+  IQ2_XS: plain("IQ2_XS"),
+  IQ2_S: plain("IQ2_S"),
+  IQ3_XXS: plain("IQ3_XXS"),
+  IQ3_S: plain("IQ3_S"),
+  IQ1_S: plain("IQ1_S"),
+  IQ1_M: plain("IQ1_M"),
 };
 
 /** The activation conversion exports, each once. */
