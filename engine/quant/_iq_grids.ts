@@ -8,7 +8,7 @@
  * iq3xs_init_impl, read out of node-llama-cpp's libggml-base). The decoders' value tables
  * (ggml-common.h's iq2xxs_grid … iq1s_grid) are those codes with each level replaced by its
  * value, and are made from them here, for TypeScript, for the C kernels (`gridsC`, which build.sh
- * writes to a header) and for WGSL (`gridsWgsl`): one definition, so the paths cannot drift apart.
+ * writes to a header) and for WGSL (`IQ_TABLES`, a storage buffer): one definition, so the paths cannot drift apart.
  * The decoders' tables were checked byte for byte against ggml's.
  *
  * @example
@@ -395,25 +395,29 @@ export function gridsC(): string {
   ].join("\n");
 }
 
-/**
- * The grids as WGSL constants: each point's value bytes in u32 words (two per 8-coordinate
- * point), and ksigns. Joined before a type's kernel by the WebGPU backend.
- */
-export function gridsWgsl(): string {
-  const tables = IQ_GRIDS.map((grid) => {
-    const words: string[] = [];
-    for (let p = 0; p < grid.codes.length; p++) {
-      const hex = pointHex(grid, p);
-      if (grid.coordinates === 8) words.push(`0x${hex.slice(8)}u`, `0x${hex.slice(0, 8)}u`);
-      else words.push(`0x${hex}u`);
-    }
-    const name = grid.name.toUpperCase();
-    return `const ${name} = array<u32, ${words.length}>(\n${wrap(words, "  ")}\n);`;
-  });
-  const signs = `const KSIGNS = array<u32, 128>(\n${
-    wrap([...KSIGNS].map((s) => `${s}u`), "  ")
-  }\n);`;
-  return ["// The i-quants' grids, made by engine/quant/_iq_grids.ts.", ...tables, signs, ""].join(
-    "\n",
-  );
+/** A point's value bytes as u32 words, little-endian: two for 8 values, one for 4. */
+function pointWords(grid: IqGrid, point: number): number[] {
+  const hex = pointHex(grid, point);
+  const words = grid.coordinates === 8 ? [hex.slice(8), hex.slice(0, 8)] : [hex];
+  return words.map((word) => parseInt(word, 16));
 }
+
+/**
+ * The tables as the WGSL kernels read them, from one storage buffer: every grid's points as u32
+ * words of their value bytes (two per 8-value point), then KSIGNS one per word; and WGSL constants
+ * that say where each starts (`IQ2XXS_GRID`, …, `KSIGNS`, in words).
+ */
+export const IQ_TABLES: { readonly words: Uint32Array; readonly wgsl: string } = (() => {
+  const words: number[] = [];
+  const starts: string[] = [];
+  for (const grid of IQ_GRIDS) {
+    starts.push(`const ${grid.name.toUpperCase()}: u32 = ${words.length}u;`);
+    for (let p = 0; p < grid.codes.length; p++) words.push(...pointWords(grid, p));
+  }
+  starts.push(`const KSIGNS: u32 = ${words.length}u;`);
+  words.push(...KSIGNS);
+  const wgsl = `// where each table starts in IQ_TABLES (made by _iq_grids.ts)\n${
+    starts.join("\n")
+  }\n`;
+  return { words: Uint32Array.from(words), wgsl };
+})();

@@ -34,6 +34,16 @@ export function iq1mScale(view: DataView, at: number): number {
   return half[0]!;
 }
 
+/** Stores `d` (rounded to f16) as the scale of the IQ1_M block at `at`, keeping its 3-bit scales. */
+export function writeIq1mScale(view: DataView, at: number, d: number): void {
+  half[0] = d;
+  const bits = halfBits[0]!;
+  for (let k = 0; k < 4; k++) {
+    const word = view.getUint16(at + SCALES + 2 * k, true);
+    view.setUint16(at + SCALES + 2 * k, (word & 0x0fff) | (((bits >> (4 * k)) & 0xf) << 12), true);
+  }
+}
+
 /** IQ1_M reference dequantization, as ggml's `dequantize_row_iq1_m`. */
 export const IQ1_M: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
   const d = iq1mScale(view, at);

@@ -19,9 +19,23 @@
  * @module
  */
 import { type VecDotType, vecDotType } from "../../quant/activations.ts";
+import { IQ_TABLES } from "../../quant/_iq_grids.ts";
 
-/** The WGSL files defining a type's `block_dot`, helpers first (in `engine/quant/`). */
-const FORMAT_SOURCES: Readonly<Record<string, readonly string[]>> = {
+/** WGSL made in TypeScript rather than read from a file. */
+interface GeneratedWgsl {
+  readonly text: string;
+}
+
+/** An i-quant's sources: where its tables start, the shared helpers, its own file. */
+function iqSources(file: string): (string | GeneratedWgsl)[] {
+  return [{ text: IQ_TABLES.wgsl }, "_iq.wgsl", file];
+}
+
+/**
+ * What defines a type's `block_dot`, helpers first: WGSL files in `engine/quant/`, and generated
+ * constants.
+ */
+const FORMAT_SOURCES: Readonly<Record<string, readonly (string | GeneratedWgsl)[]>> = {
   F32: ["f32.wgsl"],
   F16: ["f16.wgsl"],
   BF16: ["bf16.wgsl"],
@@ -37,6 +51,13 @@ const FORMAT_SOURCES: Readonly<Record<string, readonly string[]>> = {
   Q5_K: ["_k_scales.wgsl", "q5_k.wgsl"],
   Q6_K: ["q6_k.wgsl"],
   IQ4_XS: ["_iq4_values.wgsl", "iq4_xs.wgsl"],
+  IQ2_XXS: iqSources("iq2_xxs.wgsl"),
+  IQ2_XS: iqSources("iq2_xs.wgsl"),
+  IQ2_S: iqSources("iq2_s.wgsl"),
+  IQ3_XXS: iqSources("iq3_xxs.wgsl"),
+  IQ3_S: iqSources("iq3_s.wgsl"),
+  IQ1_S: iqSources("iq1_s.wgsl"),
+  IQ1_M: iqSources("iq1_m.wgsl"),
 };
 
 /** The weight types with GPU kernels. */
@@ -60,9 +81,10 @@ export const MAX_GROUPS = 65535;
 /** Where each format's WGSL lives, beside its TypeScript and C. */
 export const QUANT = new URL("../../quant/", import.meta.url);
 const sourceCache = new Map<string, Promise<string>>();
-/** WGSL files joined in order (WGSL has no includes: helpers go first). */
-export async function sources(urls: readonly URL[]): Promise<string> {
+/** WGSL files (and generated text) joined in order (WGSL has no includes: helpers go first). */
+export async function sources(urls: readonly (URL | GeneratedWgsl)[]): Promise<string> {
   const texts = urls.map((url) => {
+    if (!(url instanceof URL)) return Promise.resolve(url.text);
     let text = sourceCache.get(url.href);
     if (!text) sourceCache.set(url.href, text = Deno.readTextFile(url));
     return text;
@@ -78,6 +100,8 @@ export class GpuKernels {
   // explicit layouts: not every kernel reads every binding (Q8_1 sums), "auto" would drop them
   readonly #matVecLayout: GPUPipelineLayout;
   readonly #roundingLayout: GPUPipelineLayout;
+  /** The i-quants' grids and signs (IQ_TABLES), binding 5 of every mat-vec and mat-mat. */
+  readonly iqTables: GPUBuffer;
 
   constructor(readonly device: GPUDevice) {
     this.#matVecLayout = layout(device, [
@@ -86,7 +110,16 @@ export class GpuKernels {
       "read-only-storage",
       "storage",
       "uniform",
+      "read-only-storage",
     ]);
+    this.iqTables = device.createBuffer({
+      label: "i-quant tables",
+      size: IQ_TABLES.words.byteLength,
+      usage: GPUBufferUsage.STORAGE,
+      mappedAtCreation: true,
+    });
+    new Uint32Array(this.iqTables.getMappedRange()).set(IQ_TABLES.words);
+    this.iqTables.unmap();
     this.#roundingLayout = layout(device, ["read-only-storage", "storage", "storage", "uniform"]);
   }
 
@@ -109,7 +142,7 @@ export class GpuKernels {
       if (!files) throw new RangeError(`no WebGPU kernel for ${type}`);
       pipeline = (async () => {
         const code = await sources([
-          ...files.map((file) => new URL(file, QUANT)),
+          ...files.map((file) => typeof file === "string" ? new URL(file, QUANT) : file),
           new URL("./reduce.wgsl", import.meta.url),
           new URL("./matmul.wgsl", import.meta.url),
           new URL(`./${kernel}.wgsl`, import.meta.url),

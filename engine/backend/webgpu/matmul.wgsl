@@ -31,6 +31,7 @@ struct Shape {
   tokens: u32,
 }
 @group(0) @binding(4) var<uniform> shape: Shape;
+// binding 5: the i-quants' grids (IQ_TABLES of engine/quant/_iq_grids.ts), declared by _iq.wgsl
 
 // Activation `i`'s integer quant, and the scale and stored sum of the block holding `i`.
 fn act_q(i: u32) -> i32 {

@@ -133,10 +133,10 @@ export class GpuMatMul {
 
   /**
    * Compiles the pipelines of `types`. `maxBindingBytes` (default: the device's limit) is how
-   * much of a matrix one dispatch may bind. `tiled`: batches of tokens through the mat-mat
+   * much of a matrix one dispatch may bind. `batched`: batches of tokens through the mat-mat
    * (matmat.wgsl), not one mat-vec per token. A real GPU gains from reading each weight once per
-   * 8 tokens; Mesa's llvmpipe loses (64-token prefill of tiny-mixtral Q4_0: 34.7 s tiled, 3.2 s
-   * not: workgroup memory and barriers are slow there), so a fallback adapter should say false.
+   * 8 tokens; Mesa's llvmpipe lost with the mat-mat's former copy into workgroup memory (64-token
+   * prefill of tiny-mixtral Q4_0: 34.7 s batched, 3.2 s not), so a fallback adapter says false.
    */
   static async create(
     kernels: GpuKernels,
@@ -144,13 +144,13 @@ export class GpuMatMul {
     maxValues: number,
     transients: Transients,
     maxBindingBytes = kernels.device.limits.maxStorageBufferBindingSize,
-    tiled = true,
+    batched = true,
   ): Promise<GpuMatMul> {
     const pipelines = new Map<string, ProductPipelines>();
     for (const type of new Set(types)) {
       const [matVec, matMat, rounding] = await Promise.all([
         kernels.matVec(type),
-        tiled ? kernels.matMat(type) : null,
+        batched ? kernels.matMat(type) : null,
         kernels.rounding(type),
       ]);
       pipelines.set(type, { matVec, matMat, rounding });
@@ -228,6 +228,7 @@ export class GpuMatMul {
             { binding: 2, resource: { buffer: this.#blocks } },
             { binding: 3, resource: { buffer: out } },
             { binding: 4, resource: { buffer: shape } },
+            { binding: 5, resource: { buffer: this.kernels.iqTables } },
           ],
         }),
       );
@@ -252,7 +253,7 @@ export async function multiplyOnce(
   x: Float32Array<ArrayBuffer>,
   count: number,
   maxBindingBytes?: number,
-  tiled = true,
+  batched = true,
 ): Promise<Float32Array> {
   const device = kernels.device;
   const transients = new Transients(device);
@@ -262,7 +263,7 @@ export async function multiplyOnce(
     x.length,
     transients,
     maxBindingBytes,
-    tiled,
+    batched,
   );
   const input = transients.floats(x);
   const output = device.createBuffer({ size: align(count * m.rows * 4, 16), usage: STORAGE });

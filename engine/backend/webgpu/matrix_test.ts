@@ -8,6 +8,7 @@ import { Prng } from "../../synth/prng.ts";
 import { ReferenceMatrix } from "../../model/matrix.ts";
 import { roundActivations, type VecDotType, vecDotType } from "../../quant/activations.ts";
 import { writeF16 } from "../../quant/float.ts";
+import { writeIq1mScale } from "../../quant/iq1_m.ts";
 import { quantFormat } from "../../quant/registry.ts";
 import { fieldOffset, ggmlType, rowByteSize } from "../../quant/types.ts";
 import { openGpu } from "./device.ts";
@@ -58,6 +59,8 @@ function randomMatrix(
       }
       // a large minimum: what the Q8_1 block sums add to Q4_1/Q5_1 then shows
       if (has("m")) writeF16(view, block + fieldOffset(ggml, "m"), prng.uniform(1));
+      // IQ1_M keeps its f16 scale in the top nibbles of its scales
+      if (type === "IQ1_M") writeIq1mScale(view, block, prng.uniform(0.01));
     }
   }
   return bytes;
@@ -81,13 +84,13 @@ for (const type of GPU_TYPES) {
       try {
         const got = await multiplyOnce(kernels!, matrix, x, count);
         // the batch went through the mat-mat: the mat-vec's sums, bit for bit, and the same
-        // without tiling
+        // without batching
         for (let t = 0; t < count; t++) {
           const one = await multiplyOnce(kernels!, matrix, x.slice(t * cols, (t + 1) * cols), 1);
           assert.deepEqual([...got.subarray(t * rows, (t + 1) * rows)], [...one], `token ${t}`);
         }
-        const untiled = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
-        assert.deepEqual([...untiled], [...got]);
+        const unbatched = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
+        assert.deepEqual([...unbatched], [...got]);
         // f32 sums of the products (exact weights, once-rounded products) in another order:
         // within ~40 roundings of the sum of |terms|
         const decoded = new Float32Array(cols);
@@ -202,23 +205,21 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "WGSL mat-mat over rows longer than its workgroup tile: chunk after chunk, the mat-vec's sums",
+  name: "WGSL mat-mat over long rows (many blocks per thread): the mat-vec's sums",
   ignore: unavailable !== null,
   async fn() {
     const prng = new Prng(17);
-    // more values than one chunk of the tile holds (F32: 3392, Q4_0: 22528, Q6_K: 16384), the
-    // last chunk part-filled
+    // rows of hundreds of blocks, their last round of the workgroup's threads part-filled
     for (const [type, cols] of [["F32", 8192], ["Q4_0", 25600], ["Q6_K", 20480]] as const) {
       const [rows, count] = [5, 9];
       const bytes = randomMatrix(type, rows, cols, prng);
       const x = Float32Array.from({ length: count * cols }, () => prng.uniform(2));
       const matrix = await upload(type, rows, cols, bytes);
       try {
-        const tiled = await multiplyOnce(kernels!, matrix, x, count);
-        const untiled = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
-        assert.deepEqual([...tiled], [...untiled], type);
-        assert.ok(tiled.some((value) => value !== 0), type);
+        const batched = await multiplyOnce(kernels!, matrix, x, count);
+        const unbatched = await multiplyOnce(kernels!, matrix, x, count, undefined, false);
+        assert.deepEqual([...batched], [...unbatched], type);
+        assert.ok(batched.some((value) => value !== 0), type);
       } finally {
         matrix.buffer.destroy();
       }
