@@ -1,6 +1,7 @@
 /**
  * Mixed precision under a byte budget. Each weight matrix gets a type from a ladder of formats
- * moebench can write, by bits per weight (Q2_K 2.6, Q3_K 3.4, Q4_0 4.5 … Q6_K 6.6, Q8_0 8.5, F16). Its sensitivity to a type is the
+ * moebench can write, by bits per weight (Q2_K 2.6, Q3_K 3.4, IQ4_XS 4.25, Q4_0 4.5 … Q6_K 6.6,
+ * Q8_0 8.5, F16). Its sensitivity to a type is the
  * relative squared error that type leaves on a sample of its rows, weighted by the tensor's role:
  * attention, dense and shared-expert weights and the output act on every token (weight 1), a
  * routed expert's on the k of n tokens routed to it (k/n), so a bit spent on a routed expert buys
@@ -28,7 +29,9 @@ import { HQQ_TYPES, hqqQuantize, type HqqType } from "./hqq.ts";
 export const TYPE_LADDER = [
   "Q2_K",
   "Q3_K",
+  "IQ4_XS",
   "Q4_0",
+  "IQ4_NL",
   "Q4_K",
   "Q4_1",
   "Q5_0",

@@ -8,40 +8,33 @@
  * ```
  * @module
  */
-import { readF16 } from "./float.ts";
-import { blockFormat, type QuantFormat } from "./format.ts";
+import { readF16, writeF16 } from "./float.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
+import { IQ4_VALUES, iq4BlockScale, writeIq4Levels } from "./_iq4.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
-/** ggml's `kvalues_iq4nl`: the 16 levels of IQ4_NL and IQ4_XS. */
-export const IQ4_VALUES: readonly number[] = [
-  -127,
-  -104,
-  -83,
-  -65,
-  -49,
-  -35,
-  -22,
-  -10,
-  1,
-  13,
-  25,
-  38,
-  53,
-  69,
-  89,
-  113,
-];
+export { IQ4_VALUES } from "./_iq4.ts";
 
 const type = ggmlType("IQ4_NL");
 const D = fieldOffset(type, "d");
 const QS = fieldOffset(type, "qs");
 
-/** IQ4_NL reference dequantization, as ggml's `dequantize_row_iq4_nl`. */
-export const IQ4_NL: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
-  const d = readF16(view, at + D);
-  for (let j = 0; j < 16; j++) {
-    const packed = bytes[at + QS + j]!;
-    out[to + j] = d * IQ4_VALUES[packed & 0x0f]!;
-    out[to + 16 + j] = d * IQ4_VALUES[packed >> 4]!;
-  }
-});
+/**
+ * IQ4_NL reference conversions: dequantization as ggml's `dequantize_row_iq4_nl`, quantization
+ * bit-exact with `quantize_iq4_nl` without an importance matrix (what llama-quantize runs).
+ */
+export const IQ4_NL: Quantizer = {
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = readF16(view, at + D);
+    for (let j = 0; j < 16; j++) {
+      const packed = bytes[at + QS + j]!;
+      out[to + j] = d * IQ4_VALUES[packed & 0x0f]!;
+      out[to + 16 + j] = d * IQ4_VALUES[packed >> 4]!;
+    }
+  }),
+  quantize: blockEncoder(type, (src, from, view, at) => {
+    const d = iq4BlockScale(src, from);
+    writeF16(view, at + D, d);
+    writeIq4Levels(src, from, d, view, at + QS);
+  }),
+};

@@ -11,6 +11,8 @@ import { Q2_K } from "./q2_k.ts";
 import { Q3_K } from "./q3_k.ts";
 import { Q5_K } from "./q5_k.ts";
 import { Q8_0 } from "./q8_0.ts";
+import { IQ4_NL } from "./iq4_nl.ts";
+import { IQ4_XS } from "./iq4_xs.ts";
 import { tensorByteSize } from "./types.ts";
 import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
 import { Prng } from "../synth/prng.ts";
@@ -31,7 +33,9 @@ const ggml = await loadGgml().catch((error) => {
   return null;
 });
 
-for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K] as Quantizer[]) {
+for (
+  const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS]
+) {
   const rowLength = 256;
   const rows = 24;
   const values = testValues(rows * rowLength, 7);
@@ -80,6 +84,11 @@ for (const format of [Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K
       ? Math.max(...superBlock.map(Math.abs)) / 2
       : name === "Q4_K" || name === "Q5_K" // 6-bit sub-block scales and minimums of the block's
       ? Math.max(...superBlock.map(Math.abs)) / (name === "Q4_K" ? 12 : 24) // d and dmin
+      : name === "IQ4_NL" // non-linear levels at most 24 of 127 steps apart (89 → 113)
+      ? amax * 12 / 127
+      : name === "IQ4_XS" // and 6-bit sub-block scales of the super-block's
+      ? Math.max(...superBlock.map(Math.abs)) * 12 / 127 +
+        Math.max(...superBlock.map(Math.abs)) / 64
       : name === "Q6_K" // sub-block scales are 8-bit steps of the 256-value block's d: a small
       ? amax / 32 + Math.max(...superBlock.map(Math.abs)) / 128 // one may round to zero
       : range / (name === "Q4_1" ? 15 : 31) / 2;
