@@ -53,7 +53,13 @@ export function benchCommand() {
         "suite to run (default: standard, or tokens with --model)",
       ).choices(["standard", "load", "cache", "tokens", "quality"] as const),
     )
-    .option("--model <file>", "your GGUF model (default: the spec's generated models)")
+    .option(
+      "--model <file>",
+      "your GGUF model (default: the spec's generated models); repeat it with --suite quality " +
+        "to compare several with --reference in one results file",
+      (file: string, files: string[]) => [...files, file],
+      [] as string[],
+    )
     .option("--reference <file>", "quality: the model --model is compared against (KL)")
     .option("--text <file>", "quality: UTF-8 text to score (default: the spec's token sequence)")
     .option(
@@ -85,7 +91,7 @@ export function benchCommand() {
         (name) => command.getOptionValueSource(name) === "cli",
       );
       const format: Format = options.json ? "json" : options.format;
-      const suite: SuiteName = options.suite ?? (options.model ? "tokens" : "standard");
+      const suite: SuiteName = options.suite ?? (options.model.length ? "tokens" : "standard");
       const quiet = format === "json";
       if (options.resume && !options.out) throw new UsageError("--resume needs --out");
       const plan = await planFor(suite, options, command.getOptionValueSource("pp") === "cli");
@@ -106,7 +112,8 @@ export function benchCommand() {
 
 /** What `bench`'s options parse to, config file applied. */
 interface BenchOptions extends EngineOptions {
-  readonly model?: string;
+  /** `--model`, in order (several only for the quality suite). */
+  readonly model: readonly string[];
   readonly reference?: string;
   readonly text?: string;
   readonly pp: number[];
@@ -132,7 +139,8 @@ async function planFor(
   const engine = engineOf(options);
   const peer = options.peer === "llama.cpp";
   if (suite === "standard") {
-    for (const [given, flag] of [[options.model, "--model"], [options.config, "--config"]]) {
+    const model = options.model[0];
+    for (const [given, flag] of [[model, "--model"], [options.config, "--config"]]) {
       if (given !== undefined) {
         throw new UsageError(
           `the standard suite runs its own models and settings: drop ${flag}, or choose ` +
@@ -150,7 +158,10 @@ async function planFor(
   if (suite !== "quality" && (options.reference || options.text)) {
     throw new UsageError("--reference and --text belong to --suite quality");
   }
-  const own = options.model ? await benchModel(options.model, null) : null;
+  if (suite !== "quality" && options.model.length > 1) {
+    throw new UsageError("one --model per run; only --suite quality compares several");
+  }
+  const own = options.model.length ? await benchModel(options.model[0]!, null) : null;
   const main = own ?? (await specModels([STANDARD.models.main]))[0]!;
   const reps = options.reps ?? STANDARD.tokens.repetitions;
   let models: BenchModel[] = [main];
@@ -177,7 +188,7 @@ async function planFor(
     suite,
     spec: own ? null : SPEC_ID,
     options: {
-      model: options.model ?? null,
+      model: options.model.length ? options.model.join(",") : null,
       reference: options.reference ?? null,
       text: options.text ?? null,
       pp: options.pp.join(","),
@@ -203,7 +214,7 @@ async function planFor(
 
 /** The quality suite's models and text: the user's, or the spec's. */
 async function qualityModels(options: BenchOptions) {
-  if (!options.model) {
+  if (!options.model.length) {
     if (options.reference || options.text) {
       throw new UsageError("--reference and --text need --model (the model to measure)");
     }
@@ -214,9 +225,11 @@ async function qualityModels(options: BenchOptions) {
     ]);
     return { reference: reference!, variants, text: await standardTextFor(reference!) };
   }
-  const variant = await benchModel(options.model, null);
+  const variants = [];
+  for (const file of options.model) variants.push(await benchModel(file, null));
   const reference = options.reference ? await benchModel(options.reference, null) : null;
-  using gguf = await openGGUF(options.model);
+  // the text is tokenized by the first model's tokenizer: variants of one model share it
+  using gguf = await openGGUF(options.model[0]!);
   let text: number[];
   if (options.text) {
     const raw = await Deno.readTextFile(options.text).catch((error) => {
@@ -232,7 +245,7 @@ async function qualityModels(options: BenchOptions) {
       `${options.text}: ${text.length} tokens; the quality suite needs ${2 * ctx}`,
     );
   }
-  return { reference, variants: [variant], text: text.slice(0, ctx * chunks) };
+  return { reference, variants, text: text.slice(0, ctx * chunks) };
 }
 
 /** `--machine FILE`: a machine profile (`moebench profile --out`), validated. */

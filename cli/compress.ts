@@ -13,7 +13,9 @@ import {
   allocateTypes,
   type Allocation,
   candidatesFor,
+  type LadderType,
   roleOf,
+  type Sensitivity,
   tensorSensitivity,
   TYPE_LADDER,
 } from "../engine/compress/mixed.ts";
@@ -70,9 +72,10 @@ export function compressCommand() {
       if (budget === null && options.pruneRatio === undefined) {
         throw new UsageError("give --budget or --prune-ratio");
       }
-      const { plan, allocation } = budget === null
-        ? { plan: prunePlan(gguf, layers, options.pruneRatio!), allocation: null }
+      const { plan, allocation, measured } = budget === null
+        ? { plan: prunePlan(gguf, layers, options.pruneRatio!), allocation: null, measured: [] }
         : await fitBudget(gguf, layers, budget, options.pruneRatio);
+      const tensors = allocation ? tensorChoices(measured, allocation) : [];
       const types = allocation?.types ?? new Map<string, string>();
       const summary = {
         model,
@@ -86,6 +89,7 @@ export function compressCommand() {
         bytes_after: allocation ? allocation.total : plan.bytesAfter,
         calibration_tokens: layers[0]?.tokens ?? 0,
         types: Object.fromEntries(types),
+        tensors,
         layers: layers.map((l) => ({
           layer: l.layer,
           kept: plan.keep.get(l.layer) ?? [],
@@ -95,7 +99,7 @@ export function compressCommand() {
       };
       if (!options.json) {
         console.log(renderPlan(plan, layers.map((l) => l.importance)));
-        if (allocation) console.log(renderTypes(gguf, allocation, summary.bytes_after));
+        if (allocation) console.log(renderTypes(gguf, allocation, tensors, summary.bytes_after));
       }
       if (!options.dryRun) {
         const progress = byteProgress("compress", progressEnabled(options.json === true));
@@ -122,7 +126,11 @@ async function fitBudget(
   layers: LayerImportance[],
   budget: number,
   pruneRatio: number | undefined,
-): Promise<{ plan: PrunePlan; allocation: Allocation & { total: number } }> {
+): Promise<{
+  plan: PrunePlan;
+  allocation: Allocation & { total: number };
+  measured: Sensitivity[];
+}> {
   const experts = readConfig(gguf).experts;
   const measured = await tensorSensitivity(gguf); // once: pruning changes sizes, not errors
   for (let removed = 0;; removed++) {
@@ -135,7 +143,8 @@ async function fitBudget(
     const overhead = gguf.dataOffset + gguf.tensors.length * gguf.alignment;
     const allocation = allocateTypes(candidates, budget - fixed - overhead);
     if (allocation) {
-      return { plan, allocation: { ...allocation, total: allocation.bytes + fixed + overhead } };
+      const total = allocation.bytes + fixed + overhead;
+      return { plan, allocation: { ...allocation, total }, measured };
     }
     if (pruneRatio !== undefined || plan.kept <= Math.max(2, plan.keptUsed)) {
       const lowest = candidates.reduce((sum, c) => sum + c.bytes[0]!, 0) + fixed + overhead;
@@ -148,24 +157,62 @@ async function fitBudget(
   }
 }
 
-/** The chosen types, counted by role. */
-function renderTypes(gguf: GGUFFile, allocation: Allocation, total: number): string {
-  const byRole = new Map<string, Map<string, number>>();
-  for (const [name, type] of allocation.types) {
-    const { role } = roleOf(name, 0);
-    const counts = byRole.get(role) ?? new Map<string, number>();
-    counts.set(type, (counts.get(type) ?? 0) + 1);
-    byRole.set(role, counts);
-  }
-  const table = new Table({ head: ["role", "tensors by type"] });
-  for (const [role, counts] of byRole) {
-    table.push([role, [...counts].map(([type, n]) => `${n} × ${type}`).join(", ")]);
+/** One matrix's chosen type and the sampled error it leaves (and ggml's, where HQQ wrote it). */
+interface TensorChoice {
+  name: string;
+  role: string;
+  type: string;
+  relative_error: number;
+  /** ggml's round-to-nearest error at the same type, where HQQ encodes it; else null. */
+  round_to_nearest_error: number | null;
+}
+
+function tensorChoices(measured: readonly Sensitivity[], allocation: Allocation): TensorChoice[] {
+  return measured.map((m) => {
+    const type = allocation.types.get(m.name)!;
+    const rung = m.types.indexOf(type as LadderType);
+    return {
+      name: m.name,
+      role: roleOf(m.name, 0).role,
+      type,
+      relative_error: m.relativeError[rung]!,
+      round_to_nearest_error: m.roundToNearestError[rung]!,
+    };
+  });
+}
+
+/** The chosen type of every matrix, with the error it leaves; HQQ's against round-to-nearest. */
+function renderTypes(
+  gguf: GGUFFile,
+  allocation: Allocation,
+  tensors: readonly TensorChoice[],
+  total: number,
+): string {
+  const table = new Table({
+    head: ["tensor", "role", "type", "rel. error", "HQQ vs round-to-nearest"],
+  });
+  for (const t of tensors) {
+    const rtn = t.round_to_nearest_error;
+    table.push([
+      t.name,
+      t.role,
+      t.type,
+      t.relative_error.toExponential(2),
+      rtn === null ? "" : `${rtn.toExponential(2)} → ${percentChange(rtn, t.relative_error)}`,
+    ]);
   }
   const before = gguf.tensors.filter((t) => allocation.types.has(t.name))
     .map((t) => t.typeName);
   return `${table.toString()}
 mixed precision: was ${[...new Set(before)].join("/")}; ` +
     `file ≈ ${formatBytes(total)}`;
+}
+
+/** `to` against `from` as a signed percentage ("−7.4 %"). */
+function percentChange(from: number, to: number): string {
+  if (from === 0) return "0 %";
+  const change = (to / from - 1) * 100;
+  return `${change < 0 ? "−" : "+"}${Math.abs(change).toFixed(1)} %`;
 }
 
 /** The routing that ranks the experts: a given trace, or one recorded on text or tokens. */

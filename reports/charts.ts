@@ -228,19 +228,30 @@ export function reportCharts(runs: readonly ReportRun[]): ChartSpec[] {
   add({
     id: "quality",
     title: "Quality vs size",
-    note: "KL divergence of each quantized model's next-token distribution from the reference " +
-      "(F16) model's, against the model's size: lower and further left is better.",
+    note: "KL divergence of each compressed model's next-token distribution from the reference " +
+      "(F16) model's, against the model's size, a series per model: lower and further left is " +
+      "better.",
     config: {
       type: "scatter",
       data: {
-        datasets: runs.map((run, i) => ({
-          label: run.label,
-          data: run.results.tests.filter((r) => r.test === "kl").map((r) => ({
+        // a series per compressed model (the variants of a comparison side by side), a point per
+        // run it was measured in
+        datasets: [
+          ...Map.groupBy(
+            runs.flatMap((run) =>
+              run.results.tests.filter((r) => r.test === "kl").map((r) => ({ run, r }))
+            ),
+            ({ r }) => r.model,
+          ),
+        ].map(([model, points], i) => ({
+          label: model,
+          data: points.map(({ run, r }) => ({
             x: (r.details["model_bytes"] as number) / 1e6,
             y: r.mean,
-            label: r.model,
+            label: run.label,
           })),
           backgroundColor: colour(i),
+          pointRadius: 5,
         })),
       },
       options: {

@@ -19,6 +19,7 @@ import { argmax } from "../engine/sample.ts";
 import { type EngineOptions, loadModel } from "../cli/engine_options.ts";
 import { type TestRecord, testRecord } from "./results.ts";
 import { percentile } from "./stats.ts";
+import { formatBytes } from "../util/format.ts";
 import type { BenchModel, Task } from "./task.ts";
 
 /** How the text is cut. */
@@ -122,7 +123,8 @@ export function qualityTasks(
           type: model.type,
           backend: scored.backend,
           threads: scored.threads,
-          config: against ? `vs ${against.id}` : "alone",
+          // the size beside the comparison: quality is read against bytes (the Moxin comparison)
+          config: `${formatBytes(model.bytes)} ` + (against ? `vs ${against.id}` : "alone"),
         };
         const details = { ctx: options.ctx, tokens_scored: scored.targets.flat().length };
         const tests: TestRecord[] = [

@@ -95,7 +95,9 @@ Deno.test("`moebench bench` suites write results files the schema accepts, in ev
     assert.match(header!, /^engine,task,suite,test,model,/);
     assert.equal(rows.length, cache.results.tests.length);
 
-    const quality = await run("quality", "--reference", await tinyModel(dir, "F16"), "--json");
+    // several variants of one model against its reference, in one file (the Moxin comparison)
+    const [reference, q8] = [await tinyModel(dir, "F16"), await tinyModel(dir, "Q8_0")];
+    const quality = await run("quality", "--model", q8, "--reference", reference, "--json");
     const printed: ResultsFile = JSON.parse(quality.result.stdout);
     assert.deepEqual(printed, quality.results);
     const tests = quality.results.tests.map((r) => `${r.model} ${r.test}`);
@@ -104,9 +106,17 @@ Deno.test("`moebench bench` suites write results files the schema accepts, in ev
       "tiny-Q4_0 ppl",
       "tiny-Q4_0 kl",
       "tiny-Q4_0 top1_agreement",
+      "tiny-Q8_0 ppl",
+      "tiny-Q8_0 kl",
+      "tiny-Q8_0 top1_agreement",
     ]);
-    const kl = quality.results.tests.find((r) => r.test === "kl")!;
-    assert.ok(kl.mean > 0 && kl.mean < 1, `KL ${kl.mean}`);
+    const [klQ4, klQ8] = quality.results.tests.filter((r) => r.test === "kl");
+    assert.ok(klQ4!.mean > 0 && klQ4!.mean < 1, `KL ${klQ4!.mean}`);
+    assert.ok(klQ8!.mean < klQ4!.mean, `Q8_0's KL ${klQ8!.mean} vs Q4_0's ${klQ4!.mean}`);
+    assert.match(klQ8!.config, /^[\d.]+ [kM]B vs tiny-F16$/);
+    const twoModels = await runMoebench("bench", "--suite", "tokens", "--model", q8, "--model", q8);
+    assert.equal(twoModels.code, 2);
+    assert.match(twoModels.stderr, /only --suite quality compares several/);
   });
 });
 

@@ -3,11 +3,13 @@
  * their offloaded experts): data-free, it fits each group's zero point to the weights under a
  * sparsity-promoting ℓp loss (p < 1), which lets a few outliers take large errors so that the
  * bulk lands closer. The solver alternates a generalized soft-threshold (the shrinkage step) with
- * a closed-form zero update, annealing β. Here it runs on the affine 32-value formats
- * (x = d·q + m: Q4_1, Q5_1), followed by a least-squares fit of d and m to the chosen levels, and
- * every block keeps whichever of round-to-nearest (ggml's min/max), HQQ and the fit reconstructs
- * best once d and m are rounded to f16 as stored — so no block gets worse than ggml's quantizer.
- * The output is standard GGUF blocks any reader decodes.
+ * a closed-form zero update, annealing β. Here it runs on the affine formats: the 32-value
+ * blocks of Q4_1 and Q5_1 (x = d·q + m), and the 32-value sub-blocks of Q4_K and Q5_K
+ * (x = scale·q − min), followed by a least-squares fit of scale and offset to the chosen levels.
+ * Every block keeps whichever of round-to-nearest (ggml's reference quantizer), HQQ and the fit
+ * reconstructs best as stored (Q4_1/Q5_1: d and m in f16; the K-quants: the super-block as a
+ * whole, once its sub-blocks' scales and minimums are quantized to 6 bits as ggml does) — so no
+ * block gets worse than ggml's quantizer. The output is standard GGUF blocks any reader decodes.
  *
  * @example
  * ```ts
@@ -20,11 +22,15 @@
  */
 import { readF16, writeF16 } from "../quant/float.ts";
 import { checkBlockSpans } from "../quant/format.ts";
-import { fieldOffset, ggmlType } from "../quant/types.ts";
+import { encodeQ4KBlock } from "../quant/q4_k.ts";
+import { encodeQ5KBlock } from "../quant/q5_k.ts";
+import { quantFormat } from "../quant/registry.ts";
+import { fieldOffset, ggmlType, QK_K } from "../quant/types.ts";
 import { valueRange, writeFiveBits, writeNibbles } from "../quant/_legacy.ts";
+import type { ScaleMinRefiner } from "../quant/_k_quants.ts";
 
 /** The affine formats HQQ writes. */
-export const HQQ_TYPES = ["Q4_1", "Q5_1"] as const;
+export const HQQ_TYPES = ["Q4_1", "Q5_1", "Q4_K", "Q5_K"] as const;
 export type HqqType = typeof HQQ_TYPES[number];
 
 /** The solver's settings (HQQ's defaults). */
@@ -122,6 +128,72 @@ function leastSquares(x: Float32Array, fit: Fit, top: number): Fit {
   return d > 0 ? fitFor(x, d, m, top) : fit;
 }
 
+/** The best of a sub-block's fit as found, HQQ from it, and the least-squares fits of both. */
+function bestFit(x: Float32Array, start: Fit, top: number, options: HqqOptions): Fit {
+  const hqq = halfQuadratic(x, start, top, options);
+  let best = start;
+  for (const candidate of [hqq, leastSquares(x, hqq, top), leastSquares(x, start, top)]) {
+    if (candidate.error < best.error) best = candidate;
+  }
+  return best;
+}
+
+/** Squared error of `bytes` (blocks of `typeName`) decoded into `scratch` against `x[from…]`. */
+function storedError(
+  typeName: string,
+  bytes: Uint8Array,
+  x: Float32Array,
+  from: number,
+  scratch: Float32Array,
+): number {
+  quantFormat(typeName).dequantize(bytes, scratch);
+  let error = 0;
+  for (let i = 0; i < scratch.length; i++) error += (scratch[i]! - x[from + i]!) ** 2;
+  return error;
+}
+
+/** The K-quants: each super-block ggml's, or with HQQ's sub-block fits where that is better. */
+function hqqQuantizeK(
+  typeName: "Q4_K" | "Q5_K",
+  src: Float32Array,
+  dst: Uint8Array,
+  options: HqqOptions,
+): void {
+  const type = ggmlType(typeName);
+  const blocks = checkBlockSpans(type, src.length, dst.length);
+  const encode = typeName === "Q4_K" ? encodeQ4KBlock : encodeQ5KBlock;
+  const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
+  const refined = new Uint8Array(type.bytesPerBlock);
+  const refinedView = new DataView(refined.buffer);
+  const decoded = new Float32Array(QK_K);
+  // ggml's sub-block fits and HQQ's, each with least-squares passes over d and dmin
+  const refinements: ScaleMinRefiner[] = [{ superBlockPasses: 4 }, {
+    subBlocks(x, from, scales, mins, top) {
+      for (let j = 0; j < 8; j++) {
+        const sub = x.subarray(from + 32 * j, from + 32 * (j + 1));
+        const fit = bestFit(sub, fitFor(sub, scales[j]!, -mins[j]!, top), top, options);
+        scales[j] = fit.d;
+        mins[j] = Math.max(0, -fit.m);
+      }
+    },
+    superBlockPasses: 4,
+  }];
+  for (let b = 0; b < blocks; b++) {
+    const [from, at] = [b * QK_K, b * type.bytesPerBlock];
+    encode(src, from, view, at);
+    const stored = dst.subarray(at, at + type.bytesPerBlock);
+    let error = storedError(typeName, stored, src, from, decoded);
+    for (const refine of refinements) {
+      encode(src, from, refinedView, 0, refine);
+      const refinedError = storedError(typeName, refined, src, from, decoded);
+      if (refinedError < error) {
+        stored.set(refined);
+        error = refinedError;
+      }
+    }
+  }
+}
+
 /** Encodes `src` as `type` blocks into `dst` with HQQ (see the module's description). */
 export function hqqQuantize(
   typeName: HqqType,
@@ -129,6 +201,10 @@ export function hqqQuantize(
   dst: Uint8Array,
   options: HqqOptions = {},
 ): void {
+  if (typeName === "Q4_K" || typeName === "Q5_K") {
+    hqqQuantizeK(typeName, src, dst, options);
+    return;
+  }
   const type = ggmlType(typeName);
   const blocks = checkBlockSpans(type, src.length, dst.length);
   const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
@@ -136,12 +212,7 @@ export function hqqQuantize(
   const [D, M, QS] = [fieldOffset(type, "d"), fieldOffset(type, "m"), fieldOffset(type, "qs")];
   for (let b = 0; b < blocks; b++) {
     const x = src.subarray(b * BLOCK, (b + 1) * BLOCK);
-    const rtn = minMax(x, top);
-    const hqq = halfQuadratic(x, rtn, top, options);
-    let best = rtn;
-    for (const candidate of [hqq, leastSquares(x, hqq, top), leastSquares(x, rtn, top)]) {
-      if (candidate.error < best.error) best = candidate;
-    }
+    const best = bestFit(x, minMax(x, top), top, options);
     const at = b * type.bytesPerBlock;
     writeF16(view, at + D, best.d);
     writeF16(view, at + M, best.m);

@@ -37,11 +37,14 @@ for (const type of HQQ_TYPES) {
     console.log(
       `${type}: RMSE round-to-nearest ${rtnError.toFixed(5)}, HQQ ${hqqError.toFixed(5)}`,
     );
-    assert.ok(hqqError < rtnError * 0.99, `${hqqError} vs ${rtnError}`);
+    // the K-quants gain less: ggml's quantizer already searches each sub-block's scale and minimum
+    // (make_qkx2_quants), and their 6-bit rounding limits what any better fit keeps
+    const gain = type.endsWith("_K") ? 0.005 : 0.01;
+    assert.ok(hqqError < rtnError * (1 - gain), `${hqqError} vs ${rtnError}`);
     // block by block: never worse than ggml's own blocks
-    for (let b = 0; b < values.length / 32; b++) {
-      const slice = values.subarray(b * 32, b * 32 + 32);
-      const blockBytes = quantizer(type).type.bytesPerBlock;
+    const { blockSize, bytesPerBlock: blockBytes } = quantizer(type).type;
+    for (let b = 0; b < values.length / blockSize; b++) {
+      const slice = values.subarray(b * blockSize, (b + 1) * blockSize);
       const block = (all: Uint8Array) => all.subarray(b * blockBytes, (b + 1) * blockBytes);
       assert.ok(
         rmse(type, slice, block(hqq)) <= rmse(type, slice, block(rtn)) * (1 + 1e-6),

@@ -93,9 +93,34 @@ export interface Sensitivity {
   readonly elements: number;
   readonly types: readonly LadderType[];
   readonly relativeError: readonly number[];
+  /**
+   * At the types HQQ writes, the error ggml's round-to-nearest quantizer leaves instead (what
+   * HQQ is compared with); null at the others.
+   */
+  readonly roundToNearestError: readonly (number | null)[];
 }
 
-/** Every retypable matrix of `gguf`, its error at each type measured on a sample of its rows. */
+/** The relative squared error `sample` keeps once encoded by `quantize` as `type`. */
+function relativeError(
+  type: string,
+  sample: Float32Array,
+  rows: number,
+  signal: number,
+  quantize: (values: Float32Array, out: Uint8Array) => void,
+): number {
+  const bytes = new Uint8Array(rowByteSize(ggmlType(type), sample.length / rows) * rows);
+  quantize(sample, bytes);
+  const back = new Float32Array(sample.length);
+  quantFormat(type).dequantize(bytes, back);
+  let error = 0;
+  for (let i = 0; i < sample.length; i++) error += (back[i]! - sample[i]!) ** 2;
+  return signal > 0 ? error / signal : 0;
+}
+
+/**
+ * Every retypable matrix of `gguf`, its error at each type measured on a sample of its rows (and
+ * at the HQQ types, ggml's round-to-nearest error too).
+ */
 export async function tensorSensitivity(gguf: GGUFFile): Promise<Sensitivity[]> {
   const measured: Sensitivity[] = [];
   for (const info of gguf.tensors.filter(retypable)) {
@@ -114,16 +139,20 @@ export async function tensorSensitivity(gguf: GGUFFile): Promise<Sensitivity[]> 
     let signal = 0;
     for (const v of sample) signal += v * v;
     const types = TYPE_LADDER.filter((type) => cols % ggmlType(type).blockSize === 0);
-    const relativeError = types.map((type) => {
-      const bytes = new Uint8Array(rowByteSize(ggmlType(type), cols) * picked);
-      encode(type, sample, bytes);
-      const back = new Float32Array(sample.length);
-      quantFormat(type).dequantize(bytes, back);
-      let error = 0;
-      for (let i = 0; i < sample.length; i++) error += (back[i]! - sample[i]!) ** 2;
-      return signal > 0 ? error / signal : 0;
+    measured.push({
+      name: info.name,
+      cols,
+      elements: info.elements,
+      types,
+      relativeError: types.map((type) =>
+        relativeError(type, sample, picked, signal, (values, out) => encode(type, values, out))
+      ),
+      roundToNearestError: types.map((type) =>
+        (HQQ_TYPES as readonly string[]).includes(type)
+          ? relativeError(type, sample, picked, signal, quantizer(type).quantize)
+          : null
+      ),
     });
-    measured.push({ name: info.name, cols, elements: info.elements, types, relativeError });
   }
   return measured;
 }

@@ -167,11 +167,31 @@ export interface ScaleMinLayout {
   readonly scales: number;
 }
 
+/** HQQ's hooks into the K-quants' scale-and-minimum search. */
+export interface ScaleMinRefiner {
+  /**
+   * Improves the 8 sub-blocks' scales and minimums (x = scale·q − min, min ≥ 0) of the 256 values
+   * at `x[from…]` in place, before they are quantized to 6 bits.
+   */
+  subBlocks?(
+    x: Float32Array,
+    from: number,
+    scales: Float32Array,
+    mins: Float32Array,
+    nmax: number,
+  ): void;
+  /**
+   * Passes of a least-squares fit of the super-block's d and dmin to the 6-bit scales and
+   * minimums and the levels, each followed by new levels (kept while the error falls).
+   */
+  readonly superBlockPasses: number;
+}
+
 /**
  * The part of ggml's Q4_K and Q5_K reference quantizers they share: for the 256 values at
  * `x[from…]`, each 32-value sub-block's scale and minimum (`make_qkx2_quants` weighted by
- * rms + |x|), both quantized to 6 bits against the super-block's d and dmin (written at `at`),
- * then every value's level in 0…nmax into `L`.
+ * rms + |x|, then `refine`d where given), both quantized to 6 bits against the super-block's d
+ * and dmin (written at `at`), then every value's level in 0…nmax into `L`.
  */
 export function quantizeScaleMinBlock(
   x: Float32Array,
@@ -182,6 +202,7 @@ export function quantizeScaleMinBlock(
   nmax: number,
   search: { readonly rmin: number; readonly nstep: number },
   L: Uint8Array,
+  refine?: ScaleMinRefiner,
 ): void {
   const weights = new Float32Array(32);
   const scales = new Float32Array(8);
@@ -209,6 +230,9 @@ export function quantizeScaleMinBlock(
     );
     scales[j] = fit.scale;
     mins[j] = fit.theMin;
+  }
+  refine?.subBlocks?.(x, from, scales, mins, nmax);
+  for (let j = 0; j < 8; j++) {
     if (scales[j]! > maxScale) maxScale = scales[j]!;
     if (mins[j]! > maxMin) maxMin = mins[j]!;
   }
@@ -230,18 +254,86 @@ export function quantizeScaleMinBlock(
   for (let i = 0; i < 12; i++) view.setUint8(at + layout.scales + i, packed[i]!);
   writeF16(view, at + layout.d, fround(maxScale / 63));
   writeF16(view, at + layout.dmin, fround(maxMin / 63));
-  const d = readF16(view, at + layout.d);
-  const dmin = readF16(view, at + layout.dmin);
+  const levelsFor = (d: number, dmin: number) => {
+    for (let j = 0; j < 8; j++) {
+      const [sc, m] = scaleMinK4(packed, 0, j);
+      const sd = fround(d * sc);
+      if (!sd) continue;
+      const dm = fround(dmin * m);
+      for (let i = 0; i < 32; i++) {
+        const l = nearestInt(fround(fround(x[from + 32 * j + i]! + dm) / sd));
+        L[32 * j + i] = Math.max(0, Math.min(nmax, l));
+      }
+    }
+  };
+  levelsFor(readF16(view, at + layout.d), readF16(view, at + layout.dmin));
+  for (let pass = 0; pass < (refine?.superBlockPasses ?? 0); pass++) {
+    if (!refitSuperBlock(x, from, view, at, layout, packed, L, levelsFor)) break;
+  }
+}
+
+/** Squared error of a K super-block's 256 values decoded from d, dmin, the 6-bit scales, L. */
+function superBlockError(
+  x: Float32Array,
+  from: number,
+  d: number,
+  dmin: number,
+  packed: Uint8Array,
+  L: Uint8Array,
+): number {
+  let error = 0;
   for (let j = 0; j < 8; j++) {
     const [sc, m] = scaleMinK4(packed, 0, j);
-    const sd = fround(d * sc);
-    if (!sd) continue;
-    const dm = fround(dmin * m);
+    const [sd, dm] = [fround(d * sc), fround(dmin * m)];
+    for (let i = 0; i < 32; i++) error += (x[from + 32 * j + i]! - (sd * L[32 * j + i]! - dm)) ** 2;
+  }
+  return error;
+}
+
+/**
+ * One least-squares pass over a K super-block's d and dmin (x ≈ d·scale·L − dmin·min, the 6-bit
+ * scales and minimums and the levels fixed), then new levels for them. Keeps the result (and
+ * returns true) only where the stored error falls.
+ */
+function refitSuperBlock(
+  x: Float32Array,
+  from: number,
+  view: DataView,
+  at: number,
+  layout: ScaleMinLayout,
+  packed: Uint8Array,
+  L: Uint8Array,
+  levelsFor: (d: number, dmin: number) => void,
+): boolean {
+  const [d0, dmin0] = [readF16(view, at + layout.d), readF16(view, at + layout.dmin)];
+  const before = superBlockError(x, from, d0, dmin0, packed, L);
+  let [saa, sab, sbb, sax, sbx] = [0, 0, 0, 0, 0];
+  for (let j = 0; j < 8; j++) {
+    const [sc, m] = scaleMinK4(packed, 0, j);
     for (let i = 0; i < 32; i++) {
-      const l = nearestInt(fround(fround(x[from + 32 * j + i]! + dm) / sd));
-      L[32 * j + i] = Math.max(0, Math.min(nmax, l));
+      const [a, b, value] = [sc * L[32 * j + i]!, -m, x[from + 32 * j + i]!];
+      saa += a * a;
+      sab += a * b;
+      sbb += b * b;
+      sax += a * value;
+      sbx += b * value;
     }
   }
+  const det = saa * sbb - sab * sab;
+  if (det <= 0) return false;
+  const d = (sax * sbb - sbx * sab) / det;
+  const dmin = (saa * sbx - sab * sax) / det;
+  if (!(d > 0) || !(dmin >= 0)) return false;
+  const saved = L.slice();
+  writeF16(view, at + layout.d, d);
+  writeF16(view, at + layout.dmin, dmin);
+  const [d1, dmin1] = [readF16(view, at + layout.d), readF16(view, at + layout.dmin)];
+  levelsFor(d1, dmin1);
+  if (superBlockError(x, from, d1, dmin1, packed, L) < before) return true;
+  L.set(saved);
+  writeF16(view, at + layout.d, d0);
+  writeF16(view, at + layout.dmin, dmin0);
+  return false;
 }
 
 /**

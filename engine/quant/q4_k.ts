@@ -13,7 +13,7 @@
  */
 import { readF16 } from "./float.ts";
 import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
-import { quantizeScaleMinBlock } from "./_k_quants.ts";
+import { quantizeScaleMinBlock, type ScaleMinRefiner } from "./_k_quants.ts";
 import { pairScales } from "./_k_scales.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -25,6 +25,36 @@ const QS = fieldOffset(type, "qs");
 
 /** Scratch for one block's encoding (reused: encoding is synchronous). */
 const levels = new Uint8Array(256);
+
+/**
+ * Encodes the 256 values at `src[from…]` as the Q4_K block at `at` of `view`: ggml's reference
+ * quantizer, its sub-block scales and minimums `refine`d where given (HQQ).
+ */
+export function encodeQ4KBlock(
+  src: Float32Array,
+  from: number,
+  view: DataView,
+  at: number,
+  refine?: ScaleMinRefiner,
+): void {
+  quantizeScaleMinBlock(
+    src,
+    from,
+    view,
+    at,
+    { d: D, dmin: DMIN, scales: SCALES },
+    15,
+    { rmin: -1, nstep: 20 },
+    levels,
+    refine,
+  );
+  for (let pair = 0; pair < 4; pair++) {
+    for (let l = 0; l < 32; l++) {
+      const low = levels[64 * pair + l]!;
+      view.setUint8(at + QS + 32 * pair + l, low | (levels[64 * pair + l + 32]! << 4));
+    }
+  }
+}
 
 /** Q4_K reference conversions, bit-exact with ggml's `quantize_row_q4_K_ref`. */
 export const Q4_K: Quantizer = {
@@ -38,16 +68,5 @@ export const Q4_K: Quantizer = {
       for (let l = 0; l < 32; l++) out[to++] = d2 * (bytes[qs + l]! >> 4) - m2;
     }
   }),
-  quantize: blockEncoder(type, (src, x, view, at) => {
-    quantizeScaleMinBlock(src, x, view, at, { d: D, dmin: DMIN, scales: SCALES }, 15, {
-      rmin: -1,
-      nstep: 20,
-    }, levels);
-    for (let pair = 0; pair < 4; pair++) {
-      for (let l = 0; l < 32; l++) {
-        const low = levels[64 * pair + l]!;
-        view.setUint8(at + QS + 32 * pair + l, low | (levels[64 * pair + l + 32]! << 4));
-      }
-    }
-  }),
+  quantize: blockEncoder(type, (src, from, view, at) => encodeQ4KBlock(src, from, view, at)),
 };

@@ -11,7 +11,7 @@
  */
 import { readF16 } from "./float.ts";
 import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
-import { quantizeScaleMinBlock } from "./_k_quants.ts";
+import { quantizeScaleMinBlock, type ScaleMinRefiner } from "./_k_quants.ts";
 import { pairScales } from "./_k_scales.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -24,6 +24,41 @@ const QS = fieldOffset(type, "qs");
 
 /** Scratch for one block's encoding (reused: encoding is synchronous). */
 const levels = new Uint8Array(256);
+
+/**
+ * Encodes the 256 values at `src[from…]` as the Q5_K block at `at` of `view`: ggml's reference
+ * quantizer, its sub-block scales and minimums `refine`d where given (HQQ).
+ */
+export function encodeQ5KBlock(
+  src: Float32Array,
+  from: number,
+  view: DataView,
+  at: number,
+  refine?: ScaleMinRefiner,
+): void {
+  quantizeScaleMinBlock(
+    src,
+    from,
+    view,
+    at,
+    { d: D, dmin: DMIN, scales: SCALES },
+    31,
+    { rmin: -0.5, nstep: 15 },
+    levels,
+    refine,
+  );
+  // the fifth bits: pair p's low sub-block in bit 2p of qh[l], its high one in bit 2p+1
+  for (let l = 0; l < 32; l++) view.setUint8(at + QH + l, 0);
+  for (let pair = 0; pair < 4; pair++) {
+    for (let l = 0; l < 32; l++) {
+      const [l1, l2] = [levels[64 * pair + l]!, levels[64 * pair + l + 32]!];
+      const high = view.getUint8(at + QH + l) | ((l1 >> 4) << (2 * pair)) |
+        ((l2 >> 4) << (2 * pair + 1));
+      view.setUint8(at + QH + l, high);
+      view.setUint8(at + QS + 32 * pair + l, (l1 & 0x0f) | ((l2 & 0x0f) << 4));
+    }
+  }
+}
 
 /** Q5_K reference conversions, bit-exact with ggml's `quantize_row_q5_K_ref`. */
 export const Q5_K: Quantizer = {
@@ -43,21 +78,5 @@ export const Q5_K: Quantizer = {
       }
     }
   }),
-  quantize: blockEncoder(type, (src, x, view, at) => {
-    quantizeScaleMinBlock(src, x, view, at, { d: D, dmin: DMIN, scales: SCALES }, 31, {
-      rmin: -0.5,
-      nstep: 15,
-    }, levels);
-    // the fifth bits: pair p's low sub-block in bit 2p of qh[l], its high one in bit 2p+1
-    for (let l = 0; l < 32; l++) view.setUint8(at + QH + l, 0);
-    for (let pair = 0; pair < 4; pair++) {
-      for (let l = 0; l < 32; l++) {
-        const [l1, l2] = [levels[64 * pair + l]!, levels[64 * pair + l + 32]!];
-        const high = view.getUint8(at + QH + l) | ((l1 >> 4) << (2 * pair)) |
-          ((l2 >> 4) << (2 * pair + 1));
-        view.setUint8(at + QH + l, high);
-        view.setUint8(at + QS + 32 * pair + l, (l1 & 0x0f) | ((l2 & 0x0f) << 4));
-      }
-    }
-  }),
+  quantize: blockEncoder(type, (src, from, view, at) => encodeQ5KBlock(src, from, view, at)),
 };
