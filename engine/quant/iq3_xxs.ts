@@ -10,7 +10,8 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { blockFormat, type QuantFormat } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
+import { encodeIq3Xxs } from "./_iq3_quantize.ts";
 import { IQ3XXS_GRID, KSIGNS } from "./_iq_grids.ts";
 import { fieldOffset, ggmlType, QK_K } from "./types.ts";
 
@@ -22,23 +23,29 @@ const GRID = IQ3XXS_GRID.values;
 
 const fround = Math.fround;
 
-/** IQ3_XXS reference dequantization, as ggml's `dequantize_row_iq3_xxs`. */
-export const IQ3_XXS: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
-  const d = readF16(view, at + D);
-  for (let group = 0; group < 8; group++) {
-    const signsAndScale = view.getUint32(at + SIGNS_AND_SCALES + 4 * group, true);
-    const db = fround(fround(d * (0.5 + (signsAndScale >>> 28))) * 0.5);
-    for (let l = 0; l < 4; l++) {
-      const signs = KSIGNS[(signsAndScale >>> (7 * l)) & 127]!;
-      for (let half = 0; half < 2; half++) {
-        const point = bytes[at + QS + 8 * group + 2 * l + half]! * 4;
-        for (let j = 0; j < 4; j++) {
-          const value = fround(db * GRID[point + j]!);
-          out[to + group * 32 + l * 8 + half * 4 + j] = signs & (1 << (4 * half + j))
-            ? -value
-            : value;
+/**
+ * IQ3_XXS reference conversions: dequantization as ggml's `dequantize_row_iq3_xxs`, quantization
+ * bit-exact with `quantize_iq3_xxs` without an importance matrix.
+ */
+export const IQ3_XXS: Quantizer = {
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = readF16(view, at + D);
+    for (let group = 0; group < 8; group++) {
+      const signsAndScale = view.getUint32(at + SIGNS_AND_SCALES + 4 * group, true);
+      const db = fround(fround(d * (0.5 + (signsAndScale >>> 28))) * 0.5);
+      for (let l = 0; l < 4; l++) {
+        const signs = KSIGNS[(signsAndScale >>> (7 * l)) & 127]!;
+        for (let half = 0; half < 2; half++) {
+          const point = bytes[at + QS + 8 * group + 2 * l + half]! * 4;
+          for (let j = 0; j < 4; j++) {
+            const value = fround(db * GRID[point + j]!);
+            out[to + group * 32 + l * 8 + half * 4 + j] = signs & (1 << (4 * half + j))
+              ? -value
+              : value;
+          }
         }
       }
     }
-  }
-});
+  }),
+  quantize: blockEncoder(type, encodeIq3Xxs),
+};
