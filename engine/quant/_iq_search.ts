@@ -66,7 +66,14 @@ export function lattice(grid: IqGrid, distances: number, codes: number): Lattice
     }
     // the nearest `distances` distinct distances, then their points by distance and index: the
     // order ggml's qsort on (distance, index) gives
-    const nearest = [...new Set(distance)].sort((a, b) => a - b).slice(0, distances);
+    const nearest: number[] = []; // ascending, distinct
+    for (const d2 of distance) {
+      if (nearest.length === distances && d2 >= nearest[distances - 1]!) continue;
+      const at = nearest.findIndex((d) => d >= d2);
+      if (at === -1) nearest.push(d2);
+      else if (nearest[at] !== d2) nearest.splice(at, 0, d2);
+      if (nearest.length > distances) nearest.pop();
+    }
     map[code] = -(neighbours.length + 1);
     const start = neighbours.push(0) - 1;
     for (const d2 of nearest) {

@@ -11,7 +11,8 @@
  * @module
  */
 import { readF16 } from "./float.ts";
-import { blockFormat, type QuantFormat } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
+import { encodeIq2Xs } from "./_iq2_quantize.ts";
 import { IQ2XS_GRID, KSIGNS } from "./_iq_grids.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -23,20 +24,26 @@ const GRID = IQ2XS_GRID.values;
 
 const fround = Math.fround;
 
-/** IQ2_XS reference dequantization, as ggml's `dequantize_row_iq2_xs`. */
-export const IQ2_XS: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
-  const d = readF16(view, at + D);
-  for (let half = 0; half < 16; half++) {
-    const scale = (bytes[at + SCALES + (half >> 1)]! >> (4 * (half & 1))) & 0x0f;
-    const db = fround(fround(d * (0.5 + scale)) * 0.25);
-    for (let l = 0; l < 2; l++) {
-      const q = view.getUint16(at + QS + 2 * (2 * half + l), true);
-      const point = (q & 511) * 8;
-      const signs = KSIGNS[q >> 9]!;
-      for (let j = 0; j < 8; j++) {
-        const value = fround(db * GRID[point + j]!);
-        out[to + half * 16 + l * 8 + j] = signs & (1 << j) ? -value : value;
+/**
+ * IQ2_XS reference conversions: dequantization as ggml's `dequantize_row_iq2_xs`, quantization
+ * bit-exact with `quantize_iq2_xs` given an importance matrix of ones (see `_iq2_quantize.ts`).
+ */
+export const IQ2_XS: Quantizer = {
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = readF16(view, at + D);
+    for (let half = 0; half < 16; half++) {
+      const scale = (bytes[at + SCALES + (half >> 1)]! >> (4 * (half & 1))) & 0x0f;
+      const db = fround(fround(d * (0.5 + scale)) * 0.25);
+      for (let l = 0; l < 2; l++) {
+        const q = view.getUint16(at + QS + 2 * (2 * half + l), true);
+        const point = (q & 511) * 8;
+        const signs = KSIGNS[q >> 9]!;
+        for (let j = 0; j < 8; j++) {
+          const value = fround(db * GRID[point + j]!);
+          out[to + half * 16 + l * 8 + j] = signs & (1 << j) ? -value : value;
+        }
       }
     }
-  }
-});
+  }),
+  quantize: blockEncoder(type, encodeIq2Xs),
+};

@@ -15,8 +15,9 @@ import { IQ4_NL } from "./iq4_nl.ts";
 import { IQ4_XS } from "./iq4_xs.ts";
 import { IQ3_XXS } from "./iq3_xxs.ts";
 import { IQ3_S } from "./iq3_s.ts";
+import { IQ2_XS } from "./iq2_xs.ts";
 import { tensorByteSize } from "./types.ts";
-import { loadGgml } from "../../peers/llama_cpp/ggml.ts";
+import { loadGgml, unitImportance } from "../../peers/llama_cpp/ggml.ts";
 import { Prng } from "../synth/prng.ts";
 
 /** Values that exercise a quantizer: random rows, zeros, ties and extremes. */
@@ -51,6 +52,7 @@ for (
     IQ4_XS,
     IQ3_XXS,
     IQ3_S,
+    IQ2_XS,
   ]
 ) {
   const rowLength = 256;
@@ -63,7 +65,8 @@ for (
     fn() {
       const ours = new Uint8Array(tensorByteSize(format.type, [rowLength, rows]));
       format.quantize(values, ours);
-      const theirs = ggml!.quantize(format.type.id, values, rows, rowLength);
+      const importance = unitImportance(ggml!, format.type.id, rowLength);
+      const theirs = ggml!.quantize(format.type.id, values, rows, rowLength, importance);
       if (format !== IQ3_S) {
         assert.deepStrictEqual(ours, theirs);
         return;
@@ -85,7 +88,8 @@ for (
     name: `dequantize() matches ggml's dequantizer for ${format.type.name}`,
     ignore: ggml === null,
     fn() {
-      const blocks = ggml!.quantize(format.type.id, values, rows, rowLength);
+      const importance = unitImportance(ggml!, format.type.id, rowLength);
+      const blocks = ggml!.quantize(format.type.id, values, rows, rowLength, importance);
       const ours = new Float32Array(values.length);
       format.dequantize(blocks, ours);
       assert.deepStrictEqual(
@@ -114,8 +118,10 @@ for (
       ? Math.max(...superBlock.map(Math.abs)) / 2
       : name === "Q4_K" || name === "Q5_K" // 6-bit sub-block scales and minimums of the block's
       ? Math.max(...superBlock.map(Math.abs)) / (name === "Q4_K" ? 12 : 24) // d and dmin
-      : name.startsWith("IQ3") // a grid holds only some combinations of levels: a group with one
-      ? Math.max(...superBlock.map(Math.abs)) / 2 // value far beyond the rest takes the nearest
+      // a grid holds only some combinations of levels: a group with one value far beyond the rest
+      // takes the nearest point there is
+      : name.startsWith("IQ3") || name.startsWith("IQ2")
+      ? Math.max(...superBlock.map(Math.abs)) / 2
       : name === "IQ4_NL" // non-linear levels at most 24 of 127 steps apart (89 → 113)
       ? amax * 12 / 127
       : name === "IQ4_XS" // and 6-bit sub-block scales of the super-block's
