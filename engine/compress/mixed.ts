@@ -1,6 +1,6 @@
 /**
  * Mixed precision under a byte budget. Each weight matrix gets a type from a ladder of formats
- * moebench can write, by bits per weight (IQ2_XS 2.3, Q2_K 2.6, IQ3_XXS 3.06, IQ3_S and Q3_K
+ * moebench can write, by bits per weight (IQ2_XS 2.3, IQ2_S 2.56, Q2_K 2.6, IQ3_XXS 3.06, IQ3_S and Q3_K
  * 3.4, IQ4_XS 4.25, Q4_0 4.5 … Q6_K 6.6, Q8_0 8.5, F16). Its sensitivity to a type is the
  * relative squared error that type leaves on a sample of its rows, weighted by the tensor's role:
  * attention, dense and shared-expert weights and the output act on every token (weight 1), a
@@ -28,6 +28,7 @@ import { HQQ_TYPES, hqqQuantize, type HqqType } from "./hqq.ts";
 /** The types a matrix may get, leanest first. */
 export const TYPE_LADDER = [
   "IQ2_XS",
+  "IQ2_S",
   "Q2_K",
   "IQ3_XXS",
   "IQ3_S",

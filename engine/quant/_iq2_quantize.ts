@@ -1,12 +1,13 @@
 /**
- * ggml's IQ2_XS quantizer (`quantize_row_iq2_xs_impl`), bit for bit, with an importance matrix
- * of ones: ggml quantizes this type only with one (llama-quantize refuses it without `--imatrix`),
- * and with every column equally important each value's weight is √(σ² + x²), σ² the super-block's
- * mean square.
+ * ggml's IQ2_XS and IQ2_S quantizers (`quantize_row_iq2_xs_impl`, `quantize_row_iq2_s_impl`), bit
+ * for bit. IQ2_XS with an importance matrix of ones: ggml quantizes that type only with one
+ * (llama-quantize refuses it without `--imatrix`), and with every column equally important each
+ * value's weight is √(σ² + x²), σ² the super-block's mean square. IQ2_S as ggml does without one:
+ * σ²/2 + x².
  * @module
  */
 import { writeF16 } from "./float.ts";
-import { IQ2XS_GRID } from "./_iq_grids.ts";
+import { IQ2S_GRID, IQ2XS_GRID } from "./_iq_grids.ts";
 import { foldSigns, lattice, pointOf, searchGroup, SearchState } from "./_iq_search.ts";
 import { GROUP_MAX_EPS, nearestInt } from "./_k_quants.ts";
 
@@ -70,13 +71,63 @@ export function encodeIq2Xs(x: Float32Array, from: number, view: DataView, at: n
   }
   const d = fround(maxScale / 31);
   writeF16(view, at, d);
-  const id = fround(1 / d);
+  writeScaleNibbles(view, at + 66, fround(1 / d));
+}
+
+/** The 16 groups' scales as 4-bit codes ((2l + 1)·d/2 nearest), two to a byte from `bytes`. */
+function writeScaleNibbles(view: DataView, bytes: number, id: number): void {
   for (let half = 0; half < 16; half++) {
-    const l = Math.max(
-      0,
-      Math.min(15, nearestInt(fround(0.5 * fround(fround(id * scales[half]!) - 1)))),
-    );
-    const byte = at + 66 + (half >> 1);
-    view.setUint8(byte, view.getUint8(byte) | (l << (4 * (half & 1))));
+    const l = nearestInt(fround(0.5 * fround(fround(id * scales[half]!) - 1)));
+    const byte = bytes + (half >> 1);
+    const code = Math.max(0, Math.min(15, l)) << (4 * (half & 1));
+    view.setUint8(byte, (half & 1 ? view.getUint8(byte) : 0) | code);
   }
+}
+/** ggml's `GROUP_MAX_EPS_IQ2_S`. */
+const EPS_IQ2_S = fround(1e-8);
+const sState = new SearchState(16, 2);
+
+/**
+ * Encodes the 256 values at `x[from…]` as the IQ2_S block at `at` (d, qs 32 + signs 32, qh 8,
+ * scales 8).
+ */
+export function encodeIq2S(x: Float32Array, from: number, view: DataView, at: number): void {
+  const lat = lattice(IQ2S_GRID, 1, IQ2_CODES);
+  const [qs, signBytes, qh, scaleBytes] = [at + 2, at + 34, at + 66, at + 74];
+  for (let i = 0; i < 82; i++) view.setUint8(at + i, 0);
+  const quarterSigma2 = fround(0.25 * fround(2 * meanSquare(x, from)));
+  let maxScale = 0;
+  for (let half = 0; half < 16; half++) {
+    const start = from + 16 * half;
+    for (let i = 0; i < 16; i++) {
+      weight[i] = fround(quarterSigma2 + fround(x[start + i]! * x[start + i]!));
+      waux[i] = fround(Math.sqrt(weight[i]!));
+    }
+    const signs = [0, 1].map((k) => foldSigns(x, start + 8 * k, weight, xval, 8 * k, false));
+    let max = xval[0]!;
+    for (let i = 1; i < 16; i++) max = xval[i]! > max ? xval[i]! : max;
+    if (max < EPS_IQ2_S) {
+      scales[half] = 0;
+      continue;
+    }
+    let scale = searchGroup(lat, search, 16, xval, weight, waux, max, sState);
+    if (scale < 0) {
+      scale = -scale;
+      for (let k = 0; k < 2; k++) signs[k] = ~signs[k]! & 255;
+    }
+    for (let k = 0; k < 2; k++) {
+      const point = pointOf(lat, sState.L, 8 * k);
+      const i8 = 2 * half + k;
+      view.setUint8(qs + i8, point & 255);
+      const high = qh + (i8 >> 2);
+      view.setUint8(high, view.getUint8(high) | ((point >> 8) << (2 * (i8 & 3))));
+      view.setUint8(signBytes + i8, signs[k]!);
+    }
+    scales[half] = scale;
+    maxScale = Math.max(maxScale, scale);
+  }
+  if (!maxScale) return;
+  const d = fround(maxScale / 31);
+  writeF16(view, at, fround(d * fround(0.9875))); // ggml's fudge factor
+  writeScaleNibbles(view, scaleBytes, fround(1 / d));
 }

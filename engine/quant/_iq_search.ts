@@ -49,31 +49,36 @@ export function lattice(grid: IqGrid, distances: number, codes: number): Lattice
     }
     map[code] = p;
   });
+  // squared distances between the halves of two codes (a half: coordinates / 2 levels), so that
+  // a code's distance to a point is two lookups
+  const levelMask = (1 << bits) - 1;
+  const halfBits = (bits * coordinates) / 2;
+  const halfMask = (1 << halfBits) - 1;
+  const halves = new Int32Array(1 << (2 * halfBits));
+  for (let a = 0; a <= halfMask; a++) {
+    for (let b = 0; b <= halfMask; b++) {
+      let d2 = 0;
+      for (let c = 0; c < coordinates / 2; c++) {
+        const diff = 2 * (((a >> (bits * c)) & levelMask) - ((b >> (bits * c)) & levelMask));
+        d2 += diff * diff;
+      }
+      halves[(a << halfBits) | b] = d2;
+    }
+  }
   const neighbours: number[] = [];
   const distance = new Int32Array(size);
-  const position = new Int8Array(coordinates);
+  const smallest = new Int32Array(distances);
   for (let code = 0; code < codes; code++) {
     if (map[code]! >= 0) continue;
-    for (let c = 0; c < coordinates; c++) {
-      position[c] = 2 * ((code >> (bits * c)) & ((1 << bits) - 1)) + 1;
-    }
+    const low = (code & halfMask) << halfBits;
+    const high = (code >> halfBits) << halfBits;
     for (let p = 0; p < size; p++) {
-      let d2 = 0;
-      for (let c = 0; c < coordinates; c++) {
-        d2 += (points[p * coordinates + c]! - position[c]!) ** 2;
-      }
-      distance[p] = d2;
+      const point = grid.codes[p]!;
+      distance[p] = halves[low | (point & halfMask)]! + halves[high | (point >> halfBits)]!;
     }
     // the nearest `distances` distinct distances, then their points by distance and index: the
     // order ggml's qsort on (distance, index) gives
-    const nearest: number[] = []; // ascending, distinct
-    for (const d2 of distance) {
-      if (nearest.length === distances && d2 >= nearest[distances - 1]!) continue;
-      const at = nearest.findIndex((d) => d >= d2);
-      if (at === -1) nearest.push(d2);
-      else if (nearest[at] !== d2) nearest.splice(at, 0, d2);
-      if (nearest.length > distances) nearest.pop();
-    }
+    const nearest = nearestDistinct(distance, distances, smallest);
     map[code] = -(neighbours.length + 1);
     const start = neighbours.push(0) - 1;
     for (const d2 of nearest) {
@@ -84,6 +89,22 @@ export function lattice(grid: IqGrid, distances: number, codes: number): Lattice
   const made2 = { grid, points, map, neighbours: Uint16Array.from(neighbours) };
   lattices.set(key, made2);
   return made2;
+}
+
+/** The `count` smallest distinct values of `values`, ascending, in `into` (a view of it). */
+function nearestDistinct(values: Int32Array, count: number, into: Int32Array): Int32Array {
+  let found = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (found === count && value >= into[count - 1]!) continue;
+    let at = 0;
+    while (at < found && into[at]! < value) at++;
+    if (at < found && into[at] === value) continue;
+    for (let j = Math.min(found, count - 1); j > at; j--) into[j] = into[j - 1]!;
+    into[at] = value;
+    if (found < count) found++;
+  }
+  return into.subarray(0, found);
 }
 
 /**
