@@ -90,7 +90,7 @@ Deno.test({
       assert.equal(none.code, 2);
       assert.match(
         none.stderr,
-        /every matrix at its leanest type \(IQ2_XS where rows allow\), still over the 300 kB budget/,
+        /every matrix at its leanest type \(IQ2_XXS where rows allow\), still over the 300 kB budget/,
       );
       const bad = await runMoebench("compress", model, "--prune-ratio", "0.25");
       assert.equal(bad.code, 2);

@@ -1,15 +1,25 @@
 /**
- * ggml's IQ2_XS and IQ2_S quantizers (`quantize_row_iq2_xs_impl`, `quantize_row_iq2_s_impl`), bit
- * for bit. IQ2_XS with an importance matrix of ones: ggml quantizes that type only with one
- * (llama-quantize refuses it without `--imatrix`), and with every column equally important each
+ * ggml's IQ2_XXS, IQ2_XS and IQ2_S quantizers (`quantize_row_iq2_xxs_impl` …), bit for bit.
+ * IQ2_XXS and IQ2_XS with an importance matrix of ones: ggml quantizes those types only with one
+ * (llama-quantize refuses them without `--imatrix`), and with every column equally important each
  * value's weight is √(σ² + x²), σ² the super-block's mean square. IQ2_S as ggml does without one:
  * σ²/2 + x².
  * @module
  */
 import { writeF16 } from "./float.ts";
-import { IQ2S_GRID, IQ2XS_GRID } from "./_iq_grids.ts";
-import { foldSigns, lattice, pointOf, searchGroup, SearchState } from "./_iq_search.ts";
-import { GROUP_MAX_EPS, nearestInt } from "./_k_quants.ts";
+import { IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID } from "./_iq_grids.ts";
+import {
+  bestNeighbour,
+  fitSums,
+  foldSigns,
+  type Lattice,
+  lattice,
+  levelsFor,
+  pointOf,
+  searchGroup,
+  SearchState,
+} from "./_iq_search.ts";
+import { GROUP_MAX_EPS, makeQpQuants, nearestInt } from "./_k_quants.ts";
 
 const fround = Math.fround;
 
@@ -130,4 +140,84 @@ export function encodeIq2S(x: Float32Array, from: number, view: DataView, at: nu
   const d = fround(maxScale / 31);
   writeF16(view, at, fround(d * fround(0.9875))); // ggml's fudge factor
   writeScaleNibbles(view, scaleBytes, fround(1 / d));
+}
+
+const xxsX = new Float32Array(32);
+const xxsWeight = new Float32Array(32);
+const xxsWaux = new Float32Array(32);
+const xxsScales = new Float32Array(8);
+const xxsL = new Int8Array(32);
+const xxsTrial = new Int8Array(32);
+const qpLevels = new Uint8Array(32);
+
+/** Puts the 4 points of `xval` at inverse scale `id` on the grid into `L`. */
+function onGrid(lat: Lattice, id: number, scale: number, L: Int8Array): void {
+  for (let k = 0; k < 4; k++) {
+    const point = lat.map[levelsFor(lat, xxsX, 8 * k, id, 3, L)]!;
+    if (point < 0) bestNeighbour(lat, -point - 1, xxsX, xxsWaux, 8 * k, scale, L);
+  }
+}
+
+/** Encodes the 256 values at `x[from…]` as the IQ2_XXS block at `at` (d, then 8 × 8 bytes). */
+export function encodeIq2Xxs(x: Float32Array, from: number, view: DataView, at: number): void {
+  const lat = lattice(IQ2XXS_GRID, 2, IQ2_CODES);
+  const words = new Uint32Array(16);
+  const sigma2 = meanSquare(x, from);
+  let maxScale = 0;
+  for (let group = 0; group < 8; group++) {
+    const start = from + 32 * group;
+    for (let i = 0; i < 32; i++) {
+      xxsWeight[i] = fround(Math.sqrt(fround(sigma2 + fround(x[start + i]! * x[start + i]!))));
+      xxsWaux[i] = fround(Math.sqrt(xxsWeight[i]!));
+    }
+    const signs = [0, 1, 2, 3].map((k) =>
+      foldSigns(x, start + 8 * k, xxsWeight, xxsX, 8 * k, true) & 127
+    );
+    let max = xxsX[0]!;
+    for (let i = 1; i < 32; i++) max = xxsX[i]! > max ? xxsX[i]! : max;
+    if (max < GROUP_MAX_EPS) {
+      xxsScales[group] = 0;
+      xxsL.fill(0);
+      continue;
+    }
+    // a first scale from the levels 0…4 of the values, then trials around it
+    let scale = makeQpQuants(32, 4, xxsX, qpLevels, xxsWeight);
+    const effectiveMax = fround(scale * 3);
+    let best = 0;
+    for (let t = -6; t <= 6; t++) {
+      const id = fround(fround(5 + fround(t * fround(0.1))) / effectiveMax);
+      onGrid(lat, id, fround(1 / id), xxsTrial);
+      const [sumqx, sumq2] = fitSums(32, xxsX, xxsWeight, xxsTrial);
+      if (sumq2 > 0 && fround(sumqx * sumqx) > fround(best * sumq2)) {
+        scale = fround(sumqx / sumq2);
+        best = fround(scale * sumqx);
+        xxsL.set(xxsTrial);
+      }
+    }
+    if (scale > 0) {
+      onGrid(lat, fround(1 / scale), scale, xxsL);
+      const [sumqx, sumq2] = fitSums(32, xxsX, xxsWeight, xxsL);
+      if (sumq2 > 0) scale = fround(sumqx / sumq2);
+    }
+    if (scale < 0) { // never seen, kept as ggml has it: flip the scale and the signs
+      scale = -scale;
+      for (let k = 0; k < 4; k++) signs[k] = ~signs[k]! & 127;
+    }
+    for (let k = 0; k < 4; k++) {
+      words[2 * group] = (words[2 * group]! | (pointOf(lat, xxsL, 8 * k) << (8 * k))) >>> 0;
+      words[2 * group + 1] = (words[2 * group + 1]! | (signs[k]! << (7 * k))) >>> 0;
+    }
+    xxsScales[group] = scale;
+    maxScale = Math.max(maxScale, scale);
+  }
+  for (let i = 0; i < 66; i++) view.setUint8(at + i, 0);
+  if (!maxScale) return;
+  const d = fround(maxScale / 31);
+  writeF16(view, at, d);
+  const id = fround(1 / d);
+  for (let group = 0; group < 8; group++) {
+    const l = nearestInt(fround(0.5 * fround(fround(id * xxsScales[group]!) - 1)));
+    words[2 * group + 1] = (words[2 * group + 1]! | (Math.max(0, Math.min(15, l)) << 28)) >>> 0;
+  }
+  for (let w = 0; w < 16; w++) view.setUint32(at + 2 + 4 * w, words[w]!, true);
 }

@@ -112,7 +112,7 @@ function nearestDistinct(values: Int32Array, count: number, into: Int32Array): I
  * off-grid code, the point nearest to `xval[at…]` under `scale` (weighted by `weight`), its
  * levels written to `L[at…]`. Returns its index.
  */
-function bestNeighbour(
+export function bestNeighbour(
   lat: Lattice,
   start: number,
   xval: Float32Array,
@@ -141,7 +141,7 @@ function bestNeighbour(
 }
 
 /** The levels of `xval[at…]` (one point) for inverse scale `id`, as a code; into `L[at…]`. */
-function levelsFor(
+export function levelsFor(
   lat: Lattice,
   xval: Float32Array,
   at: number,
@@ -167,6 +167,23 @@ export function pointOf(lat: Lattice, L: Int8Array, at: number): number {
     throw new Error(`levels ${[...L.subarray(at, at + 4)]} are not on ${lat.grid.name}`);
   }
   return point;
+}
+
+/** Σw·x·q and Σw·q² over a group's levels (q = 2l + 1): its least-squares scale's parts. */
+export function fitSums(
+  n: number,
+  xval: Float32Array,
+  weight: Float32Array,
+  levels: Int8Array,
+): [number, number] {
+  let sumqx = 0;
+  let sumq2 = 0;
+  for (let i = 0; i < n; i++) {
+    const q = 2 * levels[i]! + 1;
+    sumqx = fround(sumqx + fround(fround(weight[i]! * xval[i]!) * q));
+    sumq2 = fround(sumq2 + fround(fround(weight[i]! * q) * q));
+  }
+  return [sumqx, sumq2];
 }
 
 /** How a format searches a group's scale. */
@@ -220,16 +237,7 @@ export function searchGroup(
   const c = lat.grid.coordinates;
   const points = n / c;
   const top = 2 * search.maxQ - 1;
-  const fit = (levels: Int8Array): [number, number] => {
-    let sumqx = 0;
-    let sumq2 = 0;
-    for (let i = 0; i < n; i++) {
-      const q = 2 * levels[i]! + 1;
-      sumqx = fround(sumqx + fround(fround(weight[i]! * xval[i]!) * q));
-      sumq2 = fround(sumq2 + fround(fround(weight[i]! * q) * q));
-    }
-    return [sumqx, sumq2];
-  };
+  const fit = (levels: Int8Array) => fitSums(n, xval, weight, levels);
   let best = 0;
   let scale = fround(max / top);
   if (search.startOnGrid !== undefined) onGrid.fill(search.startOnGrid ? 1 : 0);

@@ -415,3 +415,78 @@ export function writeTwoBits(view: DataView, qs: number, levels: ArrayLike<numbe
     }
   }
 }
+
+/**
+ * ggml's `make_qp_quants(n, nmax, x, L, quant_weights)`: levels `L` (bytes: a negative level
+ * wraps, as in ggml's uint8_t array) in 0…nmax for the non-negative `x`, the scale first from
+ * the largest value, then the best of 8 nearby inverse scales by weighted error, then up to five
+ * passes moving single levels while the least-squares fit improves. Returns the scale.
+ */
+export function makeQpQuants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  L: Uint8Array,
+  weights: Float32Array,
+): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) max = max > x[i]! ? max : x[i]!;
+  if (max < GROUP_MAX_EPS) {
+    L.fill(0, 0, n);
+    return 0;
+  }
+  let iscale = fround(nmax / max);
+  for (let i = 0; i < n; i++) L[i] = nearestInt(fround(iscale * x[i]!));
+  const scale = fround(1 / iscale);
+  let bestMse = 0;
+  for (let i = 0; i < n; i++) {
+    const diff = fround(x[i]! - fround(scale * L[i]!));
+    bestMse = fround(bestMse + fround(fround(weights[i]! * diff) * diff));
+  }
+  for (let is = -4; is <= 4; is++) {
+    if (is === 0) continue;
+    const iscaleIs = fround(fround(fround(fround(0.1) * is) + nmax) / max);
+    const scaleIs = fround(1 / iscaleIs);
+    let mse = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Math.min(nmax, nearestInt(fround(iscaleIs * x[i]!)));
+      const diff = fround(x[i]! - fround(scaleIs * l));
+      mse = fround(mse + fround(fround(weights[i]! * diff) * diff));
+    }
+    if (mse < bestMse) {
+      bestMse = mse;
+      iscale = iscaleIs;
+    }
+  }
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const l = Math.min(nmax, nearestInt(fround(iscale * x[i]!)));
+    L[i] = l;
+    sumlx = fround(sumlx + fround(fround(weights[i]! * x[i]!) * l));
+    suml2 = fround(suml2 + fround(fround(weights[i]! * l) * l));
+  }
+  for (let pass = 0; pass < 5; pass++) {
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      const w = weights[i]!;
+      let slx = fround(sumlx - fround(fround(w * x[i]!) * L[i]!));
+      let sl2 = fround(suml2 - fround(fround(w * L[i]!) * L[i]!));
+      if (slx > 0 && sl2 > 0) {
+        const l = Math.min(nmax, nearestInt(fround(fround(x[i]! * sl2) / slx)));
+        if (l !== L[i]) {
+          slx = fround(slx + fround(fround(w * x[i]!) * l));
+          sl2 = fround(sl2 + fround(fround(w * l) * l));
+          if (fround(fround(slx * slx) * suml2) > fround(fround(sumlx * sumlx) * sl2)) {
+            L[i] = l;
+            sumlx = slx;
+            suml2 = sl2;
+            changed++;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  return fround(sumlx / suml2);
+}

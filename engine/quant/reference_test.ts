@@ -17,6 +17,7 @@ import { IQ3_XXS } from "./iq3_xxs.ts";
 import { IQ3_S } from "./iq3_s.ts";
 import { IQ2_XS } from "./iq2_xs.ts";
 import { IQ2_S } from "./iq2_s.ts";
+import { IQ2_XXS } from "./iq2_xxs.ts";
 import { tensorByteSize } from "./types.ts";
 import { loadGgml, unitImportance } from "../../peers/llama_cpp/ggml.ts";
 import { Prng } from "../synth/prng.ts";
@@ -55,6 +56,7 @@ for (
     IQ3_S,
     IQ2_XS,
     IQ2_S,
+    IQ2_XXS,
   ]
 ) {
   const rowLength = 256;
