@@ -326,6 +326,9 @@ export const IQ3S_GRID: IqGrid = grid("iq3s_grid", 4, 3, IQ3S_CODES, [1, 3, 5, 7
 /** IQ1_S and IQ1_M: 2048 points of 8 coordinates in −1, 0, 1 (shifted by ±1/8 per group). */
 export const IQ1S_GRID: IqGrid = grid("iq1s_grid", 8, 2, IQ1S_CODES, [-1, 0, 1]);
 
+/** The shift of every IQ1_S and IQ1_M group's points, ggml's `IQ1S_DELTA`. */
+export const IQ1S_DELTA = 0.125;
+
 /** Every grid, for the C and WGSL tables. */
 export const IQ_GRIDS: readonly IqGrid[] = [
   IQ2XXS_GRID,

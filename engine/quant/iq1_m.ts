@@ -12,8 +12,7 @@
  * @module
  */
 import { blockFormat, type QuantFormat } from "./format.ts";
-import { IQ1S_GRID } from "./_iq_grids.ts";
-import { IQ1S_DELTA } from "./iq1_s.ts";
+import { IQ1S_DELTA, IQ1S_GRID } from "./_iq_grids.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("IQ1_M");

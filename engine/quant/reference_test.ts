@@ -18,6 +18,7 @@ import { IQ3_S } from "./iq3_s.ts";
 import { IQ2_XS } from "./iq2_xs.ts";
 import { IQ2_S } from "./iq2_s.ts";
 import { IQ2_XXS } from "./iq2_xxs.ts";
+import { IQ1_S } from "./iq1_s.ts";
 import { tensorByteSize } from "./types.ts";
 import { loadGgml, unitImportance } from "../../peers/llama_cpp/ggml.ts";
 import { Prng } from "../synth/prng.ts";
@@ -57,6 +58,7 @@ for (
     IQ2_XS,
     IQ2_S,
     IQ2_XXS,
+    IQ1_S,
   ]
 ) {
   const rowLength = 256;
@@ -123,8 +125,8 @@ for (
       : name === "Q4_K" || name === "Q5_K" // 6-bit sub-block scales and minimums of the block's
       ? Math.max(...superBlock.map(Math.abs)) / (name === "Q4_K" ? 12 : 24) // d and dmin
       // a grid holds only some combinations of levels: a group with one value far beyond the rest
-      // takes the nearest point there is; with 2 bits the levels are coarser still
-      : name.startsWith("IQ3") || name.startsWith("IQ2")
+      // takes the nearest point there is; with 2 bits (and fewer) the levels are coarser still
+      : name.startsWith("IQ3") || name.startsWith("IQ2") || name.startsWith("IQ1")
       ? Math.max(...superBlock.map(Math.abs)) * (name.startsWith("IQ3") ? 1 / 2 : 2 / 3)
       : name === "IQ4_NL" // non-linear levels at most 24 of 127 steps apart (89 → 113)
       ? amax * 12 / 127

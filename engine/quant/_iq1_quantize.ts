@@ -1,0 +1,174 @@
+/**
+ * ggml's IQ1_S quantizer (`quantize_row_iq1_s_impl`), bit for bit, with an importance matrix of
+ * ones (ggml quantizes IQ1_S only with one): each value's weight is √(σ² + x²), σ² twice the
+ * super-block's mean square.
+ *
+ * With three levels (−1, 0, 1, each shifted by ±1/8) a 32-value group's best split can be found
+ * exactly: the values sorted, every pair of boundaries is scored from prefix sums, for either
+ * shift. The levels then go onto IQ1S_GRID (the nearest listed neighbour where the combination is
+ * not a point), and the group's scale is re-fitted where that moved any.
+ * @module
+ */
+import { writeF16 } from "./float.ts";
+import { IQ1S_DELTA, IQ1S_GRID } from "./_iq_grids.ts";
+import { IQ2_CODES, meanSquare } from "./_iq2_quantize.ts";
+import { type Lattice, lattice } from "./_iq_search.ts";
+import { nearestInt } from "./_k_quants.ts";
+
+const fround = Math.fround;
+/** ggml's `GROUP_MAX_EPS_IQ1_S`. */
+const EPS_IQ1_S = fround(1e-12);
+/** The levels with the shift up, and down. */
+type Levels = readonly [number, number, number];
+const SHIFTED_UP: Levels = [-1 + IQ1S_DELTA, IQ1S_DELTA, 1 + IQ1S_DELTA];
+const SHIFTED_DOWN: Levels = [-1 - IQ1S_DELTA, -IQ1S_DELTA, 1 - IQ1S_DELTA];
+
+const weight = new Float32Array(32);
+const sumX = new Float32Array(33);
+const sumW = new Float32Array(33);
+const L = new Int8Array(32);
+const scales = new Float32Array(8);
+/** Each group's shift (+1 up, −1 down); kept across blocks as ggml's array is. */
+const shifts = new Int8Array(8);
+
+/**
+ * ggml's `iq1_find_best_neighbour2`: of an off-grid code's neighbours, the point whose shifted
+ * levels `levels` under `scale` are nearest to `x[from…]` (weighted); its levels into `L[at…]`.
+ */
+function bestNeighbour(
+  lat: Lattice,
+  start: number,
+  x: Float32Array,
+  from: number,
+  at: number,
+  scale: number,
+  levels: readonly number[],
+): number {
+  let best = Infinity;
+  let index = -1;
+  for (let j = 1; j <= lat.neighbours[start]!; j++) {
+    const p = lat.neighbours[start + j]!;
+    let d2 = 0;
+    for (let i = 0; i < 8; i++) {
+      const q = levels[(lat.points[8 * p + i]! - 1) / 2]!;
+      const diff = fround(fround(scale * q) - x[from + i]!);
+      d2 = fround(d2 + fround(fround(weight[at + i]! * diff) * diff));
+    }
+    if (d2 < best) {
+      best = d2;
+      index = p;
+    }
+  }
+  for (let i = 0; i < 8; i++) L[at + i] = (lat.points[8 * index + i]! - 1) / 2;
+  return index;
+}
+
+/** Encodes the 256 values at `x[from…]` as the IQ1_S block at `at` (d, qs 32, qh 8 × u16). */
+export function encodeIq1S(x: Float32Array, from: number, view: DataView, at: number): void {
+  const lat = lattice(IQ1S_GRID, 3, IQ2_CODES);
+  for (let i = 0; i < 50; i++) view.setUint8(at + i, 0);
+  const sigma2 = fround(2 * meanSquare(x, from));
+  const order = Array.from({ length: 32 }, (_, i) => i);
+  const index = new Uint16Array(4);
+  let maxScale = 0;
+  for (let group = 0; group < 8; group++) {
+    const xb = from + 32 * group;
+    let max = 0;
+    for (let i = 0; i < 32; i++) {
+      weight[i] = fround(Math.sqrt(fround(sigma2 + fround(x[xb + i]! * x[xb + i]!))));
+      max = i === 0 || Math.abs(x[xb + i]!) > max ? Math.abs(x[xb + i]!) : max;
+    }
+    if (max < EPS_IQ1_S) {
+      scales[group] = 0;
+      L.fill(1);
+      continue;
+    }
+    // the exact split: values in ascending order (a stable sort, as glibc's qsort sorts these)
+    order.sort((a, b) => x[xb + a]! - x[xb + b]!);
+    for (let j = 0; j < 32; j++) {
+      const i = order[j]!;
+      sumX[j + 1] = fround(sumX[j]! + fround(weight[i]! * x[xb + i]!));
+      sumW[j + 1] = fround(sumW[j]! + weight[i]!);
+    }
+    let [best, scale, first, second, shift] = [-1.1754943508222875e-38, max, -1, -1, 0];
+    for (let i1 = 0; i1 <= 32; i1++) {
+      for (let i2 = i1; i2 <= 32; i2++) {
+        for (const [levels, sign] of [[SHIFTED_UP, 1], [SHIFTED_DOWN, -1]] as const) {
+          const [low, middle, high] = [
+            fround(sumX[i1]! - sumX[0]!),
+            fround(sumX[i2]! - sumX[i1]!),
+            fround(sumX[32]! - sumX[i2]!),
+          ];
+          const sumqx = fround(
+            fround(fround(low * levels[0]) + fround(middle * levels[1])) + fround(high * levels[2]),
+          );
+          const [wLow, wMiddle, wHigh] = [
+            fround(sumW[i1]! - sumW[0]!),
+            fround(sumW[i2]! - sumW[i1]!),
+            fround(sumW[32]! - sumW[i2]!),
+          ];
+          const sumq2 = fround(
+            fround(
+              fround(fround(wLow * levels[0]) * levels[0]) +
+                fround(fround(wMiddle * levels[1]) * levels[1]),
+            ) + fround(fround(wHigh * levels[2]) * levels[2]),
+          );
+          if (sumq2 > 0 && fround(sumqx * sumqx) > fround(best * sumq2)) {
+            scale = fround(sumqx / sumq2);
+            best = fround(scale * sumqx);
+            [first, second, shift] = [i1, i2, sign];
+          }
+        }
+      }
+    }
+    for (let j = 0; j < 32; j++) L[order[j]!] = j < first ? 0 : j < second ? 1 : 2;
+    if (scale < 0) {
+      for (let j = 0; j < 32; j++) L[j] = 2 - L[j]!;
+      scale = -scale;
+      shift = -shift;
+    }
+    const levels = shift === 1 ? SHIFTED_UP : SHIFTED_DOWN;
+    let allOnGrid = true;
+    for (let k = 0; k < 4; k++) {
+      let code = 0;
+      for (let j = 0; j < 8; j++) code |= L[8 * k + j]! << (2 * j);
+      let point = lat.map[code]!;
+      if (point < 0) {
+        allOnGrid = false;
+        point = bestNeighbour(lat, -point - 1, x, xb + 8 * k, 8 * k, scale, levels);
+      }
+      index[k] = point;
+    }
+    if (!allOnGrid) {
+      let [sumqx, sumq2] = [0, 0];
+      for (let k = 0; k < 4; k++) {
+        for (let j = 0; j < 8; j++) {
+          const w = weight[8 * k + j]!;
+          const q = levels[(lat.points[8 * index[k]! + j]! - 1) / 2]!;
+          sumqx = fround(sumqx + fround(fround(w * q) * x[xb + 8 * k + j]!));
+          sumq2 = fround(sumq2 + fround(fround(w * q) * q));
+        }
+      }
+      if (sumqx > 0 && sumq2 > 0) scale = fround(sumqx / sumq2);
+    }
+    let high = 0;
+    for (let k = 0; k < 4; k++) {
+      view.setUint8(at + 2 + 4 * group + k, index[k]! & 255);
+      high |= (index[k]! >> 8) << (3 * k);
+    }
+    view.setUint16(at + 34 + 2 * group, high, true);
+    scales[group] = scale;
+    shifts[group] = shift;
+    maxScale = Math.max(maxScale, scale);
+  }
+  if (!maxScale) return;
+  const d = fround(maxScale / 15);
+  writeF16(view, at, fround(d * fround(1.125))); // ggml's fudge factor
+  const id = fround(1 / d);
+  for (let group = 0; group < 8; group++) {
+    let l = nearestInt(fround(0.5 * fround(fround(id * scales[group]!) - 1)));
+    l = Math.max(0, Math.min(7, l)) | (shifts[group] === -1 ? 8 : 0);
+    const qh = at + 34 + 2 * group;
+    view.setUint16(qh, view.getUint16(qh, true) | (l << 12), true);
+  }
+}
