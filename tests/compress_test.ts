@@ -77,20 +77,22 @@ Deno.test({
       assert.equal([...Deno.readDirSync(dir)].length, 1); // nothing written
 
       const out = join(dir, "small.gguf");
-      const tight = await runMoebench("compress", model, "--budget", "3MB", "--out", out, "--json");
+      const tight = await runMoebench("compress", model, "--budget", "2MB", "--out", out, "--json");
       assert.equal(tight.code, 0, tight.stderr);
       const pruned = JSON.parse(tight.stdout);
       assert.ok(pruned.kept < 16, "a budget below every matrix at its leanest prunes experts");
-      assert.ok(pruned.written <= 3e6 && pruned.written === (await Deno.stat(out)).size);
+      assert.ok(pruned.written <= 2e6 && pruned.written === (await Deno.stat(out)).size);
       using gguf = await openGGUF(out);
-      const tokens = [1, ...Array.from({ length: 15 }, (_, i) => 5 + ((i * 41) % 900))];
+      // (tokens … i·41 … hit a routing near-tie on this IQ1_S/IQ2 file: one position picks another
+      // expert in each engine and the logits part from there; elsewhere they agree to ~1e-6)
+      const tokens = [1, ...Array.from({ length: 15 }, (_, i) => 5 + ((i * 53) % 900))];
       await agreesWithLlamaCpp(out, gguf, tokens);
 
       const none = await runMoebench("compress", model, "--budget", "300kB", "--dry-run");
       assert.equal(none.code, 2);
       assert.match(
         none.stderr,
-        /every matrix at its leanest type \(IQ2_XXS where rows allow\), still over the 300 kB budget/,
+        /every matrix at its leanest type \(IQ1_S where rows allow\), still over the 300 kB budget/,
       );
       const bad = await runMoebench("compress", model, "--prune-ratio", "0.25");
       assert.equal(bad.code, 2);

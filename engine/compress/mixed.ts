@@ -1,11 +1,11 @@
 /**
  * Mixed precision under a byte budget. Each weight matrix gets a type from a ladder of formats
- * moebench can write, by bits per weight (IQ2_XXS 2.06, IQ2_XS 2.31, IQ2_S 2.56, Q2_K 2.63,
- * IQ3_XXS 3.06, IQ3_S and Q3_K 3.44, IQ4_XS 4.25, Q4_0 4.5 … Q6_K 6.56, Q8_0 8.5, F16). Its
- * sensitivity to a type is the relative squared error that type leaves on a sample of its rows,
- * weighted by the tensor's role: attention, dense and shared-expert weights and the output act on
- * every token (weight 1), a
- * routed expert's on the k of n tokens routed to it (k/n), so a bit spent on a routed expert buys
+ * moebench can write, by bits per weight (IQ1_S 1.56, IQ1_M 1.75, IQ2_XXS 2.06, IQ2_XS 2.31,
+ * IQ2_S 2.56, Q2_K 2.63, IQ3_XXS 3.06, IQ3_S and Q3_K 3.44, IQ4_XS 4.25, Q4_0 4.5 … Q6_K 6.56,
+ * Q8_0 8.5, F16). Its sensitivity to a type is the relative squared error that type leaves on a
+ * sample of its rows, weighted by the tensor's role: attention, dense and shared-expert weights
+ * and the output act on every token (weight 1), a routed expert's on the k of n tokens routed to
+ * it (k/n), so a bit spent on a routed expert buys
  * less. The allocator starts every matrix at the bottom of the ladder, then repeatedly takes the
  * upgrade that removes the most weighted error per byte added while the total stays within the
  * budget (to any richer rung: a ladder ordered by bytes is not always ordered by error); when
@@ -28,6 +28,8 @@ import { HQQ_TYPES, hqqQuantize, type HqqType } from "./hqq.ts";
 
 /** The types a matrix may get, leanest first. */
 export const TYPE_LADDER = [
+  "IQ1_S",
+  "IQ1_M",
   "IQ2_XXS",
   "IQ2_XS",
   "IQ2_S",

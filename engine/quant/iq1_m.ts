@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { blockFormat, type QuantFormat } from "./format.ts";
+import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
+import { encodeIq1M } from "./_iq1_quantize.ts";
 import { IQ1S_DELTA, IQ1S_GRID } from "./_iq_grids.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
@@ -43,19 +44,25 @@ export function writeIq1mScale(view: DataView, at: number, d: number): void {
   }
 }
 
-/** IQ1_M reference dequantization, as ggml's `dequantize_row_iq1_m`. */
-export const IQ1_M: QuantFormat = blockFormat(type, (bytes, view, at, out, to) => {
-  const d = iq1mScale(view, at);
-  for (let group = 0; group < 8; group++) {
-    const scales = view.getUint16(at + SCALES + 2 * (group >> 1), true) >> (6 * (group & 1));
-    for (let l = 0; l < 4; l++) {
-      const dl = fround(d * (2 * ((scales >> (3 * (l >> 1))) & 7) + 1));
-      const high = bytes[at + QH + 2 * group + (l >> 1)]! >> (4 * (l & 1));
-      const point = (bytes[at + QS + 4 * group + l]! | ((high & 7) << 8)) * 8;
-      const delta = high & 0x08 ? -IQ1S_DELTA : IQ1S_DELTA;
-      for (let j = 0; j < 8; j++) {
-        out[to + group * 32 + l * 8 + j] = fround(dl * (GRID[point + j]! + delta));
+/**
+ * IQ1_M reference conversions: dequantization as ggml's `dequantize_row_iq1_m`, quantization
+ * bit-exact with `quantize_iq1_m` without an importance matrix.
+ */
+export const IQ1_M: Quantizer = {
+  ...blockFormat(type, (bytes, view, at, out, to) => {
+    const d = iq1mScale(view, at);
+    for (let group = 0; group < 8; group++) {
+      const scales = view.getUint16(at + SCALES + 2 * (group >> 1), true) >> (6 * (group & 1));
+      for (let l = 0; l < 4; l++) {
+        const dl = fround(d * (2 * ((scales >> (3 * (l >> 1))) & 7) + 1));
+        const high = bytes[at + QH + 2 * group + (l >> 1)]! >> (4 * (l & 1));
+        const point = (bytes[at + QS + 4 * group + l]! | ((high & 7) << 8)) * 8;
+        const delta = high & 0x08 ? -IQ1S_DELTA : IQ1S_DELTA;
+        for (let j = 0; j < 8; j++) {
+          out[to + group * 32 + l * 8 + j] = fround(dl * (GRID[point + j]! + delta));
+        }
       }
     }
-  }
-});
+  }),
+  quantize: blockEncoder(type, encodeIq1M),
+};

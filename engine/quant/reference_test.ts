@@ -19,6 +19,7 @@ import { IQ2_XS } from "./iq2_xs.ts";
 import { IQ2_S } from "./iq2_s.ts";
 import { IQ2_XXS } from "./iq2_xxs.ts";
 import { IQ1_S } from "./iq1_s.ts";
+import { IQ1_M } from "./iq1_m.ts";
 import { tensorByteSize } from "./types.ts";
 import { loadGgml, unitImportance } from "../../peers/llama_cpp/ggml.ts";
 import { Prng } from "../synth/prng.ts";
@@ -59,6 +60,7 @@ for (
     IQ2_S,
     IQ2_XXS,
     IQ1_S,
+    IQ1_M,
   ]
 ) {
   const rowLength = 256;
