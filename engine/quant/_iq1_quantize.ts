@@ -14,8 +14,7 @@
 import { writeF16 } from "./float.ts";
 import { IQ1S_DELTA, IQ1S_GRID } from "./_iq_grids.ts";
 import { IQ2_CODES, meanSquare } from "./_iq2_quantize.ts";
-import { type Lattice, lattice } from "./_iq_search.ts";
-import { nearestInt } from "./_k_quants.ts";
+import { type Lattice, lattice, oddScaleCode } from "./_iq_search.ts";
 
 const fround = Math.fround;
 /** ggml's `GROUP_MAX_EPS_IQ1_S`. */
@@ -30,9 +29,11 @@ const sumX = new Float32Array(33);
 const sumW = new Float32Array(33);
 const L = new Int8Array(32);
 const scales = new Float32Array(16);
-/** Each group's shift (IQ1_S: +1 up, −1 down; IQ1_M: 0 … 3, see below); kept across blocks as
- * ggml's array is. */
-const shifts = new Int8Array(16);
+/**
+ * Each group's shift (+1 up, −1 down), kept across blocks as ggml's array is: a group of zeros
+ * leaves the one before it (IQ1_M keeps its own, below).
+ */
+const shifts = new Int8Array(8);
 
 /**
  * ggml's `iq1_find_best_neighbour2`: of an off-grid code's neighbours, the point whose shifted
@@ -169,8 +170,7 @@ export function encodeIq1S(x: Float32Array, from: number, view: DataView, at: nu
   writeF16(view, at, fround(d * fround(1.125))); // ggml's fudge factor
   const id = fround(1 / d);
   for (let group = 0; group < 8; group++) {
-    let l = nearestInt(fround(0.5 * fround(fround(id * scales[group]!) - 1)));
-    l = Math.max(0, Math.min(7, l)) | (shifts[group] === -1 ? 8 : 0);
+    const l = oddScaleCode(id, scales[group]!, 7) | (shifts[group] === -1 ? 8 : 0);
     const qh = at + 34 + 2 * group;
     view.setUint16(qh, view.getUint16(qh, true) | (l << 12), true);
   }
@@ -178,6 +178,8 @@ export function encodeIq1S(x: Float32Array, from: number, view: DataView, at: nu
 
 /** ggml's `GROUP_MAX_EPS_IQ1_M`. */
 const EPS_IQ1_M = fround(1e-7);
+/** IQ1_M's shift combination of each group (as `shifts`). */
+const combinations = new Int8Array(16);
 /** IQ1_M's shift combinations (first half, second half: 0 ++, 1 +−, 2 −+, 3 −−) as qh bits. */
 const SHIFT_BITS = [0x00, 0x80, 0x08, 0x88];
 /** The levels of half `k` of an IQ1_M group under shift combination `shift`. */
@@ -274,7 +276,7 @@ export function encodeIq1M(x: Float32Array, from: number, view: DataView, at: nu
     view.setUint8(qs + 2 * group + 1, index[1]! & 255);
     view.setUint8(qh + group, (index[0]! >> 8) | ((index[1]! >> 8) << 4));
     scales[group] = scale;
-    shifts[group] = bestShift;
+    combinations[group] = bestShift;
     maxScale = Math.max(maxScale, scale);
   }
   if (!maxScale) return;
@@ -284,17 +286,14 @@ export function encodeIq1M(x: Float32Array, from: number, view: DataView, at: nu
   const words = new Uint16Array(4);
   let [fitqx, fitq2] = [0, 0];
   for (let group = 0; group < 16; group++) {
-    const l = Math.max(
-      0,
-      Math.min(7, nearestInt(fround(0.5 * fround(fround(id * scales[group]!) - 1)))),
-    );
+    const l = oddScaleCode(id, scales[group]!, 7);
     words[group >> 2] = words[group >> 2]! | (l << (3 * (group & 3)));
-    const bits = view.getUint8(qh + group) | SHIFT_BITS[shifts[group]!]!;
+    const bits = view.getUint8(qh + group) | SHIFT_BITS[combinations[group]!]!;
     view.setUint8(qh + group, bits);
     const xb = from + 16 * group;
     weighIq1m(x, xb);
     for (let k = 0; k < 2; k++) {
-      const levels = halfLevels(shifts[group]!, k);
+      const levels = halfLevels(combinations[group]!, k);
       const point = view.getUint8(qs + 2 * group + k) + ((bits << (8 - 4 * k)) & 0x700);
       for (let j = 0; j < 8; j++) {
         const w = weight[8 * k + j]!;

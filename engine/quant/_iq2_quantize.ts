@@ -15,11 +15,12 @@ import {
   type Lattice,
   lattice,
   levelsFor,
+  oddScaleCode,
   pointOf,
   searchGroup,
   SearchState,
 } from "./_iq_search.ts";
-import { GROUP_MAX_EPS, makeQpQuants, nearestInt } from "./_k_quants.ts";
+import { GROUP_MAX_EPS, makeQpQuants } from "./_k_quants.ts";
 
 const fround = Math.fround;
 
@@ -87,9 +88,8 @@ export function encodeIq2Xs(x: Float32Array, from: number, view: DataView, at: n
 /** The 16 groups' scales as 4-bit codes ((2l + 1)·d/2 nearest), two to a byte from `bytes`. */
 function writeScaleNibbles(view: DataView, bytes: number, id: number): void {
   for (let half = 0; half < 16; half++) {
-    const l = nearestInt(fround(0.5 * fround(fround(id * scales[half]!) - 1)));
     const byte = bytes + (half >> 1);
-    const code = Math.max(0, Math.min(15, l)) << (4 * (half & 1));
+    const code = oddScaleCode(id, scales[half]!, 15) << (4 * (half & 1));
     view.setUint8(byte, (half & 1 ? view.getUint8(byte) : 0) | code);
   }
 }
@@ -216,8 +216,8 @@ export function encodeIq2Xxs(x: Float32Array, from: number, view: DataView, at: 
   writeF16(view, at, d);
   const id = fround(1 / d);
   for (let group = 0; group < 8; group++) {
-    const l = nearestInt(fround(0.5 * fround(fround(id * xxsScales[group]!) - 1)));
-    words[2 * group + 1] = (words[2 * group + 1]! | (Math.max(0, Math.min(15, l)) << 28)) >>> 0;
+    const l = oddScaleCode(id, xxsScales[group]!, 15);
+    words[2 * group + 1] = (words[2 * group + 1]! | (l << 28)) >>> 0;
   }
   for (let w = 0; w < 16; w++) view.setUint32(at + 2 + 4 * w, words[w]!, true);
 }

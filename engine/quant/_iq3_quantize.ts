@@ -9,8 +9,14 @@
  */
 import { writeF16 } from "./float.ts";
 import { IQ3S_GRID, IQ3XXS_GRID } from "./_iq_grids.ts";
-import { foldSigns, lattice, pointOf, searchGroup, SearchState } from "./_iq_search.ts";
-import { nearestInt } from "./_k_quants.ts";
+import {
+  foldSigns,
+  lattice,
+  oddScaleCode,
+  pointOf,
+  searchGroup,
+  SearchState,
+} from "./_iq_search.ts";
 
 const fround = Math.fround;
 /** ggml's `GROUP_MAX_EPS_IQ3_XXS`. */
@@ -30,9 +36,8 @@ function weigh(x: Float32Array, from: number): void {
   }
 }
 
-/** The sub-block scale code of a group: (2l + 1)·d/2 nearest its scale, in 0 … 15. */
-const scaleCode = (id: number, scale: number) =>
-  Math.max(0, Math.min(15, nearestInt(fround(0.5 * fround(fround(id * scale) - 1)))));
+/** A group's 4-bit scale code. */
+const scaleCode = (id: number, scale: number) => oddScaleCode(id, scale, 15);
 
 const xxsState = new SearchState(32, 8);
 const xxsSearch = { maxQ: 8, tries: 15, step: fround(0.2), refitAll: false };

@@ -169,6 +169,14 @@ export function pointOf(lat: Lattice, L: Int8Array, at: number): number {
   return point;
 }
 
+/**
+ * A group's scale as the code l (0 … top) whose odd multiple (2l + 1) of the super-block's d/2 is
+ * nearest it, `id` being 1/d: ggml's `nearest_int(0.5f*(id*scale - 1))`, clamped.
+ */
+export function oddScaleCode(id: number, scale: number, top: number): number {
+  return Math.max(0, Math.min(top, nearestInt(fround(0.5 * fround(fround(id * scale) - 1)))));
+}
+
 /** Σw·x·q and Σw·q² over a group's levels (q = 2l + 1): its least-squares scale's parts. */
 export function fitSums(
   n: number,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { F16, F32 } from "./float.ts";
-import { type Quantizer, roundHalfAwayFromZero } from "./format.ts";
+import { roundHalfAwayFromZero } from "./format.ts";
 import { Q4_0 } from "./q4_0.ts";
 import { Q4_1 } from "./q4_1.ts";
 import { Q5_0 } from "./q5_0.ts";
