@@ -4,11 +4,12 @@
  * sparsity-promoting ℓp loss (p < 1), which lets a few outliers take large errors so that the
  * bulk lands closer. The solver alternates a generalized soft-threshold (the shrinkage step) with
  * a closed-form zero update, annealing β. Here it runs on the affine formats: the 32-value
- * blocks of Q4_1 and Q5_1 (x = d·q + m), and the 32-value sub-blocks of Q4_K and Q5_K
- * (x = scale·q − min), followed by a least-squares fit of scale and offset to the chosen levels.
+ * blocks of Q4_1 and Q5_1 (x = d·q + m), and the sub-blocks of Q2_K (16 values), Q4_K and Q5_K
+ * (32) (x = scale·q − min), followed by a least-squares fit of scale and offset to the chosen
+ * levels, and for the K-quants one of the super-block's d and dmin to the quantized codes.
  * Every block keeps whichever of round-to-nearest (ggml's reference quantizer), HQQ and the fit
  * reconstructs best as stored (Q4_1/Q5_1: d and m in f16; the K-quants: the super-block as a
- * whole, once its sub-blocks' scales and minimums are quantized to 6 bits as ggml does) — so no
+ * whole, once its sub-blocks' scales and minimums are quantized as ggml does) — so no
  * block gets worse than ggml's quantizer. The output is standard GGUF blocks any reader decodes.
  *
  * @example
@@ -22,6 +23,7 @@
  */
 import { readF16, writeF16 } from "../quant/float.ts";
 import { checkBlockSpans } from "../quant/format.ts";
+import { encodeQ2KBlock } from "../quant/q2_k.ts";
 import { encodeQ4KBlock } from "../quant/q4_k.ts";
 import { encodeQ5KBlock } from "../quant/q5_k.ts";
 import { quantFormat } from "../quant/registry.ts";
@@ -30,7 +32,7 @@ import { valueRange, writeFiveBits, writeNibbles } from "../quant/_legacy.ts";
 import type { ScaleMinRefiner } from "../quant/_k_quants.ts";
 
 /** The affine formats HQQ writes. */
-export const HQQ_TYPES = ["Q4_1", "Q5_1", "Q4_K", "Q5_K"] as const;
+export const HQQ_TYPES = ["Q4_1", "Q5_1", "Q2_K", "Q4_K", "Q5_K"] as const;
 export type HqqType = typeof HQQ_TYPES[number];
 
 /** The solver's settings (HQQ's defaults). */
@@ -42,8 +44,6 @@ export interface HqqOptions {
   /** β's growth per iteration. */
   readonly kappa?: number;
 }
-
-const BLOCK = 32;
 
 /** Rounds through f16, as a stored scale or minimum is. */
 const viaF16 = (() => {
@@ -65,9 +65,9 @@ interface Fit {
 /** Levels of `x` for scale `d` and minimum `m` (nearest, clamped), and the stored error. */
 function fitFor(x: Float32Array, d: number, m: number, top: number): Fit {
   const [sd, sm] = [viaF16(d), viaF16(m)];
-  const q = new Uint8Array(BLOCK);
+  const q = new Uint8Array(x.length);
   let error = 0;
-  for (let j = 0; j < BLOCK; j++) {
+  for (let j = 0; j < x.length; j++) {
     const level = sd > 0 ? Math.min(top, Math.max(0, Math.round((x[j]! - sm) / sd))) : 0;
     q[j] = level;
     error += (x[j]! - (Math.fround(level * sd) + sm)) ** 2;
@@ -77,7 +77,7 @@ function fitFor(x: Float32Array, d: number, m: number, top: number): Fit {
 
 /** ggml's round-to-nearest: the range spread over the levels. */
 function minMax(x: Float32Array, top: number): Fit {
-  const { min, max } = valueRange(x, 0, BLOCK);
+  const { min, max } = valueRange(x, 0, x.length);
   return fitFor(x, (max - min) / top, min, top);
 }
 
@@ -88,15 +88,16 @@ function halfQuadratic(x: Float32Array, start: Fit, top: number, options: HqqOpt
   const s = start.d;
   if (s === 0) return start;
   let z = -start.m / s;
-  const q = new Float64Array(BLOCK);
+  const n = x.length;
+  const q = new Float64Array(n);
   const round = () => {
-    for (let j = 0; j < BLOCK; j++) q[j] = Math.min(top, Math.max(0, Math.round(x[j]! / s + z)));
+    for (let j = 0; j < n; j++) q[j] = Math.min(top, Math.max(0, Math.round(x[j]! / s + z)));
   };
   round();
   for (let it = 0; it < iterations; it++) {
     // shrinkage: the part of the error an ℓp loss lets stand (outliers), the rest goes to z
     let sum = 0;
-    for (let j = 0; j < BLOCK; j++) {
+    for (let j = 0; j < n; j++) {
       const e = x[j]! - s * (q[j]! - z);
       const magnitude = Math.abs(e);
       const shrunk = magnitude > 0
@@ -104,7 +105,7 @@ function halfQuadratic(x: Float32Array, start: Fit, top: number, options: HqqOpt
         : 0;
       sum += q[j]! - (x[j]! - shrunk) / s;
     }
-    z = sum / BLOCK;
+    z = sum / n;
     round();
     beta *= kappa;
   }
@@ -113,18 +114,19 @@ function halfQuadratic(x: Float32Array, start: Fit, top: number, options: HqqOpt
 
 /** Least squares of d and m for the levels of `fit`, then the levels for them. */
 function leastSquares(x: Float32Array, fit: Fit, top: number): Fit {
+  const n = x.length;
   let [sq, sqq, sx, sqx] = [0, 0, 0, 0];
-  for (let j = 0; j < BLOCK; j++) {
+  for (let j = 0; j < n; j++) {
     const q = fit.q[j]!;
     sq += q;
     sqq += q * q;
     sx += x[j]!;
     sqx += q * x[j]!;
   }
-  const det = BLOCK * sqq - sq * sq;
+  const det = n * sqq - sq * sq;
   if (det === 0) return fit;
-  const d = (BLOCK * sqx - sq * sx) / det;
-  const m = (sx - d * sq) / BLOCK;
+  const d = (n * sqx - sq * sx) / det;
+  const m = (sx - d * sq) / n;
   return d > 0 ? fitFor(x, d, m, top) : fit;
 }
 
@@ -152,16 +154,24 @@ function storedError(
   return error;
 }
 
+/** The K-quants HQQ writes, and their block encoders with HQQ's hooks. */
+type KQuantType = "Q2_K" | "Q4_K" | "Q5_K";
+const K_ENCODERS: Readonly<Record<KQuantType, typeof encodeQ4KBlock>> = {
+  Q2_K: encodeQ2KBlock,
+  Q4_K: encodeQ4KBlock,
+  Q5_K: encodeQ5KBlock,
+};
+
 /** The K-quants: each super-block ggml's, or with HQQ's sub-block fits where that is better. */
 function hqqQuantizeK(
-  typeName: "Q4_K" | "Q5_K",
+  typeName: KQuantType,
   src: Float32Array,
   dst: Uint8Array,
   options: HqqOptions,
 ): void {
   const type = ggmlType(typeName);
   const blocks = checkBlockSpans(type, src.length, dst.length);
-  const encode = typeName === "Q4_K" ? encodeQ4KBlock : encodeQ5KBlock;
+  const encode = K_ENCODERS[typeName];
   const view = new DataView(dst.buffer, dst.byteOffset, dst.length);
   const refined = new Uint8Array(type.bytesPerBlock);
   const refinedView = new DataView(refined.buffer);
@@ -169,8 +179,9 @@ function hqqQuantizeK(
   // ggml's sub-block fits and HQQ's, each with least-squares passes over d and dmin
   const refinements: ScaleMinRefiner[] = [{ superBlockPasses: 4 }, {
     subBlocks(x, from, scales, mins, top) {
-      for (let j = 0; j < 8; j++) {
-        const sub = x.subarray(from + 32 * j, from + 32 * (j + 1));
+      const size = QK_K / scales.length;
+      for (let j = 0; j < scales.length; j++) {
+        const sub = x.subarray(from + size * j, from + size * (j + 1));
         const fit = bestFit(sub, fitFor(sub, scales[j]!, -mins[j]!, top), top, options);
         scales[j] = fit.d;
         mins[j] = Math.max(0, -fit.m);
@@ -201,8 +212,8 @@ export function hqqQuantize(
   dst: Uint8Array,
   options: HqqOptions = {},
 ): void {
-  if (typeName === "Q4_K" || typeName === "Q5_K") {
-    hqqQuantizeK(typeName, src, dst, options);
+  if (typeName in K_ENCODERS) {
+    hqqQuantizeK(typeName as KQuantType, src, dst, options);
     return;
   }
   const type = ggmlType(typeName);
@@ -211,7 +222,7 @@ export function hqqQuantize(
   const top = typeName === "Q4_1" ? 15 : 31;
   const [D, M, QS] = [fieldOffset(type, "d"), fieldOffset(type, "m"), fieldOffset(type, "qs")];
   for (let b = 0; b < blocks; b++) {
-    const x = src.subarray(b * BLOCK, (b + 1) * BLOCK);
+    const x = src.subarray(b * 32, (b + 1) * 32);
     const best = bestFit(x, minMax(x, top), top, options);
     const at = b * type.bytesPerBlock;
     writeF16(view, at + D, best.d);

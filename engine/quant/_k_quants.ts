@@ -170,8 +170,9 @@ export interface ScaleMinLayout {
 /** HQQ's hooks into the K-quants' scale-and-minimum search. */
 export interface ScaleMinRefiner {
   /**
-   * Improves the 8 sub-blocks' scales and minimums (x = scale·q − min, min ≥ 0) of the 256 values
-   * at `x[from…]` in place, before they are quantized to 6 bits.
+   * Improves the sub-blocks' scales and minimums (x = scale·q − min, min ≥ 0; as many as `scales`
+   * has, of 256 / that many values) of the 256 values at `x[from…]` in place, before they are
+   * quantized to their codes.
    */
   subBlocks?(
     x: Float32Array,
@@ -267,51 +268,61 @@ export function quantizeScaleMinBlock(
     }
   };
   levelsFor(readF16(view, at + layout.d), readF16(view, at + layout.dmin));
+  const subBlocks = { count: 8, size: 32, codes: (j: number) => scaleMinK4(packed, 0, j) };
   for (let pass = 0; pass < (refine?.superBlockPasses ?? 0); pass++) {
-    if (!refitSuperBlock(x, from, view, at, layout, packed, L, levelsFor)) break;
+    if (!refitSuperBlock(x, from, view, at, layout, subBlocks, L, levelsFor)) break;
   }
 }
 
-/** Squared error of a K super-block's 256 values decoded from d, dmin, the 6-bit scales, L. */
+/** The sub-blocks of a K super-block: how many, their size, and each one's scale and min codes. */
+export interface SubBlockCodes {
+  readonly count: number;
+  readonly size: number;
+  codes(j: number): [number, number];
+}
+
+/** Squared error of a K super-block's 256 values decoded from d, dmin, the codes and L. */
 function superBlockError(
   x: Float32Array,
   from: number,
   d: number,
   dmin: number,
-  packed: Uint8Array,
+  subBlocks: SubBlockCodes,
   L: Uint8Array,
 ): number {
   let error = 0;
-  for (let j = 0; j < 8; j++) {
-    const [sc, m] = scaleMinK4(packed, 0, j);
+  const n = subBlocks.size;
+  for (let j = 0; j < subBlocks.count; j++) {
+    const [sc, m] = subBlocks.codes(j);
     const [sd, dm] = [fround(d * sc), fround(dmin * m)];
-    for (let i = 0; i < 32; i++) error += (x[from + 32 * j + i]! - (sd * L[32 * j + i]! - dm)) ** 2;
+    for (let i = 0; i < n; i++) error += (x[from + n * j + i]! - (sd * L[n * j + i]! - dm)) ** 2;
   }
   return error;
 }
 
 /**
- * One least-squares pass over a K super-block's d and dmin (x ≈ d·scale·L − dmin·min, the 6-bit
- * scales and minimums and the levels fixed), then new levels for them. Keeps the result (and
- * returns true) only where the stored error falls.
+ * One least-squares pass over a K super-block's d and dmin (x ≈ d·scale·L − dmin·min, the scale
+ * and minimum codes and the levels fixed), then new levels for them (`levelsFor`). Keeps the
+ * result (and returns true) only where the stored error falls.
  */
-function refitSuperBlock(
+export function refitSuperBlock(
   x: Float32Array,
   from: number,
   view: DataView,
   at: number,
   layout: ScaleMinLayout,
-  packed: Uint8Array,
+  subBlocks: SubBlockCodes,
   L: Uint8Array,
   levelsFor: (d: number, dmin: number) => void,
 ): boolean {
   const [d0, dmin0] = [readF16(view, at + layout.d), readF16(view, at + layout.dmin)];
-  const before = superBlockError(x, from, d0, dmin0, packed, L);
+  const before = superBlockError(x, from, d0, dmin0, subBlocks, L);
   let [saa, sab, sbb, sax, sbx] = [0, 0, 0, 0, 0];
-  for (let j = 0; j < 8; j++) {
-    const [sc, m] = scaleMinK4(packed, 0, j);
-    for (let i = 0; i < 32; i++) {
-      const [a, b, value] = [sc * L[32 * j + i]!, -m, x[from + 32 * j + i]!];
+  const n = subBlocks.size;
+  for (let j = 0; j < subBlocks.count; j++) {
+    const [sc, m] = subBlocks.codes(j);
+    for (let i = 0; i < n; i++) {
+      const [a, b, value] = [sc * L[n * j + i]!, -m, x[from + n * j + i]!];
       saa += a * a;
       sab += a * b;
       sbb += b * b;
@@ -329,7 +340,7 @@ function refitSuperBlock(
   writeF16(view, at + layout.dmin, dmin);
   const [d1, dmin1] = [readF16(view, at + layout.d), readF16(view, at + layout.dmin)];
   levelsFor(d1, dmin1);
-  if (superBlockError(x, from, d1, dmin1, packed, L) < before) return true;
+  if (superBlockError(x, from, d1, dmin1, subBlocks, L) < before) return true;
   L.set(saved);
   writeF16(view, at + layout.d, d0);
   writeF16(view, at + layout.dmin, dmin0);

@@ -13,7 +13,13 @@
  */
 import { readF16, writeF16 } from "./float.ts";
 import { blockEncoder, blockFormat, type Quantizer } from "./format.ts";
-import { makeQkx2Quants, nearestInt, writeTwoBits } from "./_k_quants.ts";
+import {
+  makeQkx2Quants,
+  nearestInt,
+  refitSuperBlock,
+  type ScaleMinRefiner,
+  writeTwoBits,
+} from "./_k_quants.ts";
 import { fieldOffset, ggmlType } from "./types.ts";
 
 const type = ggmlType("Q2_K");
@@ -28,6 +34,86 @@ const levels = new Uint8Array(256);
 const weights = new Float32Array(16);
 const scales = new Float32Array(16);
 const mins = new Float32Array(16);
+
+/**
+ * Encodes the 256 values at `src[x…]` as the Q2_K block at `at` of `view`: ggml's reference
+ * quantizer, its sub-block scales and minimums `refine`d where given (HQQ).
+ */
+export function encodeQ2KBlock(
+  src: Float32Array,
+  x: number,
+  view: DataView,
+  at: number,
+  refine?: ScaleMinRefiner,
+): void {
+  // each sub-block of 16 an affine fit (absolute error, weighted by |x|); 4-bit scales and
+  // minimums against the largest of each
+  let maxScale = 0;
+  let maxMin = 0;
+  for (let j = 0; j < 16; j++) {
+    for (let l = 0; l < 16; l++) weights[l] = Math.abs(src[x + 16 * j + l]!);
+    const fit = makeQkx2Quants(
+      16,
+      3,
+      src,
+      x + 16 * j,
+      weights,
+      levels,
+      16 * j,
+      -0.5,
+      fround(0.1),
+      15,
+      true,
+    );
+    scales[j] = fit.scale;
+    mins[j] = fit.theMin;
+  }
+  refine?.subBlocks?.(src, x, scales, mins, 3);
+  for (let j = 0; j < 16; j++) {
+    if (scales[j]! > maxScale) maxScale = scales[j]!;
+    if (mins[j]! > maxMin) maxMin = mins[j]!;
+  }
+  const packed = new Uint8Array(16);
+  if (maxScale > 0) {
+    const iscale = fround(15 / maxScale);
+    for (let j = 0; j < 16; j++) packed[j] = nearestInt(fround(iscale * scales[j]!)) & 0xff;
+    writeF16(view, at + D, fround(maxScale / 15));
+  } else {
+    writeF16(view, at + D, 0);
+  }
+  if (maxMin > 0) {
+    const iscale = fround(15 / maxMin);
+    for (let j = 0; j < 16; j++) {
+      packed[j] = (packed[j]! | (nearestInt(fround(iscale * mins[j]!)) << 4)) & 0xff;
+    }
+    writeF16(view, at + DMIN, fround(maxMin / 15));
+  } else {
+    writeF16(view, at + DMIN, 0);
+  }
+  for (let j = 0; j < 16; j++) view.setUint8(at + SCALES + j, packed[j]!);
+  const levelsFor = (d: number, dmin: number) => {
+    for (let j = 0; j < 16; j++) {
+      const sd = fround(d * (packed[j]! & 0x0f));
+      if (!sd) continue;
+      const dm = fround(dmin * (packed[j]! >> 4));
+      for (let i = 0; i < 16; i++) {
+        const l = nearestInt(fround(fround(src[x + 16 * j + i]! + dm) / sd));
+        levels[16 * j + i] = Math.max(0, Math.min(3, l));
+      }
+    }
+  };
+  levelsFor(readF16(view, at + D), readF16(view, at + DMIN));
+  const subBlocks = {
+    count: 16,
+    size: 16,
+    codes: (j: number): [number, number] => [packed[j]! & 0x0f, packed[j]! >> 4],
+  };
+  const layout = { d: D, dmin: DMIN, scales: SCALES };
+  for (let pass = 0; pass < (refine?.superBlockPasses ?? 0); pass++) {
+    if (!refitSuperBlock(src, x, view, at, layout, subBlocks, levels, levelsFor)) break;
+  }
+  writeTwoBits(view, at + QS, levels);
+}
 
 /** Q2_K reference conversions, bit-exact with ggml's `quantize_row_q2_K_ref`. */
 export const Q2_K: Quantizer = {
@@ -49,60 +135,5 @@ export const Q2_K: Quantizer = {
       }
     }
   }),
-  quantize: blockEncoder(type, (src, x, view, at) => {
-    // each sub-block of 16 an affine fit (absolute error, weighted by |x|); 4-bit scales and
-    // minimums against the largest of each
-    let maxScale = 0;
-    let maxMin = 0;
-    for (let j = 0; j < 16; j++) {
-      for (let l = 0; l < 16; l++) weights[l] = Math.abs(src[x + 16 * j + l]!);
-      const fit = makeQkx2Quants(
-        16,
-        3,
-        src,
-        x + 16 * j,
-        weights,
-        levels,
-        16 * j,
-        -0.5,
-        fround(0.1),
-        15,
-        true,
-      );
-      scales[j] = fit.scale;
-      mins[j] = fit.theMin;
-      if (scales[j]! > maxScale) maxScale = scales[j]!;
-      if (mins[j]! > maxMin) maxMin = mins[j]!;
-    }
-    const packed = new Uint8Array(16);
-    if (maxScale > 0) {
-      const iscale = fround(15 / maxScale);
-      for (let j = 0; j < 16; j++) packed[j] = nearestInt(fround(iscale * scales[j]!)) & 0xff;
-      writeF16(view, at + D, fround(maxScale / 15));
-    } else {
-      writeF16(view, at + D, 0);
-    }
-    if (maxMin > 0) {
-      const iscale = fround(15 / maxMin);
-      for (let j = 0; j < 16; j++) {
-        packed[j] = (packed[j]! | (nearestInt(fround(iscale * mins[j]!)) << 4)) & 0xff;
-      }
-      writeF16(view, at + DMIN, fround(maxMin / 15));
-    } else {
-      writeF16(view, at + DMIN, 0);
-    }
-    for (let j = 0; j < 16; j++) view.setUint8(at + SCALES + j, packed[j]!);
-    const d = readF16(view, at + D);
-    const dmin = readF16(view, at + DMIN);
-    for (let j = 0; j < 16; j++) {
-      const sd = fround(d * (packed[j]! & 0x0f));
-      if (!sd) continue;
-      const dm = fround(dmin * (packed[j]! >> 4));
-      for (let i = 0; i < 16; i++) {
-        const l = nearestInt(fround(fround(src[x + 16 * j + i]! + dm) / sd));
-        levels[16 * j + i] = Math.max(0, Math.min(3, l));
-      }
-    }
-    writeTwoBits(view, at + QS, levels);
-  }),
+  quantize: blockEncoder(type, (src, from, view, at) => encodeQ2KBlock(src, from, view, at)),
 };
