@@ -14,6 +14,7 @@
 import type { TestRecord } from "../suites/results.ts";
 import { formatFigure as figure } from "../util/format.ts";
 import { reportCharts } from "./charts.ts";
+import { reportComparisons } from "./comparisons.ts";
 import { escapeHtml, jsonForScript } from "./escape.ts";
 import { ranking, type ReportRun } from "./runs.ts";
 
@@ -201,6 +202,24 @@ function rankingSection(runs: readonly ReportRun[]): string {
   return table(["rank", "run", "score", "parts / why not ranked"], rows);
 }
 
+/** Each later run against the first, figure by figure, where their samples allow. */
+function comparisonSection(runs: readonly ReportRun[]): string {
+  const rows = reportComparisons(runs);
+  if (rows.length === 0) return "";
+  return `<h2>Compared with the first run</h2>
+<p class="note">Welch's t-test on each figure's samples: a difference is named only where its
+95 % confidence interval excludes none; else "inconclusive".</p>
+${
+    table(
+      ["test", "model", "config", "backend", "comparison"],
+      rows.map((
+        r,
+      ) => [cell(r.test), cell(r.model), cell(r.config), cell(r.backend), cell(r.sentence)]),
+      "comparisons",
+    )
+  }`;
+}
+
 /** The whole report page for `runs`, with `chartJs` (the UMD source) inlined. */
 export function renderReport(
   runs: readonly ReportRun[],
@@ -229,6 +248,7 @@ ${warnings.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join("\n")}
 ${rankingSection(runs)}
 <h2>Machines</h2>
 ${machines(runs)}
+${comparisonSection(runs)}
 ${chartHtml}
 <h2>Every number</h2>
 ${dataTable(runs)}

@@ -214,6 +214,32 @@ async function publishTwice(db: string) {
   });
 }
 
+Deno.test("a report of two runs compares every shared figure with its 95 % confidence interval", async () => {
+  await withTempDir(async (dir) => {
+    const [first, second] = [join(dir, "a"), join(dir, "b")];
+    await Deno.mkdir(first);
+    await Deno.mkdir(second);
+    const files = [await tokensResults(first), await tokensResults(second)];
+    const out = join(dir, "report.html");
+    const report = await runMoebench("report", ...files, "--out", out);
+    assert.equal(report.code, 0, report.stderr);
+    const html = await Deno.readTextFile(out);
+    const table = html.slice(html.indexOf('<table id="comparisons"'));
+    const sentences = [
+      ...table.slice(0, table.indexOf("</table>")).matchAll(/<td>([^<]*)<\/td><\/tr>/g),
+    ]
+      .map((m) => m[1]!.replaceAll("&#39;", "'"));
+    // pp8, ttft8, tg4 of the same model: each compared, in words with an interval or inconclusive
+    assert.equal(sentences.length, 3, table.slice(0, 2000));
+    for (const sentence of sentences) {
+      assert.match(
+        sentence,
+        /(: inconclusive \([+−][\d.]+ %, 95 % CI |is (faster|slower) than .* by [\d.]+ % \(95 % CI )/,
+      );
+    }
+  });
+});
+
 Deno.test("publishing the same run twice leaves one row in SQLite", async () => {
   await withTempDir(async (dir) => {
     await publishTwice(join(dir, "results.sqlite"));
