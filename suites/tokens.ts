@@ -24,6 +24,7 @@ import { type BenchModel, describeEngine, type Task, withExpertCache } from "./t
 import { argmax } from "../engine/sample.ts";
 import { type RequiredLabels, type TestRecord, testRecord, type Unit } from "./results.ts";
 import { summarize } from "./stats.ts";
+import { type EnergyAvailability, type EnergyMeter, openEnergyMeter } from "./energy.ts";
 
 /** What to measure. */
 export interface TokensOptions {
@@ -40,6 +41,8 @@ export interface TokensSeconds {
   readonly pp: number[][];
   readonly ttft: number[][];
   readonly tg: number[];
+  /** Joules of each timed decode run, where an energy meter was given. */
+  readonly tgJoules: number[];
 }
 
 /** The deterministic prompt ids llama-bench-style runs use (ordinary tokens, no BOS). */
@@ -51,6 +54,7 @@ export function benchPrompt(length: number, vocabulary: number): number[] {
 export async function timeTokens(
   model: LanguageModel,
   options: TokensOptions,
+  meter?: EnergyMeter,
 ): Promise<TokensSeconds> {
   const longest = Math.max(...options.promptLengths, 1);
   const prompt = benchPrompt(longest, model.config.vocabSize);
@@ -58,6 +62,7 @@ export async function timeTokens(
     pp: options.promptLengths.map(() => []),
     ttft: options.promptLengths.map(() => []),
     tg: [],
+    tgJoules: [],
   };
   for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
     const timed = rep >= options.warmup;
@@ -72,12 +77,14 @@ export async function timeTokens(
         seconds.ttft[i]!.push((first - start) / 1000);
       }
     }
+    const joules = timed && meter ? await meter.joules() : 0;
     const start = performance.now();
     let token = prompt[0]!;
     for (let pos = 0; pos < options.genTokens; pos++) {
       token = argmax(await model.forward(token, pos));
     }
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
+    if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
   }
   return seconds;
 }
@@ -86,21 +93,42 @@ export async function timeTokens(
 export type TokensLabels = Omit<RequiredLabels, "suite" | "test" | "unit">;
 
 /**
+ * What the decode run's energy was: where measured, the meter and the median joules per token and
+ * tokens per joule (tok/s per watt) over the repetitions; else why not.
+ */
+export function energyDetails(
+  energy: EnergyAvailability,
+  genTokens: number,
+  joules: readonly number[],
+): TestRecord["details"] {
+  const none = { joules_per_token: null, tokens_per_joule: null };
+  if ("unavailable" in energy) return { energy: energy.unavailable, ...none };
+  if (joules.length === 0) return { energy: "not measured", ...none };
+  return {
+    energy: energy.meter.source,
+    joules_per_token: summarize(joules.map((j) => j / genTokens)).median,
+    tokens_per_joule: summarize(joules.map((j) => (j > 0 ? genTokens / j : 0))).median,
+  };
+}
+
+/**
  * The records of one run (moebench's or a peer's): `pp<N>` and `tg<M>` in tok/s, `ttft<N>` in
- * ms (absent where `seconds.ttft` has none, as for a peer that does not sample).
+ * ms (absent where `seconds.ttft` has none, as for a peer that does not sample); `decodeDetails`
+ * go to the tg record only (its energy).
  */
 export function tokensRecords(
   labels: TokensLabels,
   options: TokensOptions,
   seconds: { readonly pp: number[][]; readonly ttft?: number[][]; readonly tg: number[] },
   details: TestRecord["details"] = {},
+  decodeDetails: TestRecord["details"] = {},
 ): TestRecord[] {
   const rate = (tokens: number, samples: number[]) => samples.map((s) => tokens / s);
-  const record = (test: string, unit: Unit, samples: number[]) =>
+  const record = (test: string, unit: Unit, samples: number[], extra = {}) =>
     testRecord(
       { ...labels, suite: "tokens", test, unit },
       samples,
-      { warmup: options.warmup, details },
+      { warmup: options.warmup, details: { ...details, ...extra } },
     );
   return [
     ...options.promptLengths.map((length, i) =>
@@ -109,7 +137,7 @@ export function tokensRecords(
     ...(seconds.ttft ?? []).map((samples, i) =>
       record(`ttft${options.promptLengths[i]}`, "ms", samples.map((s) => s * 1000))
     ),
-    record(`tg${options.genTokens}`, "tok/s", rate(options.genTokens, seconds.tg)),
+    record(`tg${options.genTokens}`, "tok/s", rate(options.genTokens, seconds.tg), decodeDetails),
   ];
 }
 
@@ -154,7 +182,9 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
         using gguf = await openGGUF(model.path);
         const longest = Math.max(...plan.promptLengths, plan.genTokens);
         await using loaded = await loadModel(gguf, engine, longest);
-        const seconds = await timeTokens(loaded.model, plan);
+        const energy = await openEnergyMeter();
+        const meter = "meter" in energy ? energy.meter : undefined;
+        const seconds = await timeTokens(loaded.model, plan, meter);
         const stats = loaded.model.offload?.stats();
         const labels: TokensLabels = {
           task: id,
@@ -173,7 +203,8 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
           active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
           ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
         };
-        return { tests: tokensRecords(labels, plan, seconds, details), peers: [] };
+        const decode = energyDetails(energy, plan.genTokens, seconds.tgJoules);
+        return { tests: tokensRecords(labels, plan, seconds, details, decode), peers: [] };
       },
     };
   });
