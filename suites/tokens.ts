@@ -25,6 +25,7 @@ import { argmax } from "../engine/sample.ts";
 import { type RequiredLabels, type TestRecord, testRecord, type Unit } from "./results.ts";
 import { summarize } from "./stats.ts";
 import { type EnergyAvailability, type EnergyMeter, openEnergyMeter } from "./energy.ts";
+import { type Conditions, ConditionsProbe } from "./conditions.ts";
 
 /** What to measure. */
 export interface TokensOptions {
@@ -43,6 +44,8 @@ export interface TokensSeconds {
   readonly tg: number[];
   /** Joules of each timed decode run, where an energy meter was given. */
   readonly tgJoules: number[];
+  /** What else the machine did while the timed repetitions ran. */
+  conditions: Conditions | null;
 }
 
 /** The deterministic prompt ids llama-bench-style runs use (ordinary tokens, no BOS). */
@@ -63,9 +66,12 @@ export async function timeTokens(
     ttft: options.promptLengths.map(() => []),
     tg: [],
     tgJoules: [],
+    conditions: null,
   };
+  let probe: ConditionsProbe | null = null;
   for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
     const timed = rep >= options.warmup;
+    if (rep === options.warmup) probe = ConditionsProbe.start();
     for (const [i, length] of options.promptLengths.entries()) {
       const start = performance.now();
       const logits = await model.prefill(prompt.slice(0, length), 0);
@@ -86,6 +92,7 @@ export async function timeTokens(
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
     if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
   }
+  seconds.conditions = probe?.stop() ?? null;
   return seconds;
 }
 
@@ -200,6 +207,7 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
           policy: stats?.policy ?? null,
         };
         const details = {
+          ...seconds.conditions,
           active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
           ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
         };

@@ -240,6 +240,35 @@ Deno.test("a report of two runs compares every shared figure with its 95 % confi
   });
 });
 
+Deno.test("a run measured while another process took a core is flagged in the report", async () => {
+  await withTempDir(async (dir) => {
+    const file = await tokensResults(dir);
+    const results = JSON.parse(await Deno.readTextFile(file)) as ResultsFile;
+    // conditions as the tokens suite records them, on every record
+    for (const record of results.tests) {
+      assert.equal(typeof record.details["others_cpu_cores"], "number", record.test);
+      assert.equal(typeof record.details["disturbed"], "boolean", record.test);
+    }
+    // whatever this machine was doing: a quiet run, but for its decode
+    for (const record of results.tests) {
+      const quiet = !record.test.startsWith("tg");
+      Object.assign(record.details, {
+        others_cpu_cores: quiet ? 0.01 : 0.97,
+        steal_cores: 0,
+        disturbed: !quiet,
+      });
+    }
+    await Deno.writeTextFile(file, JSON.stringify(results));
+    const out = join(dir, "report.html");
+    const report = await runMoebench("report", file, "--out", out);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(
+      await Deno.readTextFile(out),
+      /class="warning">[^<]* was disturbed while it measured tg4: other processes \(or the hypervisor\) took up to 0\.97 cores\./,
+    );
+  });
+});
+
 Deno.test("publishing the same run twice leaves one row in SQLite", async () => {
   await withTempDir(async (dir) => {
     await publishTwice(join(dir, "results.sqlite"));
