@@ -100,6 +100,28 @@ export function tQuantile(q: number, df: number): number {
   return (low + high) / 2;
 }
 
+/**
+ * The `level` (0.95) confidence interval of the mean of `samples` (Student's t with n − 1
+ * degrees of freedom), or null with fewer than two samples.
+ */
+export function meanInterval(
+  samples: readonly number[],
+  level = 0.95,
+): readonly [number, number] | null {
+  if (samples.length < 2) return null;
+  const [mean, variance] = meanAndVariance(samples);
+  const half = tQuantile(1 - (1 - level) / 2, samples.length - 1) *
+    Math.sqrt(variance / samples.length);
+  return [mean - half, mean + half];
+}
+
+/** The coefficient of variation (sample sd over mean) of `samples`; 0 for one sample. */
+export function coefficientOfVariation(samples: readonly number[]): number {
+  if (samples.length < 2) return 0;
+  const [mean, variance] = meanAndVariance(samples);
+  return mean === 0 ? 0 : Math.sqrt(variance) / Math.abs(mean);
+}
+
 /** Welch's t-test of mean(a) − mean(b). */
 export interface WelchTest {
   readonly difference: number;

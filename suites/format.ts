@@ -12,6 +12,7 @@
  */
 import { formatFigure as figure } from "../util/format.ts";
 import { HIGHER_IS_BETTER, type ResultsFile, type TestRecord } from "./results.ts";
+import { coefficientOfVariation, meanInterval } from "./compare.ts";
 
 export const FORMATS = ["md", "csv", "json"] as const;
 export type Format = typeof FORMATS[number];
@@ -80,6 +81,19 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
   ].join("\n");
 }
 
+/** The 95 % confidence interval of a record's mean, "lo … hi" ("" for one sample). */
+function interval(record: TestRecord): string {
+  const ci = meanInterval(record.samples);
+  return ci ? `${figure(ci[0])} … ${figure(ci[1])}` : "";
+}
+
+/** How a dynamic repetition count ended, marked beside n: the CV target, or a limit. */
+const stopMark: Readonly<Record<string, string>> = {
+  cv: "",
+  max_count: " (max)",
+  max_time: " (time)",
+};
+
 function markdown(results: ResultsFile): string {
   const { machine } = results;
   const cpu = machine.hardware.cpu;
@@ -119,6 +133,9 @@ function markdown(results: ResultsFile): string {
       record.config,
       record.test,
       `${figure(record.mean)} ± ${figure(record.stddev)}`,
+      interval(record),
+      `${(coefficientOfVariation(record.samples) * 100).toFixed(1)} %`,
+      String(record.samples.length) + (stopMark[String(record.details["repetitions_stop"])] ?? ""),
       record.unit,
       peer
         ? `${(better ? record.median / peer.median : peer.median / record.median).toFixed(2)}×`
@@ -136,6 +153,9 @@ function markdown(results: ResultsFile): string {
         "config",
         "test",
         "mean ± sd",
+        "95 % CI of mean",
+        "CV",
+        "n",
         "unit",
         "vs llama.cpp",
         "weights read",

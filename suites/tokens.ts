@@ -24,17 +24,33 @@ import { type BenchModel, describeEngine, type Task, withExpertCache } from "./t
 import { argmax } from "../engine/sample.ts";
 import { type RequiredLabels, type TestRecord, testRecord, type Unit } from "./results.ts";
 import { summarize } from "./stats.ts";
+import { coefficientOfVariation } from "./compare.ts";
 import { type EnergyAvailability, type EnergyMeter, openEnergyMeter } from "./energy.ts";
 import { type Conditions, ConditionsProbe } from "./conditions.ts";
+
+/**
+ * Repetitions past the minimum until the results are steady, as the Phoronix Test Suite runs
+ * them: until every test's coefficient of variation is at most `cv`, or `maxRepetitions`, or
+ * `maxSeconds` of timed work — whichever comes first (and the records say which).
+ */
+export interface UntilSteady {
+  readonly cv: number;
+  readonly maxRepetitions: number;
+  readonly maxSeconds: number;
+}
+
+/** Why the repetitions stopped: a fixed count, steady (CV), or a limit. */
+export type RepetitionsStop = "fixed" | "cv" | "max_count" | "max_time";
 
 /** What to measure. */
 export interface TokensOptions {
   /** A pp test (and a time-to-first-token test) at each prompt length. */
   readonly promptLengths: readonly number[];
   readonly genTokens: number;
-  /** Timed repetitions, after `warmup` untimed ones. */
+  /** Timed repetitions (the minimum, with `until`), after `warmup` untimed ones. */
   readonly repetitions: number;
   readonly warmup: number;
+  readonly until?: UntilSteady;
 }
 
 /** Seconds of each timed repetition: per prompt length (pp, ttft), and of the decode run. */
@@ -46,6 +62,7 @@ export interface TokensSeconds {
   readonly tgJoules: number[];
   /** What else the machine did while the timed repetitions ran. */
   conditions: Conditions | null;
+  stop: RepetitionsStop;
 }
 
 /** The deterministic prompt ids llama-bench-style runs use (ordinary tokens, no BOS). */
@@ -67,11 +84,16 @@ export async function timeTokens(
     tg: [],
     tgJoules: [],
     conditions: null,
+    stop: "fixed",
   };
   let probe: ConditionsProbe | null = null;
-  for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
+  let firstTimed = 0;
+  for (let rep = 0;; rep++) {
     const timed = rep >= options.warmup;
-    if (rep === options.warmup) probe = ConditionsProbe.start();
+    if (rep === options.warmup) {
+      probe = ConditionsProbe.start();
+      firstTimed = performance.now();
+    }
     for (const [i, length] of options.promptLengths.entries()) {
       const start = performance.now();
       const logits = await model.prefill(prompt.slice(0, length), 0);
@@ -91,9 +113,41 @@ export async function timeTokens(
     }
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
     if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
+    const stop = timed
+      ? repetitionsStop(
+        [...seconds.pp, ...seconds.ttft, seconds.tg],
+        rep - options.warmup + 1,
+        (performance.now() - firstTimed) / 1000,
+        options,
+      )
+      : null;
+    if (stop) {
+      seconds.stop = stop;
+      break;
+    }
   }
   seconds.conditions = probe?.stop() ?? null;
   return seconds;
+}
+
+/**
+ * Whether `count` timed repetitions (taking `elapsed` seconds) of the tests whose samples are
+ * `series` are enough, and why; null to go on.
+ */
+export function repetitionsStop(
+  series: readonly (readonly number[])[],
+  count: number,
+  elapsed: number,
+  options: Pick<TokensOptions, "repetitions" | "until">,
+): RepetitionsStop | null {
+  if (count < options.repetitions) return null;
+  const until = options.until;
+  if (!until) return "fixed";
+  const measured = series.filter((s) => s.length > 0);
+  if (measured.every((s) => coefficientOfVariation(s) <= until.cv)) return "cv";
+  if (count >= until.maxRepetitions) return "max_count";
+  if (elapsed >= until.maxSeconds) return "max_time";
+  return null;
 }
 
 /** The labels every record of one tokens run shares. */
@@ -208,6 +262,7 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
         };
         const details = {
           ...seconds.conditions,
+          repetitions_stop: seconds.stop,
           active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
           ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
         };

@@ -84,7 +84,7 @@ Deno.test("`demo` profiles, runs the standard benchmark and ends with an HTML re
     const report = join(dir, "report.html");
     assert.ok(demo.stdout.trim().split("\n").some((line) => line.startsWith(`report:  ${report}`)));
     const results = await readResults(join(dir, "results.json"));
-    assert.deepEqual(results.spec, { name: "moebench-standard", version: 1 });
+    assert.deepEqual(results.spec, { name: "moebench-standard", version: 2 });
     assert.ok(results.complete && results.score !== null && results.score.value > 0);
     for (const suite of ["tokens", "load", "cache", "quality"]) {
       assert.ok(results.tests.some((r) => r.suite === suite), `no ${suite} records`);
