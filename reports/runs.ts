@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { readResults, type ResultsFile } from "../suites/results.ts";
+import { STANDARD } from "../suites/spec.ts";
 
 /** One results file in a report. */
 export interface ReportRun {
@@ -59,6 +60,33 @@ export interface Ranking {
 }
 
 /**
+ * Why a standard run of the current spec cannot be trusted, or null: a model whose SHA-256 is not
+ * the spec's, or a cpu decode whose greedy tokens are not the spec's (a wrong engine or a
+ * corrupted model computed them).
+ */
+export function provenanceProblem(results: ResultsFile): string | null {
+  if (results.spec?.version !== STANDARD.version) return null;
+  const { main, qualityReference, qualityVariants } = STANDARD.models;
+  for (const spec of [main, qualityReference, ...qualityVariants]) {
+    const model = results.models.find((m) => m.id === spec.id);
+    if (model && model.sha256 !== spec.sha256) {
+      return `model ${spec.id} is not the spec's (SHA-256 ${model.sha256.slice(0, 12)}…)`;
+    }
+  }
+  const expected = STANDARD.expectedOutput;
+  for (const record of results.tests) {
+    if (
+      record.model === expected.model && record.test === expected.test &&
+      record.backend === expected.backend &&
+      record.details["output_sha256"] !== expected.sha256
+    ) {
+      return `its ${record.test} (${record.config}) decoded other tokens than the spec's`;
+    }
+  }
+  return null;
+}
+
+/**
  * Ranks the complete standard runs of the most common spec version among `runs`; every other
  * run is listed with the reason, and mixed versions or engine configs are warned of.
  */
@@ -86,7 +114,7 @@ export function ranking(runs: readonly ReportRun[]): Ranking {
       ? "incomplete (interrupted)"
       : results.score === null
       ? "no score (a figure of it is missing)"
-      : null;
+      : provenanceProblem(results);
     if (why) unranked.push({ run, why });
     else ranked.push(run);
   }

@@ -113,6 +113,17 @@ export const STANDARD = {
     /** The text: tokens of a fixed pseudo-random sequence (see `specText`). */
     textSeed: 7,
   },
+  /**
+   * The tokens the cpu backend decodes greedily in tg64 of the main model (`outputHash` of
+   * `tokens.ts`): a run whose hash differs computed something else (a wrong engine, a corrupted
+   * model) and is not ranked. Other backends sum in another order and may part at a near-tie.
+   */
+  expectedOutput: {
+    model: "moe-350m-q4_0",
+    test: "tg64",
+    backend: "cpu",
+    sha256: "d279179d1715c0d2e0ae1b2ffc22bfbfa5e3be5257627accb56cadb2368df6f4",
+  },
   score: {
     /**
      * The headline: 100 × the geometric mean of three medians, each divided by the reference

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { createHash } from "node:crypto";
 import type { LanguageModel } from "../engine/model/language_model.ts";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { readConfig } from "../engine/model/config.ts";
@@ -63,6 +64,8 @@ export interface TokensSeconds {
   /** What else the machine did while the timed repetitions ran. */
   conditions: Conditions | null;
   stop: RepetitionsStop;
+  /** The tokens the (last) decode run chose, greedily: what the engine computed, in short. */
+  tgTokens: number[];
 }
 
 /** The deterministic prompt ids llama-bench-style runs use (ordinary tokens, no BOS). */
@@ -85,6 +88,7 @@ export async function timeTokens(
     tgJoules: [],
     conditions: null,
     stop: "fixed",
+    tgTokens: [],
   };
   let probe: ConditionsProbe | null = null;
   let firstTimed = 0;
@@ -108,8 +112,10 @@ export async function timeTokens(
     const joules = timed && meter ? await meter.joules() : 0;
     const start = performance.now();
     let token = prompt[0]!;
+    seconds.tgTokens = [];
     for (let pos = 0; pos < options.genTokens; pos++) {
       token = argmax(await model.forward(token, pos));
+      seconds.tgTokens.push(token);
     }
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
     if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
@@ -148,6 +154,14 @@ export function repetitionsStop(
   if (count >= until.maxRepetitions) return "max_count";
   if (elapsed >= until.maxSeconds) return "max_time";
   return null;
+}
+
+/**
+ * The SHA-256 of the decoded token ids (comma-separated): the standard checks it against the
+ * spec's, so that a wrong engine or a corrupted model is flagged rather than ranked.
+ */
+export function outputHash(tokens: readonly number[]): string {
+  return createHash("sha256").update(tokens.join(",")).digest("hex");
 }
 
 /** The labels every record of one tokens run shares. */
@@ -266,7 +280,10 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
           active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
           ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
         };
-        const decode = energyDetails(energy, plan.genTokens, seconds.tgJoules);
+        const decode = {
+          ...energyDetails(energy, plan.genTokens, seconds.tgJoules),
+          output_sha256: outputHash(seconds.tgTokens),
+        };
         return { tests: tokensRecords(labels, plan, seconds, details, decode), peers: [] };
       },
     };
