@@ -7,6 +7,7 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import { EXIT_USAGE, reportError } from "./cli/common.ts";
 import { benchCommand } from "./cli/bench.ts";
 import { reportCommand } from "./cli/report.ts";
+import { importCommand } from "./cli/import.ts";
 import { compressCommand } from "./cli/compress.ts";
 import { publishCommand, serveCommand } from "./cli/publish.ts";
 import { demoCommand } from "./cli/demo.ts";
@@ -37,6 +38,7 @@ function program() {
     .addCommand(benchCommand())
     .addCommand(compressCommand())
     .addCommand(reportCommand())
+    .addCommand(importCommand())
     .addCommand(publishCommand())
     .addCommand(serveCommand())
     .addCommand(tuneCommand());

@@ -249,7 +249,7 @@ async function qualityModels(options: BenchOptions) {
 }
 
 /** `--machine FILE`: a machine profile (`moebench profile --out`), validated. */
-function readMachine(file: string): Promise<MachineProfile> {
+export function readMachine(file: string): Promise<MachineProfile> {
   return readJsonFile(file, MachineSchema, "moebench machine profile", (m) => new UsageError(m));
 }
 

@@ -1,7 +1,8 @@
 /**
  * A results file for people and for scripts: `md` (markdown tables as llama-bench prints them,
  * with llama.cpp's figures and the ratio beside ours, and the cache hit rates as a budget ×
- * policy grid), `csv` (one row per record, samples joined by `;`) or `json` (the file itself).
+ * policy grid), `csv` (one row per record, samples joined by `;`), `json` (the file itself), or
+ * llama-bench's own `json`, `jsonl` and `sql` (see `llama_bench.ts`).
  *
  * @example
  * ```ts ignore
@@ -13,13 +14,25 @@
 import { formatFigure as figure } from "../util/format.ts";
 import { HIGHER_IS_BETTER, type ResultsFile, type TestRecord } from "./results.ts";
 import { coefficientOfVariation, meanInterval } from "./compare.ts";
+import { type LlamaBenchFormat, llamaBenchText, toLlamaBench } from "./llama_bench.ts";
 
-export const FORMATS = ["md", "csv", "json"] as const;
+export const FORMATS = [
+  "md",
+  "csv",
+  "json",
+  "llama-bench-json",
+  "llama-bench-jsonl",
+  "llama-bench-sql",
+] as const;
 export type Format = typeof FORMATS[number];
 
-/** `results` as `format`. */
+/** `results` as `format` (`llama-bench-*`: the resident pp and tg tests as llama-bench's rows). */
 export function formatResults(results: ResultsFile, format: Format): string {
   if (format === "json") return JSON.stringify(results, null, 2);
+  if (format.startsWith("llama-bench-")) {
+    const as = format.slice("llama-bench-".length) as LlamaBenchFormat;
+    return llamaBenchText(toLlamaBench(results), as);
+  }
   if (format === "csv") return csv(results);
   return markdown(results);
 }
