@@ -37,6 +37,11 @@ import {
 } from "./engine_options.ts";
 
 /** `16,64,256`: prompt lengths. */
+/** A whole number, 0 allowed (a context depth). */
+function parseNonNegative(value: string): number {
+  return value === "0" ? 0 : parseWholeNumber(value);
+}
+
 function parseLengths(value: string): number[] {
   return value.split(",").map((item) => parseWholeNumber(item.trim()));
 }
@@ -69,6 +74,11 @@ export function benchCommand() {
       [...STANDARD.tokens.promptLengths],
     )
     .option("--tg <n>", "tokens: tokens of the decode test", parseWholeNumber)
+    .option(
+      "--depth <depths>",
+      "tokens: context depths (tokens already in the context) to measure at, e.g. 0,512,2048",
+      (value: string) => value.split(",").map((item) => parseNonNegative(item.trim())),
+    )
     .option("--reps <n>", "timed repetitions of each test (after one warm-up)", parseWholeNumber)
     .addOption(new Option("--peer <engine>", "also time this engine on the same files")
       .choices(["llama.cpp"] as const))
@@ -118,6 +128,7 @@ interface BenchOptions extends EngineOptions {
   readonly text?: string;
   readonly pp: number[];
   readonly tg?: number;
+  readonly depth?: number[];
   readonly reps?: number;
   readonly peer?: "llama.cpp";
   readonly config?: string;
@@ -125,8 +136,17 @@ interface BenchOptions extends EngineOptions {
 
 /** The engine a suite runs with: the backend and threads, and a config file's settings. */
 function engineOf(options: BenchOptions): EngineOptions {
-  const { model: _m, reference: _r, text: _t, pp: _p, tg: _g, reps: _s, peer: _e, ...engine } =
-    options;
+  const {
+    model: _m,
+    reference: _r,
+    text: _t,
+    pp: _p,
+    tg: _g,
+    depth: _d,
+    reps: _s,
+    peer: _e,
+    ...engine
+  } = options;
   return engine;
 }
 
@@ -172,6 +192,7 @@ async function planFor(
       genTokens: options.tg ?? STANDARD.tokens.genTokens,
       repetitions: reps,
       warmup: 1,
+      depths: options.depth ?? [0],
       offloadShare: own ? null : STANDARD.tokens.offloadShare,
       peer,
     }, engine);
@@ -193,6 +214,7 @@ async function planFor(
       text: options.text ?? null,
       pp: options.pp.join(","),
       tg: options.tg ?? null,
+      depth: options.depth?.join(",") ?? null,
       reps,
       peer: options.peer ?? null,
     },

@@ -224,6 +224,7 @@ export function reportCharts(runs: readonly ReportRun[]): ChartSpec[] {
   });
 
   add(rooflineChart(runs));
+  add(depthChart(runs));
 
   add({
     id: "quality",
@@ -347,4 +348,45 @@ function peerRatios(runs: readonly ReportRun[]) {
     () => true,
     (r) => `${r.test} · ${r.model}`,
   );
+}
+
+/**
+ * Prefill and decode tok/s against the context depth they ran at (`tg64@d2048`, llama-bench's
+ * `-d`): a line per run, configuration and test, where a run measured more than one depth.
+ */
+function depthChart(runs: readonly ReportRun[]): ChartSpec {
+  const datasets = runs.flatMap((run, r) => {
+    const lines = new Map<string, { x: number; y: number }[]>();
+    for (const record of run.results.tests) {
+      const match = /^((?:pp|tg)\d+)(?:@d(\d+))?$/.exec(record.test);
+      if (!match || record.unit !== "tok/s") continue;
+      const key = `${run.label} · ${record.config} · ${record.backend ?? ""} · ${match[1]}`;
+      const points = lines.get(key) ?? [];
+      points.push({ x: Number(match[2] ?? 0), y: record.median });
+      lines.set(key, points);
+    }
+    return [...lines].filter(([, points]) => points.length > 1).map(([label, points], i) => ({
+      label,
+      data: points.sort((a, b) => a.x - b.x),
+      showLine: true,
+      borderColor: colour(r + i),
+      backgroundColor: colour(r + i),
+    }));
+  });
+  return {
+    id: "depth",
+    title: "Speed vs context depth",
+    note: "Median tok/s of each prefill and decode test against the tokens already in the " +
+      "context when it ran (bench --depth), a line per run, configuration and test.",
+    config: {
+      type: "scatter",
+      data: { datasets },
+      options: {
+        scales: {
+          x: axis("context depth, tokens", { beginAtZero: true }),
+          y: axis("tok/s", { beginAtZero: true }),
+        },
+      },
+    },
+  };
 }

@@ -67,12 +67,15 @@ export type LlamaBenchFormat = typeof LLAMA_BENCH_FORMATS[number];
 const stddev = (values: readonly number[]) => summarize(values).stddev;
 const mean = (values: readonly number[]) => summarize(values).mean;
 
-/** `pp512` → 512 prompt tokens; `tg128` → 128 generated; anything else: not a llama-bench test. */
-function tokensOf(test: string): { prompt: number; gen: number } | null {
-  const match = /^(pp|tg)(\d+)$/.exec(test);
+/**
+ * `pp512` → 512 prompt tokens; `tg128@d4096` → 128 generated after 4096 in the context;
+ * anything else: not a llama-bench test.
+ */
+function tokensOf(test: string): { prompt: number; gen: number; depth: number } | null {
+  const match = /^(pp|tg)(\d+)(?:@d(\d+))?$/.exec(test);
   if (!match) return null;
-  const n = Number(match[2]);
-  return match[1] === "pp" ? { prompt: n, gen: 0 } : { prompt: 0, gen: n };
+  const [n, depth] = [Number(match[2]), Number(match[3] ?? 0)];
+  return match[1] === "pp" ? { prompt: n, gen: 0, depth } : { prompt: 0, gen: n, depth };
 }
 
 /** The resident pp and tg records of `results` as llama-bench rows. */
@@ -112,7 +115,7 @@ export function toLlamaBench(results: ResultsFile): LlamaBenchRow[] {
       embeddings: false,
       n_prompt: tokens.prompt,
       n_gen: tokens.gen,
-      n_depth: 0,
+      n_depth: tokens.depth,
       test_time: results.timestamp.replace(/\.\d+Z$/, "Z"),
       avg_ns: Math.round(mean(samplesNs)),
       stddev_ns: Math.round(stddev(samplesNs)),

@@ -52,6 +52,11 @@ export interface TokensOptions {
   readonly repetitions: number;
   readonly warmup: number;
   readonly until?: UntilSteady;
+  /**
+   * Tokens already in the context before each test (llama-bench's `-d`): a prompt then extends
+   * it, decoding continues after it; the records are named `pp64@d512`, `tg32@d512`.
+   */
+  readonly depth?: number;
 }
 
 /** Seconds of each timed repetition: per prompt length (pp, ttft), and of the decode run. */
@@ -81,6 +86,12 @@ export async function timeTokens(
 ): Promise<TokensSeconds> {
   const longest = Math.max(...options.promptLengths, 1);
   const prompt = benchPrompt(longest, model.config.vocabSize);
+  const depth = options.depth ?? 0;
+  const context = benchPrompt(depth, model.config.vocabSize);
+  /** The context the test starts after, put in place untimed. */
+  const fillContext = async () => {
+    if (depth > 0) await model.prefill(context, 0);
+  };
   const seconds: TokensSeconds = {
     pp: options.promptLengths.map(() => []),
     ttft: options.promptLengths.map(() => []),
@@ -99,8 +110,9 @@ export async function timeTokens(
       firstTimed = performance.now();
     }
     for (const [i, length] of options.promptLengths.entries()) {
+      await fillContext();
       const start = performance.now();
-      const logits = await model.prefill(prompt.slice(0, length), 0);
+      const logits = await model.prefill(prompt.slice(0, length), depth);
       const prefilled = performance.now();
       argmax(logits); // the first token: what the user waits for
       const first = performance.now();
@@ -109,11 +121,12 @@ export async function timeTokens(
         seconds.ttft[i]!.push((first - start) / 1000);
       }
     }
+    await fillContext();
     const joules = timed && meter ? await meter.joules() : 0;
     const start = performance.now();
     let token = prompt[0]!;
     seconds.tgTokens = [];
-    for (let pos = 0; pos < options.genTokens; pos++) {
+    for (let pos = depth; pos < depth + options.genTokens; pos++) {
       token = argmax(await model.forward(token, pos));
       seconds.tgTokens.push(token);
     }
@@ -199,6 +212,7 @@ export function tokensRecords(
   decodeDetails: TestRecord["details"] = {},
 ): TestRecord[] {
   const rate = (tokens: number, samples: number[]) => samples.map((s) => tokens / s);
+  const at = options.depth ? `@d${options.depth}` : "";
   const record = (test: string, unit: Unit, samples: number[], extra = {}) =>
     testRecord(
       { ...labels, suite: "tokens", test, unit },
@@ -207,12 +221,17 @@ export function tokensRecords(
     );
   return [
     ...options.promptLengths.map((length, i) =>
-      record(`pp${length}`, "tok/s", rate(length, seconds.pp[i]!))
+      record(`pp${length}${at}`, "tok/s", rate(length, seconds.pp[i]!))
     ),
     ...(seconds.ttft ?? []).map((samples, i) =>
-      record(`ttft${options.promptLengths[i]}`, "ms", samples.map((s) => s * 1000))
+      record(`ttft${options.promptLengths[i]}${at}`, "ms", samples.map((s) => s * 1000))
     ),
-    record(`tg${options.genTokens}`, "tok/s", rate(options.genTokens, seconds.tg), decodeDetails),
+    record(
+      `tg${options.genTokens}${at}`,
+      "tok/s",
+      rate(options.genTokens, seconds.tg),
+      decodeDetails,
+    ),
   ];
 }
 
@@ -234,6 +253,8 @@ export async function decodeRate(
 
 /** The tokens suite's runs: the engine as given, and offloaded at `offloadShare` if given. */
 export interface TokensPlan extends TokensOptions {
+  /** The context depths to measure at (each its own records, `@d<N>` past 0); default [0]. */
+  readonly depths?: readonly number[];
   readonly offloadShare: number | null;
   /** Also time llama.cpp on the same file (resident, CPU). */
   readonly peer: boolean;
@@ -255,36 +276,42 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
       label: `tokens: ${model.id}, ${engine.backend}, ${name}`,
       run: async () => {
         using gguf = await openGGUF(model.path);
-        const longest = Math.max(...plan.promptLengths, plan.genTokens);
+        const depths = plan.depths ?? [0];
+        const longest = Math.max(...depths) + Math.max(...plan.promptLengths, plan.genTokens);
         await using loaded = await loadModel(gguf, engine, longest);
         const energy = await openEnergyMeter();
         const meter = "meter" in energy ? energy.meter : undefined;
-        const seconds = await timeTokens(loaded.model, plan, meter);
-        const stats = loaded.model.offload?.stats();
-        const labels: TokensLabels = {
-          task: id,
-          model: model.id,
-          type: model.type,
-          backend: loaded.backend,
-          threads: loaded.threads,
-          config: name,
-          budget_bytes: stats?.budget_bytes ?? null,
-          budget_share: engine.expertBudget && "share" in engine.expertBudget
-            ? engine.expertBudget.share
-            : null,
-          policy: stats?.policy ?? null,
-        };
-        const details = {
-          ...seconds.conditions,
-          repetitions_stop: seconds.stop,
-          active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
-          ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
-        };
-        const decode = {
-          ...energyDetails(energy, plan.genTokens, seconds.tgJoules),
-          output_sha256: outputHash(seconds.tgTokens),
-        };
-        return { tests: tokensRecords(labels, plan, seconds, details, decode), peers: [] };
+        const tests: TestRecord[] = [];
+        for (const depth of depths) {
+          const options = { ...plan, depth };
+          const seconds = await timeTokens(loaded.model, options, meter);
+          const stats = loaded.model.offload?.stats();
+          const labels: TokensLabels = {
+            task: id,
+            model: model.id,
+            type: model.type,
+            backend: loaded.backend,
+            threads: loaded.threads,
+            config: name,
+            budget_bytes: stats?.budget_bytes ?? null,
+            budget_share: engine.expertBudget && "share" in engine.expertBudget
+              ? engine.expertBudget.share
+              : null,
+            policy: stats?.policy ?? null,
+          };
+          const details = {
+            ...seconds.conditions,
+            repetitions_stop: seconds.stop,
+            active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
+            ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
+          };
+          const decode = {
+            ...energyDetails(energy, plan.genTokens, seconds.tgJoules),
+            output_sha256: outputHash(seconds.tgTokens),
+          };
+          tests.push(...tokensRecords(labels, options, seconds, details, decode));
+        }
+        return { tests, peers: [] };
       },
     };
   });

@@ -57,14 +57,17 @@ Deno.test("llama-bench's formats out, llama-bench's output in, shown beside moeb
     const ours = join(dir, "ours.json");
     const bench = await runMoebench(
       ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
-      ...["--machine", MACHINE, "--out", ours, "--format", "llama-bench-json"],
+      ...["--depth", "0,16", "--machine", MACHINE, "--out", ours, "--format", "llama-bench-json"],
     );
     assert.equal(bench.code, 0, bench.stderr);
     const rows = JSON.parse(bench.stdout);
-    // the resident pp and tg, not ttft or the offloaded runs: what llama-bench has
-    assert.deepEqual(rows.map((r: { n_prompt: number; n_gen: number }) => [r.n_prompt, r.n_gen]), [
-      [8, 0],
-      [0, 4],
+    // the resident pp and tg at each depth, not ttft or the offloaded runs: what llama-bench has
+    type Row = { n_prompt: number; n_gen: number; n_depth: number };
+    assert.deepEqual(rows.map((r: Row) => [r.n_prompt, r.n_gen, r.n_depth]), [
+      [8, 0, 0],
+      [0, 4, 0],
+      [8, 0, 16],
+      [0, 4, 16],
     ]);
     const results = await readResults(ours);
     const tg = results.tests.find((r) => r.test === "tg4" && r.config === "resident")!;
@@ -92,7 +95,7 @@ Deno.test("llama-bench's formats out, llama-bench's output in, shown beside moeb
     assert.equal(sql.code, 0, sql.stderr);
     assert.match(
       sql.stdout,
-      /^CREATE TABLE IF NOT EXISTS test \(\n  build_commit TEXT,\n  build_number INTEGER,/,
+      /^CREATE TABLE IF NOT EXISTS test \(\n {2}build_commit TEXT,\n {2}build_number INTEGER,/,
     );
     assert.equal((sql.stdout.match(/^INSERT INTO test \(/gm) ?? []).length, 2);
 
