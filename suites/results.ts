@@ -129,6 +129,13 @@ export const ResultsFile = z.object({
   /** The standard it follows (null: a run on the user's own model or options, never ranked). */
   spec: z.object({ name: z.string(), version: z.number().int().positive() }).strict().nullable(),
   moebench: z.object({ version: z.string(), commit: z.string().nullable() }).strict(),
+  /** The runtime that ran it, and a hash of the engine config (absent in older files). */
+  runtime: z.object({
+    deno: z.string(),
+    v8: z.string(),
+    typescript: z.string(),
+    config_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }).strict().optional(),
   timestamp: z.string().datetime(),
   suite: z.enum(SUITE_NAMES),
   /** Every task done; `complete` once all are (false: interrupted, `--resume` continues). */

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { createHash } from "node:crypto";
 import type { MachineProfile } from "../profiles/machine.ts";
 import { VERSION } from "../version.ts";
 import {
@@ -57,6 +58,10 @@ export async function runPlan(plan: RunPlan, output: RunOutput): Promise<Results
     format_version: 1,
     spec: plan.spec,
     moebench: { version: VERSION, commit: await gitCommit() },
+    runtime: {
+      ...Deno.version,
+      config_sha256: createHash("sha256").update(JSON.stringify(plan.config)).digest("hex"),
+    },
     timestamp: new Date().toISOString(),
     suite: plan.suite,
     complete: false,

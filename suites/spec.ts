@@ -188,8 +188,40 @@ export async function ensureSpecModel(
   return { model, path, sha256 };
 }
 
-/** SHA-256 of a file, hex, read in 4 MiB pieces. */
+/**
+ * SHA-256 of a file, hex, read in 4 MiB pieces — or remembered: hashes are kept in the cache
+ * folder's `hashes.json` by real path, size and modification time, so a large model is read once
+ * until it changes.
+ */
 export async function sha256File(path: string): Promise<string> {
+  const info = await Deno.stat(path);
+  const key = `${await Deno.realPath(path)}|${info.size}|${info.mtime?.getTime() ?? "?"}`;
+  const store = `${cacheDir()}/hashes.json`;
+  const known: Record<string, string> = await Deno.readTextFile(store)
+    .then((text) => JSON.parse(text), () => ({}));
+  if (typeof known[key] === "string") return known[key];
+  const sha256 = await hashFile(path);
+  if (info.mtime) {
+    // best effort: a failed write only costs the next run a read of the file; files gone (or
+    // changed) are forgotten
+    known[key] = sha256;
+    for (const entry of Object.keys(known)) {
+      const [file, size, mtime] = entry.split("|");
+      const now = await Deno.stat(file!).catch(() => null);
+      if (!now || String(now.size) !== size || String(now.mtime?.getTime()) !== mtime) {
+        delete known[entry];
+      }
+    }
+    await Deno.mkdir(cacheDir(), { recursive: true })
+      .then(() => Deno.writeTextFile(`${store}.${Deno.pid}`, JSON.stringify(known)))
+      .then(() => Deno.rename(`${store}.${Deno.pid}`, store))
+      .catch(() => {});
+  }
+  return sha256;
+}
+
+/** SHA-256 of a file, hex, read in 4 MiB pieces. */
+async function hashFile(path: string): Promise<string> {
   const hash = createHash("sha256");
   using file = await Deno.open(path, { read: true });
   const buffer = new Uint8Array(4 << 20);
