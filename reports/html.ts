@@ -13,6 +13,8 @@
  */
 import type { TestRecord } from "../suites/results.ts";
 import { formatFigure as figure } from "../util/format.ts";
+import { coefficientOfVariation } from "../suites/compare.ts";
+import { intervalText } from "../suites/format.ts";
 import { reportCharts } from "./charts.ts";
 import { reportComparisons } from "./comparisons.ts";
 import { escapeHtml, jsonForScript } from "./escape.ts";
@@ -154,6 +156,8 @@ function dataTable(runs: readonly ReportRun[]): string {
     cell(figure(r.median), true),
     cell(figure(r.min), true),
     cell(figure(r.max), true),
+    cell(intervalText(r.samples)),
+    cell(`${(coefficientOfVariation(r.samples) * 100).toFixed(1)} %`, true),
     cell(r.samples.length, true),
   ];
   return table(
@@ -174,6 +178,8 @@ function dataTable(runs: readonly ReportRun[]): string {
       "median",
       "min",
       "max",
+      "95 % CI of mean",
+      "CV",
       "n",
     ],
     runs.flatMap((run) => [

@@ -94,9 +94,9 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
   ].join("\n");
 }
 
-/** The 95 % confidence interval of a record's mean, "lo … hi" ("" for one sample). */
-function interval(record: TestRecord): string {
-  const ci = meanInterval(record.samples);
+/** The 95 % confidence interval of the mean of `samples`, "lo … hi" ("" for one sample). */
+export function intervalText(samples: readonly number[]): string {
+  const ci = meanInterval(samples);
   return ci ? `${figure(ci[0])} … ${figure(ci[1])}` : "";
 }
 
@@ -146,7 +146,7 @@ function markdown(results: ResultsFile): string {
       record.config,
       record.test,
       `${figure(record.mean)} ± ${figure(record.stddev)}`,
-      interval(record),
+      intervalText(record.samples),
       `${(coefficientOfVariation(record.samples) * 100).toFixed(1)} %`,
       String(record.samples.length) + (stopMark[String(record.details["repetitions_stop"])] ?? ""),
       record.unit,
