@@ -134,13 +134,11 @@ export function ranking(runs: readonly ReportRun[]): Ranking {
   for (const run of runs) {
     const disturbed = run.results.tests.filter((r) => r.details["disturbed"] === true);
     if (disturbed.length === 0) continue;
-    const taken = (r: (typeof disturbed)[number]) =>
-      Number(r.details["others_cpu_cores"] ?? 0) + Number(r.details["steal_cores"] ?? 0);
-    const most = Math.max(...disturbed.map(taken));
+    const most = Math.max(...disturbed.map((r) => Number(r.details["others_cpu_cores"] ?? 0)));
     warnings.push(
       `${run.label} was disturbed while it measured ${
         [...new Set(disturbed.map((r) => r.test))].join(", ")
-      }: other processes (or the hypervisor) took up to ${most.toFixed(2)} cores.`,
+      }: other processes took up to ${most.toFixed(2)} cores.`,
     );
   }
   return { ranked, unranked, warnings };

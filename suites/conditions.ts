@@ -1,20 +1,23 @@
 /**
  * The conditions a measurement ran under, so that a disturbed run is flagged rather than
- * believed: how much CPU other processes took while it ran (the machine's busy time from
- * `/proc/stat` less this process's own from `/proc/self/stat`, in cores), how much the hypervisor
- * stole (a VM's `steal` time, in cores), the CPU clock (cpufreq where the kernel exposes it,
- * else `/proc/cpuinfo`) and the hottest thermal zone. Linux only; elsewhere, and wherever a file is
- * missing, the figure is null.
+ * believed: how much CPU other processes took while it ran (every CPU's busy time less this
+ * process's own, in cores), the CPU clock, and the hottest thermal zone where it can be read.
+ * The CPU times come from `node:os` (`cpus()`, the kernel's per-CPU counters) and `node:process`
+ * (`cpuUsage()`, this process with all its worker threads), which need only `--allow-sys`; Deno
+ * reads `/sys` (the thermal zones) only with all permissions, so the temperature is null
+ * otherwise, as is anything the machine does not expose.
  *
  * @example
  * ```ts ignore
  * import { ConditionsProbe } from "./conditions.ts";
  * const probe = ConditionsProbe.start();
  * // … the timed work …
- * console.log(probe.stop()); // { others_cpu_cores: 0.02, steal_cores: 0, cpu_mhz: 2096, … }
+ * console.log(probe.stop()); // { others_cpu_cores: 0.02, cpu_mhz: 2096, temp_c: null, … }
  * ```
  * @module
  */
+import os from "node:os";
+import process from "node:process";
 
 /** Cores' worth of CPU that others used beyond which a run counts as disturbed. */
 export const DISTURBED_CORES = 0.25;
@@ -23,104 +26,91 @@ export const DISTURBED_CORES = 0.25;
 export interface Conditions {
   /** CPU other processes used, in cores (1 = one core busy the whole time). */
   readonly others_cpu_cores: number | null;
-  /** CPU the hypervisor took from this VM, in cores. */
-  readonly steal_cores: number | null;
   /** Mean CPU clock at the end, MHz. */
   readonly cpu_mhz: number | null;
   /** The hottest thermal zone at the end, °C. */
   readonly temp_c: number | null;
-  /** Whether other processes or the hypervisor took more than DISTURBED_CORES. */
+  /** Whether other processes took more than DISTURBED_CORES. */
   readonly disturbed: boolean | null;
 }
 
-const readText = (path: string) => {
+/** Where a probe reads from (the machine, or a test's recording). */
+export interface ConditionsSource {
+  /** Milliseconds every CPU together spent busy so far, or null. */
+  busyMs(): number | null;
+  /** Milliseconds of CPU this process spent so far (all threads), or null. */
+  ownMs(): number | null;
+  /** Milliseconds since some fixed time. */
+  nowMs(): number;
+  cpuMhz(): number | null;
+  hottest(): number | null;
+}
+
+const attempt = <T>(read: () => T): T | null => {
   try {
-    return Deno.readTextFileSync(path);
+    return read();
   } catch {
     return null;
   }
 };
 
-/** Ticks of the whole machine: total, and busy (all but idle and iowait), and stolen. */
-function machineTicks(root: string): { total: number; busy: number; steal: number } | null {
-  const line = readText(`${root}/proc/stat`)?.split("\n")[0];
-  if (!line?.startsWith("cpu ")) return null;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1)
-    .map(Number);
-  const total = [user, nice, system, idle, iowait, irq, softirq, steal].reduce(
-    (a, b) => a! + b!,
-    0,
-  )!;
-  return { total, busy: total - idle! - iowait! - steal!, steal: steal! };
-}
-
-/** This process's CPU ticks (user + system, every thread). */
-function ownTicks(root: string): number | null {
-  const stat = readText(`${root}/proc/self/stat`);
-  if (!stat) return null;
-  // the command name may hold spaces: fields start after its closing parenthesis
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** Mean current clock over the CPUs, MHz. */
-function cpuMhz(root: string): number | null {
-  const khz: number[] = [];
-  for (let cpu = 0;; cpu++) {
-    const text = readText(`${root}/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_cur_freq`);
-    if (text === null) break;
-    khz.push(Number(text));
-  }
-  if (khz.length) return khz.reduce((a, b) => a + b, 0) / khz.length / 1000;
-  const mhz = [...(readText(`${root}/proc/cpuinfo`) ?? "").matchAll(/^cpu MHz\s*:\s*([\d.]+)/gm)]
-    .map((m) => Number(m[1]));
-  return mhz.length ? mhz.reduce((a, b) => a + b, 0) / mhz.length : null;
-}
-
-/** The hottest thermal zone, °C. */
-function hottest(root: string): number | null {
-  const temps: number[] = [];
-  for (let zone = 0;; zone++) {
-    const text = readText(`${root}/sys/class/thermal/thermal_zone${zone}/temp`);
-    if (text === null) break;
-    temps.push(Number(text) / 1000);
-  }
-  return temps.length ? Math.max(...temps) : null;
-}
+/** This machine, through `node:os`, `node:process` and (with all permissions) `/sys`. */
+export const MACHINE: ConditionsSource = {
+  busyMs: () =>
+    attempt(() =>
+      os.cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0)
+    ),
+  ownMs: () =>
+    attempt(() => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    }),
+  nowMs: () => performance.now(),
+  cpuMhz: () =>
+    attempt(() => {
+      const speeds = os.cpus().map((cpu) => cpu.speed).filter((speed) => speed > 0);
+      return speeds.length ? speeds.reduce((a, b) => a + b, 0) / speeds.length : null;
+    }),
+  hottest: () => {
+    const temps: number[] = [];
+    for (let zone = 0;; zone++) {
+      const text = attempt(() =>
+        Deno.readTextFileSync(`/sys/class/thermal/thermal_zone${zone}/temp`)
+      );
+      if (text === null) break;
+      temps.push(Number(text) / 1000);
+    }
+    return temps.length ? Math.max(...temps) : null;
+  },
+};
 
 /** Conditions over an interval: started before the work, stopped after it. */
 export class ConditionsProbe {
   private constructor(
-    private readonly root: string,
-    private readonly machine: ReturnType<typeof machineTicks>,
+    private readonly source: ConditionsSource,
+    private readonly busy: number | null,
     private readonly own: number | null,
-    private readonly cpus: number,
+    private readonly started: number,
   ) {}
 
-  /** Starts a probe; `root` stands for `/` (tests give a recorded tree). */
-  static start(root = "", cpus = navigator.hardwareConcurrency): ConditionsProbe {
-    return new ConditionsProbe(root, machineTicks(root), ownTicks(root), cpus);
+  /** Starts a probe on `source` (this machine by default). */
+  static start(source: ConditionsSource = MACHINE): ConditionsProbe {
+    return new ConditionsProbe(source, source.busyMs(), source.ownMs(), source.nowMs());
   }
 
   /** What happened since `start`. */
   stop(): Conditions {
-    const [machine, own] = [machineTicks(this.root), ownTicks(this.root)];
+    const [busy, own] = [this.source.busyMs(), this.source.ownMs()];
+    const elapsed = this.source.nowMs() - this.started;
     let others: number | null = null;
-    let steal: number | null = null;
-    if (this.machine && machine && machine.total > this.machine.total) {
-      const elapsed = machine.total - this.machine.total; // ticks of all CPUs together
-      steal = ((machine.steal - this.machine.steal) / elapsed) * this.cpus;
-      if (this.own !== null && own !== null) {
-        const busy = machine.busy - this.machine.busy - (own - this.own);
-        others = Math.max(0, (busy / elapsed) * this.cpus);
-      }
+    if (this.busy !== null && busy !== null && this.own !== null && own !== null && elapsed > 0) {
+      others = Math.max(0, (busy - this.busy - (own - this.own)) / elapsed);
     }
     return {
       others_cpu_cores: others,
-      steal_cores: steal,
-      cpu_mhz: cpuMhz(this.root),
-      temp_c: hottest(this.root),
-      disturbed: others === null ? null : others + (steal ?? 0) > DISTURBED_CORES,
+      cpu_mhz: this.source.cpuMhz(),
+      temp_c: this.source.hottest(),
+      disturbed: others === null ? null : others > DISTURBED_CORES,
     };
   }
 }

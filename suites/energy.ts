@@ -3,8 +3,9 @@
  * in Linux's powercap tree (`/sys/class/powercap/intel-rapl:N/energy_uj`, one top-level zone per
  * CPU package; sub-zones such as the cores are inside their package and not added again). A
  * counter wraps at its `max_energy_range_uj`; reads account for that. Where there are none, or
- * they cannot be read (since Linux 5.10 `energy_uj` is readable only by root), the meter is
- * unavailable with the reason, and records say so instead of carrying a made-up figure.
+ * they cannot be read (since Linux 5.10 `energy_uj` is readable only by root; Deno opens `/sys`
+ * only with all permissions), the meter is unavailable with the reason, and records say so
+ * instead of carrying a made-up figure.
  * (GPU power through `nvidia-smi`/`rocm-smi` and Apple's `powermetrics`, which needs sudo, are
  * not read yet.)
  *
@@ -49,7 +50,11 @@ export async function openEnergyMeter(root = "/sys/class/powercap"): Promise<Ene
   let entries: string[];
   try {
     entries = [...Deno.readDirSync(root)].map((entry) => entry.name);
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      // Deno opens /sys only with every permission
+      return { unavailable: `not read: ${root} needs all permissions (deno run -A)` };
+    }
     return { unavailable: `not available here: no ${root} (no RAPL energy counters)` };
   }
   const packages = entries.filter((name) => /^intel-rapl:\d+$/.test(name)).sort();
