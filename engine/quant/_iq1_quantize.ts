@@ -14,7 +14,7 @@
 import { writeF16 } from "./float.ts";
 import { IQ1S_DELTA, IQ1S_GRID } from "./_iq_grids.ts";
 import { IQ2_CODES, meanSquare } from "./_iq2_quantize.ts";
-import { type Lattice, lattice, oddScaleCode } from "./_iq_search.ts";
+import { type Lattice, lattice, oddScaleCode, unitImportanceWeight } from "./_iq_search.ts";
 
 const fround = Math.fround;
 /** ggml's `GROUP_MAX_EPS_IQ1_S`. */
@@ -79,7 +79,7 @@ export function encodeIq1S(x: Float32Array, from: number, view: DataView, at: nu
     const xb = from + 32 * group;
     let max = 0;
     for (let i = 0; i < 32; i++) {
-      weight[i] = fround(Math.sqrt(fround(sigma2 + fround(x[xb + i]! * x[xb + i]!))));
+      weight[i] = unitImportanceWeight(sigma2, x[xb + i]!);
       max = i === 0 || Math.abs(x[xb + i]!) > max ? Math.abs(x[xb + i]!) : max;
     }
     if (max < EPS_IQ1_S) {

@@ -12,6 +12,7 @@ import {
   bestNeighbour,
   fitSums,
   foldSigns,
+  largestFolded,
   type Lattice,
   lattice,
   levelsFor,
@@ -19,6 +20,7 @@ import {
   pointOf,
   searchGroup,
   SearchState,
+  unitImportanceWeight,
 } from "./_iq_search.ts";
 import { GROUP_MAX_EPS, makeQpQuants } from "./_k_quants.ts";
 
@@ -50,12 +52,11 @@ export function encodeIq2Xs(x: Float32Array, from: number, view: DataView, at: n
   for (let half = 0; half < 16; half++) {
     const start = from + 16 * half;
     for (let i = 0; i < 16; i++) {
-      weight[i] = fround(Math.sqrt(fround(sigma2 + fround(x[start + i]! * x[start + i]!))));
+      weight[i] = unitImportanceWeight(sigma2, x[start + i]!);
       waux[i] = fround(Math.sqrt(weight[i]!));
     }
     const signs = [0, 1].map((k) => foldSigns(x, start + 8 * k, weight, xval, 8 * k, true) & 127);
-    let max = xval[0]!;
-    for (let i = 1; i < 16; i++) max = xval[i]! > max ? xval[i]! : max;
+    const max = largestFolded(xval, 16);
     if (max < GROUP_MAX_EPS) {
       scales[half] = 0;
       state.L.fill(0);
@@ -114,8 +115,7 @@ export function encodeIq2S(x: Float32Array, from: number, view: DataView, at: nu
       waux[i] = fround(Math.sqrt(weight[i]!));
     }
     const signs = [0, 1].map((k) => foldSigns(x, start + 8 * k, weight, xval, 8 * k, false));
-    let max = xval[0]!;
-    for (let i = 1; i < 16; i++) max = xval[i]! > max ? xval[i]! : max;
+    const max = largestFolded(xval, 16);
     if (max < EPS_IQ2_S) {
       scales[half] = 0;
       continue;
@@ -167,14 +167,13 @@ export function encodeIq2Xxs(x: Float32Array, from: number, view: DataView, at: 
   for (let group = 0; group < 8; group++) {
     const start = from + 32 * group;
     for (let i = 0; i < 32; i++) {
-      xxsWeight[i] = fround(Math.sqrt(fround(sigma2 + fround(x[start + i]! * x[start + i]!))));
+      xxsWeight[i] = unitImportanceWeight(sigma2, x[start + i]!);
       xxsWaux[i] = fround(Math.sqrt(xxsWeight[i]!));
     }
     const signs = [0, 1, 2, 3].map((k) =>
       foldSigns(x, start + 8 * k, xxsWeight, xxsX, 8 * k, true) & 127
     );
-    let max = xxsX[0]!;
-    for (let i = 1; i < 32; i++) max = xxsX[i]! > max ? xxsX[i]! : max;
+    const max = largestFolded(xxsX, 32);
     if (max < GROUP_MAX_EPS) {
       xxsScales[group] = 0;
       xxsL.fill(0);

@@ -11,6 +11,7 @@ import { writeF16 } from "./float.ts";
 import { IQ3S_GRID, IQ3XXS_GRID } from "./_iq_grids.ts";
 import {
   foldSigns,
+  largestFolded,
   lattice,
   oddScaleCode,
   pointOf,
@@ -55,8 +56,7 @@ export function encodeIq3Xxs(x: Float32Array, from: number, view: DataView, at: 
     const signs = [0, 1, 2, 3].map((k) =>
       foldSigns(x, start + 8 * k, weight, xval, 8 * k, true) & 127
     );
-    let max = xval[0]!;
-    for (let i = 1; i < 32; i++) max = xval[i]! > max ? xval[i]! : max;
+    const max = largestFolded(xval, 32);
     if (max < EPS_IQ3_XXS) {
       scales[group] = 0;
       xxsState.L.fill(0);
@@ -101,8 +101,7 @@ export function encodeIq3S(x: Float32Array, from: number, view: DataView, at: nu
     const start = from + 32 * group;
     weigh(x, start);
     const signs = [0, 1, 2, 3].map((k) => foldSigns(x, start + 8 * k, weight, xval, 8 * k, false));
-    let max = xval[0]!;
-    for (let i = 1; i < 32; i++) max = xval[i]! > max ? xval[i]! : max;
+    const max = largestFolded(xval, 32);
     if (!max) {
       scales[group] = 0;
       continue;

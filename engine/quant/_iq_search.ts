@@ -194,6 +194,21 @@ export function fitSums(
   return [sumqx, sumq2];
 }
 
+/** The largest of the first `n` sign-folded values (ggml's `MAX` from the first on). */
+export function largestFolded(xval: Float32Array, n: number): number {
+  let max = xval[0]!;
+  for (let i = 1; i < n; i++) max = xval[i]! > max ? xval[i]! : max;
+  return max;
+}
+
+/**
+ * The weight ggml gives a value under an importance matrix of ones: √(σ² + x²), `sigma2` its
+ * super-block's (scaled) mean square.
+ */
+export function unitImportanceWeight(sigma2: number, x: number): number {
+  return fround(Math.sqrt(fround(sigma2 + fround(x * x))));
+}
+
 /** How a format searches a group's scale. */
 export interface GroupSearch {
   readonly maxQ: number;
