@@ -135,10 +135,17 @@ export function ranking(runs: readonly ReportRun[]): Ranking {
     const disturbed = run.results.tests.filter((r) => r.details["disturbed"] === true);
     if (disturbed.length === 0) continue;
     const most = Math.max(...disturbed.map((r) => Number(r.details["others_cpu_cores"] ?? 0)));
+    const tests = new Map<string, string>();
+    for (const record of disturbed) {
+      const samples = record.conditions;
+      const during = samples
+        ? ` (${samples.filter((s) => s.disturbed).length} of ${samples.length} samples)`
+        : "";
+      if (!tests.has(record.test)) tests.set(record.test, `${record.test}${during}`);
+    }
     warnings.push(
-      `${run.label} was disturbed while it measured ${
-        [...new Set(disturbed.map((r) => r.test))].join(", ")
-      }: other processes took up to ${most.toFixed(2)} cores.`,
+      `${run.label} was disturbed while it measured ${[...tests.values()].join(", ")}: ` +
+        `other processes took up to ${most.toFixed(2)} cores.`,
     );
   }
   return { ranked, unranked, warnings };

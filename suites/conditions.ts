@@ -2,6 +2,9 @@
  * The conditions a measurement ran under, so that a disturbed run is flagged rather than
  * believed: how much CPU other processes took while it ran (every CPU's busy time less this
  * process's own, in cores), the CPU clock, and the hottest thermal zone where it can be read.
+ * Suites take a reading per repetition, which is each test's sample: the kernel's CPU counters
+ * tick at 100 Hz, too coarse to split a 20 ms prefill from the decode after it, fine over a
+ * repetition of all of them (a few tenths of a second or more).
  * The CPU times come from `node:os` (`cpus()`, the kernel's per-CPU counters) and `node:process`
  * (`cpuUsage()`, this process with all its worker threads), which need only `--allow-sys`; Deno
  * reads `/sys` (the thermal zones) only with all permissions, so the temperature is null
@@ -18,11 +21,13 @@
  */
 import os from "node:os";
 import process from "node:process";
+import { z } from "zod";
+import { summarize } from "./stats.ts";
 
 /** Cores' worth of CPU that others used beyond which a run counts as disturbed. */
 export const DISTURBED_CORES = 0.25;
 
-/** What a probe saw over the measurement. */
+/** What a probe saw over one sample (as results files keep it). */
 export interface Conditions {
   /** CPU other processes used, in cores (1 = one core busy the whole time). */
   readonly others_cpu_cores: number | null;
@@ -32,6 +37,38 @@ export interface Conditions {
   readonly temp_c: number | null;
   /** Whether other processes took more than DISTURBED_CORES. */
   readonly disturbed: boolean | null;
+}
+
+/** The schema results files check `Conditions` with. */
+export const Conditions: z.ZodType<Conditions> = z.object({
+  others_cpu_cores: z.number().nonnegative().nullable(),
+  cpu_mhz: z.number().nonnegative().nullable(),
+  temp_c: z.number().nullable(),
+  disturbed: z.boolean().nullable(),
+}).strict();
+
+/**
+ * A test's conditions in brief, for its details: the most CPU others took in any sample, the
+ * median clock, the hottest reading, and how many samples were disturbed.
+ */
+export function conditionsSummary(samples: readonly Conditions[]): {
+  others_cpu_cores: number | null;
+  cpu_mhz: number | null;
+  temp_c: number | null;
+  disturbed: boolean | null;
+  disturbed_samples: number | null;
+} {
+  const known = <K extends keyof Conditions>(key: K) =>
+    samples.map((s) => s[key]).filter((v): v is NonNullable<Conditions[K]> => v !== null);
+  const [others, clocks, temps] = [known("others_cpu_cores"), known("cpu_mhz"), known("temp_c")];
+  const disturbed = known("disturbed");
+  return {
+    others_cpu_cores: others.length ? Math.max(...others) : null,
+    cpu_mhz: clocks.length ? summarize(clocks).median : null,
+    temp_c: temps.length ? Math.max(...temps) : null,
+    disturbed: disturbed.length ? disturbed.some((d) => d) : null,
+    disturbed_samples: disturbed.length ? disturbed.filter((d) => d).length : null,
+  };
 }
 
 /** Where a probe reads from (the machine, or a test's recording). */

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ConditionsProbe, type ConditionsSource, MACHINE } from "./conditions.ts";
+import {
+  ConditionsProbe,
+  type ConditionsSource,
+  conditionsSummary,
+  MACHINE,
+} from "./conditions.ts";
 
 /** A source that replays recorded readings, one per call. */
 function recorded(busy: number[], own: number[], now: number[]): ConditionsSource {
@@ -44,4 +49,24 @@ Deno.test("on this machine a busy loop of its own does not count as others' CPU"
   // whatever else runs, this process's own second of work is not in the figure
   assert.ok(seen.others_cpu_cores >= 0);
   assert.ok(seen.cpu_mhz === null || seen.cpu_mhz > 0);
+});
+
+Deno.test("conditionsSummary() keeps the worst sample and counts the disturbed ones", () => {
+  const quiet = { others_cpu_cores: 0.02, cpu_mhz: 2400, temp_c: 55, disturbed: false };
+  const busy = { others_cpu_cores: 0.9, cpu_mhz: 2000, temp_c: 71, disturbed: true };
+  assert.deepEqual(conditionsSummary([quiet, busy, quiet]), {
+    others_cpu_cores: 0.9,
+    cpu_mhz: 2400,
+    temp_c: 71,
+    disturbed: true,
+    disturbed_samples: 1,
+  });
+  const unread = { others_cpu_cores: null, cpu_mhz: null, temp_c: null, disturbed: null };
+  assert.deepEqual(conditionsSummary([unread]), {
+    others_cpu_cores: null,
+    cpu_mhz: null,
+    temp_c: null,
+    disturbed: null,
+    disturbed_samples: null,
+  });
 });

@@ -1,93 +1,93 @@
 /**
- * Energy while a test runs, where the machine exposes it: Intel's and AMD's RAPL package counters
- * in Linux's powercap tree (`/sys/class/powercap/intel-rapl:N/energy_uj`, one top-level zone per
- * CPU package; sub-zones such as the cores are inside their package and not added again). A
- * counter wraps at its `max_energy_range_uj`; reads account for that. Where there are none, or
- * they cannot be read (since Linux 5.10 `energy_uj` is readable only by root; Deno opens `/sys`
- * only with all permissions), the meter is unavailable with the reason, and records say so
- * instead of carrying a made-up figure.
- * (GPU power through `nvidia-smi`/`rocm-smi` and Apple's `powermetrics`, which needs sudo, are
- * not read yet.)
+ * Energy while a test runs, from every meter the machine exposes: the CPU packages' RAPL counters
+ * (`energy_rapl.ts`), AMD GPUs' power sensors in hwmon (`energy_amdgpu.ts`, what `rocm-smi` shows),
+ * NVIDIA GPUs' power through `nvidia-smi` (`energy_nvidia.ts`) and, on a Mac, `powermetrics`
+ * (`energy_apple.ts`, which only root may run). The joules of all of them are added; where there is
+ * none, the reason for each is kept, so records say why instead of carrying a made-up figure.
  *
  * @example
  * ```ts ignore
- * import { openEnergyMeter } from "./energy.ts";
- * const energy = await openEnergyMeter();
+ * import { openEnergy } from "./energy.ts";
+ * await using energy = await openEnergy();
  * if ("meter" in energy) {
  *   const before = await energy.meter.joules();
  *   // … the work …
- *   console.log(`${(await energy.meter.joules()) - before} J`);
+ *   console.log(`${(await energy.meter.joules()) - before} J from ${energy.meter.source}`);
  * } else console.log(energy.unavailable);
  * ```
  * @module
  */
-import { join } from "node:path";
+import process from "node:process";
+import { openRapl } from "./energy_rapl.ts";
+import { openAmdgpu } from "./energy_amdgpu.ts";
+import { openNvidiaSmi } from "./energy_nvidia.ts";
+import { openPowermetrics } from "./energy_apple.ts";
 
-/** A cumulative energy counter. */
-export interface EnergyMeter {
-  /** Where the joules come from, e.g. `RAPL package-0 + package-1`. */
+/** A cumulative energy reading; disposing it stops any sampling it does. */
+export interface EnergyMeter extends AsyncDisposable {
+  /** Where the joules come from, e.g. `RAPL package-0 + nvidia-smi GPU 0`. */
   readonly source: string;
-  /** Joules since the meter was opened (wraps of the hardware counters accounted for). */
+  /** Joules since the meter was opened. */
   joules(): Promise<number>;
 }
 
 /** A meter, or why there is none here. */
-export type EnergyAvailability = { readonly meter: EnergyMeter } | { readonly unavailable: string };
+export type EnergyAvailability =
+  & ({ readonly meter: EnergyMeter } | { readonly unavailable: string })
+  & AsyncDisposable;
 
-interface Zone {
-  readonly name: string;
-  readonly counter: string;
-  /** The counter's wrap-around, in µJ. */
-  readonly range: number;
-  last: number;
-  total: number;
+/** One kind of meter: a meter, or why there is none (short, e.g. `no nvidia-smi`). */
+export type MeterOrReason = { readonly meter: EnergyMeter } | { readonly reason: string };
+
+/** Where to look (this machine's places by default; tests point them at recordings). */
+export interface EnergyPlaces {
+  readonly powercap?: string;
+  readonly hwmon?: string;
+  readonly nvidiaSmi?: string;
+  readonly powermetrics?: string;
+  readonly platform?: string;
+  readonly isRoot?: boolean;
 }
 
-const readNumber = async (path: string) => Number((await Deno.readTextFile(path)).trim());
-
-/** The RAPL package counters under `root` (Linux's powercap tree), or why they cannot be used. */
-export async function openEnergyMeter(root = "/sys/class/powercap"): Promise<EnergyAvailability> {
-  let entries: string[];
-  try {
-    entries = [...Deno.readDirSync(root)].map((entry) => entry.name);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) {
-      // Deno opens /sys only with every permission
-      return { unavailable: `not read: ${root} needs all permissions (deno run -A)` };
-    }
-    return { unavailable: `not available here: no ${root} (no RAPL energy counters)` };
-  }
-  const packages = entries.filter((name) => /^intel-rapl:\d+$/.test(name)).sort();
-  if (packages.length === 0) {
-    return { unavailable: `not available here: ${root} has no RAPL package zones` };
-  }
-  const zones: Zone[] = [];
-  for (const dir of packages) {
-    const counter = join(root, dir, "energy_uj");
-    try {
-      const name = (await Deno.readTextFile(join(root, dir, "name")).catch(() => dir)).trim();
-      const range = await readNumber(join(root, dir, "max_energy_range_uj"));
-      const last = await readNumber(counter);
-      if (!Number.isFinite(range) || !Number.isFinite(last)) throw new Error("not a number");
-      zones.push({ name, counter, range, last, total: 0 });
-    } catch (error) {
-      const why = error instanceof Deno.errors.PermissionDenied
-        ? "readable only by root (Linux ≥ 5.10): run as root or grant read access"
-        : (error as Error).message;
-      return { unavailable: `not available here: ${counter}: ${why}` };
-    }
-  }
+/** A meter that is the sum of `meters`. */
+export function sumMeters(meters: readonly EnergyMeter[]): EnergyMeter {
   return {
-    meter: {
-      source: `RAPL ${zones.map((zone) => zone.name).join(" + ")}`,
-      async joules() {
-        for (const zone of zones) {
-          const now = await readNumber(zone.counter);
-          zone.total += now >= zone.last ? now - zone.last : now + zone.range - zone.last;
-          zone.last = now;
-        }
-        return zones.reduce((sum, zone) => sum + zone.total, 0) / 1e6;
-      },
+    source: meters.map((meter) => meter.source).join(" + "),
+    async joules() {
+      let sum = 0;
+      for (const meter of meters) sum += await meter.joules();
+      return sum;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const meter of meters) await meter[Symbol.asyncDispose]();
     },
   };
+}
+
+/**
+ * Every energy meter of this machine, added together. An integrated GPU's sensor measures the
+ * whole package that RAPL already counts, so it is read only where RAPL cannot be.
+ */
+export async function openEnergy(places: EnergyPlaces = {}): Promise<EnergyAvailability> {
+  const platform = places.platform ?? process.platform;
+  const found: MeterOrReason[] = [];
+  if (platform === "darwin") {
+    found.push(
+      await openPowermetrics(places.powermetrics, places.isRoot ?? Deno.uid() === 0),
+    );
+  } else {
+    const rapl = await openRapl(places.powercap);
+    found.push(rapl, ...await openAmdgpu(places.hwmon, { packageCounted: "meter" in rapl }));
+    found.push(await openNvidiaSmi(places.nvidiaSmi));
+  }
+  const meters = found.flatMap((one) => "meter" in one ? [one.meter] : []);
+  if (meters.length === 0) {
+    const reasons = found.map((one) => "reason" in one ? one.reason : "");
+    return {
+      unavailable: `not available here: ${reasons.join("; ")}`,
+      async [Symbol.asyncDispose]() {},
+    };
+  }
+  const meter = sumMeters(meters);
+  return { meter, [Symbol.asyncDispose]: () => meter[Symbol.asyncDispose]() };
 }

@@ -1,64 +1,67 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openEnergyMeter } from "./energy.ts";
+import { openEnergy, sumMeters } from "./energy.ts";
 
-/** A powercap tree as Linux shows one: two packages, a core sub-zone that is not added again. */
-async function powercap(dir: string, counters: Record<string, number>) {
-  for (const [zone, energy] of Object.entries(counters)) {
-    await Deno.mkdir(join(dir, zone), { recursive: true });
-    await Deno.writeTextFile(
-      join(dir, zone, "name"),
-      zone.includes(":0:") ? "core\n" : `package-${zone.at(-1)}\n`,
-    );
-    await Deno.writeTextFile(join(dir, zone, "max_energy_range_uj"), "262143328850\n");
-    await Deno.writeTextFile(join(dir, zone, "energy_uj"), `${energy}\n`);
-  }
-}
-
-Deno.test("RAPL package counters give joules, across a counter's wrap, without the sub-zones", async () => {
+Deno.test("openEnergy() gives every reason where no meter is found", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await powercap(dir, {
-      "intel-rapl:0": 1_000_000,
-      "intel-rapl:1": 262143000000,
-      "intel-rapl:0:0": 5,
+    await using energy = await openEnergy({
+      powercap: join(dir, "powercap"),
+      hwmon: join(dir, "hwmon"),
+      nvidiaSmi: join(dir, "nvidia-smi"),
+      platform: "linux",
     });
-    const energy = await openEnergyMeter(dir);
-    assert.ok("meter" in energy, JSON.stringify(energy));
-    assert.equal(energy.meter.source, "RAPL package-0 + package-1");
-    assert.equal(await energy.meter.joules(), 0);
-    // package 0 uses 3.5 J; package 1 wraps: 328850 µJ to the top, then 1171150 µJ
-    await powercap(dir, {
-      "intel-rapl:0": 4_500_000,
-      "intel-rapl:1": 1_171_150,
-      "intel-rapl:0:0": 999_999_999,
-    });
-    assert.equal(await energy.meter.joules(), 3.5 + 1.5);
-    await powercap(dir, { "intel-rapl:0": 5_500_000, "intel-rapl:1": 1_171_150 });
-    assert.equal(await energy.meter.joules(), 6);
+    assert.ok("unavailable" in energy);
+    assert.equal(
+      energy.unavailable,
+      `not available here: no RAPL counters (no ${join(dir, "powercap")}); ` +
+        `no AMD GPU sensor (no ${join(dir, "hwmon")}); no nvidia-smi`,
+    );
+    await using mac = await openEnergy({ platform: "darwin", isRoot: false });
+    assert.ok("unavailable" in mac);
+    assert.match(mac.unavailable, /powermetrics needs root: run moebench with sudo/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("without RAPL counters the meter is unavailable, with the reason", async () => {
+Deno.test("openEnergy() adds RAPL and a GPU together", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const missing = await openEnergyMeter(join(dir, "none"));
-    assert.ok("unavailable" in missing);
-    assert.match(
-      missing.unavailable,
-      /^not available here: no .*none \(no RAPL energy counters\)$/,
-    );
-    await Deno.mkdir(join(dir, "dtpm"));
-    const empty = await openEnergyMeter(dir);
-    assert.ok("unavailable" in empty);
-    assert.match(empty.unavailable, /has no RAPL package zones/);
-    await Deno.mkdir(join(dir, "intel-rapl:0"));
-    const broken = await openEnergyMeter(dir);
-    assert.ok("unavailable" in broken);
-    assert.match(broken.unavailable, /intel-rapl:0\/energy_uj: /);
+    const zone = join(dir, "powercap", "intel-rapl:0");
+    await Deno.mkdir(zone, { recursive: true });
+    await Deno.writeTextFile(join(zone, "name"), "package-0\n");
+    await Deno.writeTextFile(join(zone, "max_energy_range_uj"), "262143328850\n");
+    await Deno.writeTextFile(join(zone, "energy_uj"), "1000000\n");
+    const gpu = join(dir, "hwmon", "hwmon3");
+    await Deno.mkdir(gpu, { recursive: true });
+    await Deno.writeTextFile(join(gpu, "name"), "amdgpu\n");
+    await Deno.writeTextFile(join(gpu, "power1_input"), "0\n");
+    await using energy = await openEnergy({
+      powercap: join(dir, "powercap"),
+      hwmon: join(dir, "hwmon"),
+      nvidiaSmi: join(dir, "nvidia-smi"),
+      platform: "linux",
+    });
+    assert.ok("meter" in energy, JSON.stringify(energy));
+    assert.equal(energy.meter.source, "RAPL package-0 + amdgpu hwmon3");
+    await Deno.writeTextFile(join(zone, "energy_uj"), "3000000\n");
+    assert.equal(await energy.meter.joules(), 2); // the GPU drew nothing
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("sumMeters() adds joules and disposes every meter", async () => {
+  const disposed: string[] = [];
+  const meter = (source: string, joules: number) => ({
+    source,
+    joules: () => Promise.resolve(joules),
+    [Symbol.asyncDispose]: () => Promise.resolve(void disposed.push(source)),
+  });
+  const sum = sumMeters([meter("a", 1.5), meter("b", 2)]);
+  assert.equal(sum.source, "a + b");
+  assert.equal(await sum.joules(), 3.5);
+  await sum[Symbol.asyncDispose]();
+  assert.deepEqual(disposed, ["a", "b"]);
 });

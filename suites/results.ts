@@ -21,6 +21,7 @@ import { EngineSettings } from "../profiles/config.ts";
 import { MachineSchema } from "../profiles/machine_schema.ts";
 import { readJsonFile, writeJsonFile } from "../util/json_file.ts";
 import { summarize } from "./stats.ts";
+import { Conditions } from "./conditions.ts";
 
 export const SUITE_NAMES = ["load", "cache", "tokens", "quality", "standard"] as const;
 export type SuiteName = typeof SUITE_NAMES[number];
@@ -70,8 +71,18 @@ export const TestRecord = z.object({
   min: z.number(),
   max: z.number(),
   details: z.record(z.string(), Detail),
+  /** What else the machine did during each sample, in `samples`' order (absent: not measured). */
+  conditions: z.array(Conditions).optional(),
 }).strict().superRefine((record, context) => {
   if (record.samples.length === 0) return; // refused above; nothing to summarize
+  if (record.conditions && record.conditions.length !== record.samples.length) {
+    context.addIssue({
+      code: "custom",
+      path: ["conditions"],
+      message: `${record.test} has ${record.samples.length} samples but conditions for ` +
+        `${record.conditions.length}`,
+    });
+  }
   const expected = summarize(record.samples);
   for (const key of ["mean", "stddev", "median", "min", "max"] as const) {
     const [given, actual] = [record[key], expected[key]];
@@ -194,7 +205,7 @@ export function writeResults(path: string, results: ResultsFile): Promise<void> 
 /** The fields of a record that are not its figures. */
 export type RecordLabels = Omit<
   TestRecord,
-  "samples" | "warmup" | "mean" | "stddev" | "median" | "min" | "max" | "details"
+  "samples" | "warmup" | "mean" | "stddev" | "median" | "min" | "max" | "details" | "conditions"
 >;
 
 /** The labels a record must name; the rest default to null (none, or not applicable). */
@@ -206,7 +217,12 @@ export type RequiredLabels =
 export function testRecord(
   given: RequiredLabels,
   samples: readonly number[],
-  { warmup = 0, details = {} }: { warmup?: number; details?: TestRecord["details"] } = {},
+  { warmup = 0, details = {}, conditions }: {
+    warmup?: number;
+    details?: TestRecord["details"];
+    /** Each sample's conditions, in order. */
+    conditions?: readonly Conditions[] | undefined;
+  } = {},
 ): TestRecord {
   const labels: RecordLabels = {
     backend: null,
@@ -216,5 +232,6 @@ export function testRecord(
     policy: null,
     ...given,
   };
-  return { ...labels, samples: [...samples], warmup, ...summarize(samples), details };
+  const record = { ...labels, samples: [...samples], warmup, ...summarize(samples), details };
+  return conditions ? { ...record, conditions: [...conditions] } : record;
 }

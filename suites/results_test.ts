@@ -86,4 +86,11 @@ Deno.test("the results schema accepts a consistent file and refuses inconsistent
   const noSamples = structuredClone(good);
   noSamples.tests[0]!.samples = [];
   assert.ok(!ResultsFile.safeParse(noSamples).success);
+  // per-sample conditions, one for each sample
+  const reading = { others_cpu_cores: 0.01, cpu_mhz: 2400, temp_c: null, disturbed: false };
+  const measured = structuredClone(good);
+  measured.tests[0]!.conditions = [reading, reading, reading];
+  assert.ok(ResultsFile.safeParse(measured).success);
+  measured.tests[0]!.conditions.pop();
+  assert.match(firstMessage(measured), /pp256 has 3 samples but conditions for 2/);
 });

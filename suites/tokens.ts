@@ -26,8 +26,8 @@ import { argmax } from "../engine/sample.ts";
 import { type RequiredLabels, type TestRecord, testRecord, type Unit } from "./results.ts";
 import { summarize } from "./stats.ts";
 import { coefficientOfVariation } from "./compare.ts";
-import { type EnergyAvailability, type EnergyMeter, openEnergyMeter } from "./energy.ts";
-import { type Conditions, ConditionsProbe } from "./conditions.ts";
+import { type EnergyAvailability, type EnergyMeter, openEnergy } from "./energy.ts";
+import { type Conditions, ConditionsProbe, conditionsSummary } from "./conditions.ts";
 
 /**
  * Repetitions past the minimum until the results are steady, as the Phoronix Test Suite runs
@@ -66,8 +66,8 @@ export interface TokensSeconds {
   readonly tg: number[];
   /** Joules of each timed decode run, where an energy meter was given. */
   readonly tgJoules: number[];
-  /** What else the machine did while the timed repetitions ran. */
-  conditions: Conditions | null;
+  /** What else the machine did during each timed repetition (each test's sample). */
+  readonly conditions: Conditions[];
   stop: RepetitionsStop;
   /** The tokens the (last) decode run chose, greedily: what the engine computed, in short. */
   tgTokens: number[];
@@ -97,18 +97,15 @@ export async function timeTokens(
     ttft: options.promptLengths.map(() => []),
     tg: [],
     tgJoules: [],
-    conditions: null,
+    conditions: [],
     stop: "fixed",
     tgTokens: [],
   };
-  let probe: ConditionsProbe | null = null;
   let firstTimed = 0;
   for (let rep = 0;; rep++) {
     const timed = rep >= options.warmup;
-    if (rep === options.warmup) {
-      probe = ConditionsProbe.start();
-      firstTimed = performance.now();
-    }
+    if (rep === options.warmup) firstTimed = performance.now();
+    const probe = timed ? ConditionsProbe.start() : null;
     for (const [i, length] of options.promptLengths.entries()) {
       await fillContext();
       const start = performance.now();
@@ -132,6 +129,7 @@ export async function timeTokens(
     }
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
     if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
+    if (probe) seconds.conditions.push(probe.stop());
     const stop = timed
       ? repetitionsStop(
         [...seconds.pp, ...seconds.ttft, seconds.tg],
@@ -145,7 +143,6 @@ export async function timeTokens(
       break;
     }
   }
-  seconds.conditions = probe?.stop() ?? null;
   return seconds;
 }
 
@@ -207,7 +204,13 @@ export function energyDetails(
 export function tokensRecords(
   labels: TokensLabels,
   options: TokensOptions,
-  seconds: { readonly pp: number[][]; readonly ttft?: number[][]; readonly tg: number[] },
+  seconds: {
+    readonly pp: number[][];
+    readonly ttft?: number[][];
+    readonly tg: number[];
+    /** Each repetition's conditions, where measured: every test's samples share them. */
+    readonly conditions?: readonly Conditions[];
+  },
   details: TestRecord["details"] = {},
   decodeDetails: TestRecord["details"] = {},
 ): TestRecord[] {
@@ -217,7 +220,7 @@ export function tokensRecords(
     testRecord(
       { ...labels, suite: "tokens", test, unit },
       samples,
-      { warmup: options.warmup, details: { ...details, ...extra } },
+      { warmup: options.warmup, details: { ...details, ...extra }, conditions: seconds.conditions },
     );
   return [
     ...options.promptLengths.map((length, i) =>
@@ -279,7 +282,7 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
         const depths = plan.depths ?? [0];
         const longest = Math.max(...depths) + Math.max(...plan.promptLengths, plan.genTokens);
         await using loaded = await loadModel(gguf, engine, longest);
-        const energy = await openEnergyMeter();
+        await using energy = await openEnergy();
         const meter = "meter" in energy ? energy.meter : undefined;
         const tests: TestRecord[] = [];
         for (const depth of depths) {
@@ -300,7 +303,7 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
             policy: stats?.policy ?? null,
           };
           const details = {
-            ...seconds.conditions,
+            ...conditionsSummary(seconds.conditions),
             repetitions_stop: seconds.stop,
             active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
             ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
