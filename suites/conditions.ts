@@ -2,9 +2,8 @@
  * The conditions a measurement ran under, so that a disturbed run is flagged rather than
  * believed: how much CPU other processes took while it ran (every CPU's busy time less this
  * process's own, in cores), the CPU clock, and the hottest thermal zone where it can be read.
- * Suites take a reading per repetition, which is each test's sample: the kernel's CPU counters
- * tick at 100 Hz, too coarse to split a 20 ms prefill from the decode after it, fine over a
- * repetition of all of them (a few tenths of a second or more).
+ * Suites take a reading after each repetition, which is each test's sample; as the kernel's CPU
+ * counters tick at 100 Hz, a reading covers at least the last second (`readingWindowMs`).
  * The CPU times come from `node:os` (`cpus()`, the kernel's per-CPU counters) and `node:process`
  * (`cpuUsage()`, this process with all its worker threads), which need only `--allow-sys`; Deno
  * reads `/sys` (the thermal zones) only with all permissions, so the temperature is null
@@ -12,10 +11,10 @@
  *
  * @example
  * ```ts ignore
- * import { ConditionsProbe } from "./conditions.ts";
- * const probe = ConditionsProbe.start();
- * // … the timed work …
- * console.log(probe.stop()); // { others_cpu_cores: 0.02, cpu_mhz: 2096, temp_c: null, … }
+ * import { ConditionsMonitor } from "./conditions.ts";
+ * const monitor = ConditionsMonitor.start();
+ * // … a repetition of the timed work …
+ * console.log(monitor.sample()); // { others_cpu_cores: 0.02, cpu_mhz: 2096, temp_c: null, … }
  * ```
  * @module
  */
@@ -121,27 +120,65 @@ export const MACHINE: ConditionsSource = {
   },
 };
 
-/** Conditions over an interval: started before the work, stopped after it. */
-export class ConditionsProbe {
+/** The CPU counters at one moment. */
+interface Snapshot {
+  readonly at: number;
+  readonly busy: number | null;
+  readonly own: number | null;
+}
+
+/**
+ * The shortest window a reading covers, in ms: the kernel's CPU counters tick at 100 Hz, so each
+ * busy CPU's time is known to ±10 ms; over a second, two CPUs' worth of that is ±0.02 cores, and
+ * the window grows with the CPUs so the error stays that small.
+ */
+export function readingWindowMs(cpus = navigator.hardwareConcurrency): number {
+  return Math.max(1000, 100 * cpus);
+}
+
+/**
+ * Conditions sample by sample: `sample()` after each repetition reads what happened over the
+ * last `windowMs` at least (that repetition and, where it was shorter, those just before it,
+ * back to `start`), since a reading over a few milliseconds would be mostly counter ticks.
+ */
+export class ConditionsMonitor {
+  #snapshots: Snapshot[] = [];
+
   private constructor(
     private readonly source: ConditionsSource,
-    private readonly busy: number | null,
-    private readonly own: number | null,
-    private readonly started: number,
-  ) {}
-
-  /** Starts a probe on `source` (this machine by default). */
-  static start(source: ConditionsSource = MACHINE): ConditionsProbe {
-    return new ConditionsProbe(source, source.busyMs(), source.ownMs(), source.nowMs());
+    private readonly windowMs: number,
+  ) {
+    this.#snapshots.push(this.#snapshot());
   }
 
-  /** What happened since `start`. */
-  stop(): Conditions {
-    const [busy, own] = [this.source.busyMs(), this.source.ownMs()];
-    const elapsed = this.source.nowMs() - this.started;
+  /** Starts watching `source` (this machine by default). */
+  static start(
+    source: ConditionsSource = MACHINE,
+    windowMs = readingWindowMs(),
+  ): ConditionsMonitor {
+    return new ConditionsMonitor(source, windowMs);
+  }
+
+  #snapshot(): Snapshot {
+    return { at: this.source.nowMs(), busy: this.source.busyMs(), own: this.source.ownMs() };
+  }
+
+  /** What happened over the last window, ending now. */
+  sample(): Conditions {
+    const now = this.#snapshot();
+    let from = 0;
+    while (
+      from + 1 < this.#snapshots.length && now.at - this.#snapshots[from + 1]!.at >= this.windowMs
+    ) from++;
+    const since = this.#snapshots[from]!;
+    this.#snapshots = [...this.#snapshots.slice(from), now];
+    const elapsed = now.at - since.at;
     let others: number | null = null;
-    if (this.busy !== null && busy !== null && this.own !== null && own !== null && elapsed > 0) {
-      others = Math.max(0, (busy - this.busy - (own - this.own)) / elapsed);
+    if (
+      since.busy !== null && now.busy !== null && since.own !== null && now.own !== null &&
+      elapsed > 0
+    ) {
+      others = Math.max(0, (now.busy - since.busy - (now.own - since.own)) / elapsed);
     }
     return {
       others_cpu_cores: others,

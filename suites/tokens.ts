@@ -27,7 +27,7 @@ import { type RequiredLabels, type TestRecord, testRecord, type Unit } from "./r
 import { summarize } from "./stats.ts";
 import { coefficientOfVariation } from "./compare.ts";
 import { type EnergyAvailability, type EnergyMeter, openEnergy } from "./energy.ts";
-import { type Conditions, ConditionsProbe, conditionsSummary } from "./conditions.ts";
+import { type Conditions, ConditionsMonitor, conditionsSummary } from "./conditions.ts";
 
 /**
  * Repetitions past the minimum until the results are steady, as the Phoronix Test Suite runs
@@ -101,11 +101,11 @@ export async function timeTokens(
     stop: "fixed",
     tgTokens: [],
   };
+  const monitor = ConditionsMonitor.start();
   let firstTimed = 0;
   for (let rep = 0;; rep++) {
     const timed = rep >= options.warmup;
     if (rep === options.warmup) firstTimed = performance.now();
-    const probe = timed ? ConditionsProbe.start() : null;
     for (const [i, length] of options.promptLengths.entries()) {
       await fillContext();
       const start = performance.now();
@@ -129,7 +129,8 @@ export async function timeTokens(
     }
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
     if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
-    if (probe) seconds.conditions.push(probe.stop());
+    const conditions = monitor.sample();
+    if (timed) seconds.conditions.push(conditions);
     const stop = timed
       ? repetitionsStop(
         [...seconds.pp, ...seconds.ttft, seconds.tg],
