@@ -6,7 +6,7 @@
  * interrupted run) and prints its records as a table, CSV or JSON.
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { openGGUF } from "../engine/gguf/read.ts";
 import { readConfig } from "../engine/model/config.ts";
 import { inspectModel } from "../engine/model/inspect.ts";
@@ -24,7 +24,7 @@ import { type RunOutput, type RunPlan, runPlan } from "../suites/run.ts";
 import { SPEC_ID, STANDARD } from "../suites/spec.ts";
 import { specModels, standardPlan, standardText, standardTextFor } from "../suites/standard.ts";
 import { type BenchModel, benchModel, type Task } from "../suites/task.ts";
-import { tokensTasks } from "../suites/tokens.ts";
+import { type PromptGen, tokensTasks } from "../suites/tokens.ts";
 import { readJsonFile } from "../util/json_file.ts";
 import { progressEnabled, stepProgress } from "../util/progress.ts";
 import { parseWholeNumber, printJson, UsageError } from "./common.ts";
@@ -36,14 +36,23 @@ import {
   withEngineConfig,
 } from "./engine_options.ts";
 
-/** `16,64,256`: prompt lengths. */
 /** A whole number, 0 allowed (a context depth). */
 function parseNonNegative(value: string): number {
   return value === "0" ? 0 : parseWholeNumber(value);
 }
 
+/** `16,64,256`: prompt lengths. */
 function parseLengths(value: string): number[] {
   return value.split(",").map((item) => parseWholeNumber(item.trim()));
+}
+
+/** `512,128` (llama-bench's `-pg`): a prompt length and the tokens decoded after it. */
+function parsePromptGen(value: string, given: PromptGen[]): PromptGen[] {
+  const parts = parseLengths(value);
+  if (parts.length !== 2) {
+    throw new InvalidArgumentError(`expected PROMPT,GEN such as 512,128, got "${value}"`);
+  }
+  return [...given, { prompt: parts[0]!, gen: parts[1]! }];
 }
 
 /** The `bench` command. */
@@ -74,6 +83,13 @@ export function benchCommand() {
       [...STANDARD.tokens.promptLengths],
     )
     .option("--tg <n>", "tokens: tokens of the decode test", parseWholeNumber)
+    .option(
+      "--pg <prompt,gen>",
+      "tokens: also a prompt then that many tokens decoded, timed together (llama-bench's -pg); " +
+        "repeatable",
+      parsePromptGen,
+      [] as PromptGen[],
+    )
     .option(
       "--depth <depths>",
       "tokens: context depths (tokens already in the context) to measure at, e.g. 0,512,2048",
@@ -128,6 +144,7 @@ interface BenchOptions extends EngineOptions {
   readonly text?: string;
   readonly pp: number[];
   readonly tg?: number;
+  readonly pg: PromptGen[];
   readonly depth?: number[];
   readonly reps?: number;
   readonly peer?: "llama.cpp";
@@ -142,6 +159,7 @@ function engineOf(options: BenchOptions): EngineOptions {
     text: _t,
     pp: _p,
     tg: _g,
+    pg: _pg,
     depth: _d,
     reps: _s,
     peer: _e,
@@ -168,9 +186,12 @@ async function planFor(
         );
       }
     }
-    if (ppGiven || options.tg !== undefined || options.reps !== undefined) {
+    if (
+      ppGiven || options.tg !== undefined || options.pg.length || options.depth ||
+      options.reps !== undefined
+    ) {
       throw new UsageError(
-        "the standard suite's tests are fixed by its spec: drop --pp/--tg/--reps",
+        "the standard suite's tests are fixed by its spec: drop --pp/--tg/--pg/--depth/--reps",
       );
     }
     return await standardPlan(engine, { peer });
@@ -190,6 +211,7 @@ async function planFor(
     tasks = tokensTasks(main, {
       promptLengths: options.pp,
       genTokens: options.tg ?? STANDARD.tokens.genTokens,
+      promptGen: options.pg,
       repetitions: reps,
       warmup: 1,
       depths: options.depth ?? [0],
@@ -214,6 +236,7 @@ async function planFor(
       text: options.text ?? null,
       pp: options.pp.join(","),
       tg: options.tg ?? null,
+      pg: options.pg.length ? options.pg.map((t) => `${t.prompt},${t.gen}`).join(";") : null,
       depth: options.depth?.join(",") ?? null,
       reps,
       peer: options.peer ?? null,

@@ -12,6 +12,7 @@
  * @module
  */
 import type { TestRecord } from "../suites/results.ts";
+import { parseTokensTestName, type TokensTest, tokensTestName } from "../suites/test_names.ts";
 import type { ReportRun } from "./runs.ts";
 
 /** A chart of the report. */
@@ -224,6 +225,7 @@ export function reportCharts(runs: readonly ReportRun[]): ChartSpec[] {
   });
 
   add(rooflineChart(runs));
+  add(promptChart(runs));
   add(depthChart(runs));
 
   add({
@@ -351,19 +353,22 @@ function peerRatios(runs: readonly ReportRun[]) {
 }
 
 /**
- * Prefill and decode tok/s against the context depth they ran at (`tg64@d2048`, llama-bench's
- * `-d`): a line per run, configuration and test, where a run measured more than one depth.
+ * Lines of median tok/s over the runs' tokens tests (llama.cpp's beside moebench's): `along`
+ * gives a test's x and the rest of its name, which with the run, configuration and backend names
+ * its line; only lines of two points or more are drawn.
  */
-function depthChart(runs: readonly ReportRun[]): ChartSpec {
-  const datasets = runs.flatMap((run, r) => {
+function tokensCurves(
+  runs: readonly ReportRun[],
+  along: (test: TokensTest) => { x: number; line: string } | null,
+) {
+  return runs.flatMap((run, r) => {
     const lines = new Map<string, { x: number; y: number }[]>();
-    for (const record of run.results.tests) {
-      const match = /^((?:pp|tg)\d+)(?:@d(\d+))?$/.exec(record.test);
-      if (!match || record.unit !== "tok/s") continue;
-      const key = `${run.label} · ${record.config} · ${record.backend ?? ""} · ${match[1]}`;
-      const points = lines.get(key) ?? [];
-      points.push({ x: Number(match[2] ?? 0), y: record.median });
-      lines.set(key, points);
+    for (const record of [...run.results.tests, ...run.results.peers]) {
+      const test = parseTokensTestName(record.test);
+      const point = test && record.unit === "tok/s" ? along(test) : null;
+      if (!point) continue;
+      const key = `${run.label} · ${record.config} · ${record.backend ?? ""} · ${point.line}`;
+      lines.set(key, [...lines.get(key) ?? [], { x: point.x, y: record.median }]);
     }
     return [...lines].filter(([, points]) => points.length > 1).map(([label, points], i) => ({
       label,
@@ -373,6 +378,45 @@ function depthChart(runs: readonly ReportRun[]): ChartSpec {
       backgroundColor: colour(r + i),
     }));
   });
+}
+
+/**
+ * Prefill speed against the prompt length (pp16, pp64, pp256 …: llama-bench's `-p` list): a line
+ * per run, configuration, backend and depth.
+ */
+function promptChart(runs: readonly ReportRun[]): ChartSpec {
+  const datasets = tokensCurves(
+    runs,
+    (test) =>
+      test.gen === 0 ? { x: test.prompt, line: test.depth ? `pp @d${test.depth}` : "pp" } : null,
+  );
+  return {
+    id: "prompt",
+    title: "Prefill speed vs prompt length",
+    note: "Median prefill tok/s against the prompt's length, a line per run, configuration, " +
+      "backend and context depth: where batching stops paying.",
+    config: {
+      type: "scatter",
+      data: { datasets },
+      options: {
+        scales: {
+          x: axis("prompt tokens", { type: "logarithmic" }),
+          y: axis("tok/s", { beginAtZero: true }),
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Prefill and decode tok/s against the context depth they ran at (`tg64@d2048`, llama-bench's
+ * `-d`): a line per run, configuration and test, where a run measured more than one depth.
+ */
+function depthChart(runs: readonly ReportRun[]): ChartSpec {
+  const datasets = tokensCurves(runs, (test) => ({
+    x: test.depth,
+    line: tokensTestName({ ...test, depth: 0 }),
+  }));
   return {
     id: "depth",
     title: "Speed vs context depth",

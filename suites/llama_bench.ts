@@ -17,6 +17,7 @@
 import { z } from "zod";
 import type { MachineProfile } from "../profiles/machine.ts";
 import { summarize } from "./stats.ts";
+import { parseTokensTestName, tokensTestName } from "./test_names.ts";
 import { type ModelRecord, type ResultsFile, type TestRecord, testRecord } from "./results.ts";
 
 /** One llama-bench result row (its JSON keys, in its order). */
@@ -67,22 +68,11 @@ export type LlamaBenchFormat = typeof LLAMA_BENCH_FORMATS[number];
 const stddev = (values: readonly number[]) => summarize(values).stddev;
 const mean = (values: readonly number[]) => summarize(values).mean;
 
-/**
- * `pp512` → 512 prompt tokens; `tg128@d4096` → 128 generated after 4096 in the context;
- * anything else: not a llama-bench test.
- */
-function tokensOf(test: string): { prompt: number; gen: number; depth: number } | null {
-  const match = /^(pp|tg)(\d+)(?:@d(\d+))?$/.exec(test);
-  if (!match) return null;
-  const [n, depth] = [Number(match[2]), Number(match[3] ?? 0)];
-  return match[1] === "pp" ? { prompt: n, gen: 0, depth } : { prompt: 0, gen: n, depth };
-}
-
 /** The resident pp and tg records of `results` as llama-bench rows. */
 export function toLlamaBench(results: ResultsFile): LlamaBenchRow[] {
   const { hardware } = results.machine;
   return results.tests.flatMap((record) => {
-    const tokens = tokensOf(record.test);
+    const tokens = parseTokensTestName(record.test);
     if (!tokens || record.suite !== "tokens" || record.config !== "resident") return [];
     const model = results.models.find((m) => m.id === record.model);
     const n = tokens.prompt + tokens.gen;
@@ -168,7 +158,12 @@ export function parseLlamaBench(text: string, file: string): LlamaBenchRow[] {
   } catch (error) {
     throw new RangeError(`${file}: not llama-bench JSON or JSONL (${(error as Error).message})`);
   }
-  const parsed = z.array(LlamaBenchRow).min(1).safeParse(raw);
+  const parsed = z.array(
+    LlamaBenchRow.refine((row) => row.n_prompt + row.n_gen > 0, {
+      message: "a test with neither prompt nor generated tokens",
+      path: ["n_prompt"],
+    }),
+  ).min(1).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new RangeError(
@@ -197,12 +192,7 @@ export function importLlamaBench(
 ): ResultsFile {
   const tests: TestRecord[] = rows.map((row, i) => {
     const model = context.models.get(row.model_filename)!;
-    const base = row.n_prompt > 0 && row.n_gen === 0
-      ? `pp${row.n_prompt}`
-      : row.n_gen > 0 && row.n_prompt === 0
-      ? `tg${row.n_gen}`
-      : `pp${row.n_prompt}+tg${row.n_gen}`;
-    const test = row.n_depth > 0 ? `${base}@d${row.n_depth}` : base;
+    const test = tokensTestName({ prompt: row.n_prompt, gen: row.n_gen, depth: row.n_depth });
     return testRecord(
       {
         task: `llama-bench/${i}`,

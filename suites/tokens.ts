@@ -2,7 +2,9 @@
  * The `tokens` suite: prefill (pp) and decode (tg) speed as llama-bench measures them — a prompt
  * of N tokens evaluated in batches from an empty context, then M tokens decoded one at a time
  * from an empty context — plus the time to first token (the prefill and picking the first
- * token), with every repetition kept and the warm-ups dropped.
+ * token), and where asked llama-bench's `-pg` test (a prompt, then tokens decoded after it, timed
+ * together), with every repetition kept and the warm-ups dropped. Tests are named as llama-bench
+ * names them (`test_names.ts`).
  *
  * @example
  * ```ts ignore
@@ -28,6 +30,7 @@ import { summarize } from "./stats.ts";
 import { coefficientOfVariation } from "./compare.ts";
 import { type EnergyAvailability, type EnergyMeter, openEnergy } from "./energy.ts";
 import { type Conditions, ConditionsMonitor, conditionsSummary } from "./conditions.ts";
+import { tokensTestName } from "./test_names.ts";
 
 /**
  * Repetitions past the minimum until the results are steady, as the Phoronix Test Suite runs
@@ -43,11 +46,22 @@ export interface UntilSteady {
 /** Why the repetitions stopped: a fixed count, steady (CV), or a limit. */
 export type RepetitionsStop = "fixed" | "cv" | "max_count" | "max_time";
 
+/** A prompt-then-decode test (llama-bench's `-pg 512,128`). */
+export interface PromptGen {
+  readonly prompt: number;
+  readonly gen: number;
+}
+
 /** What to measure. */
 export interface TokensOptions {
   /** A pp test (and a time-to-first-token test) at each prompt length. */
   readonly promptLengths: readonly number[];
   readonly genTokens: number;
+  /**
+   * llama-bench's `-pg` tests: a prompt of `prompt` tokens, then `gen` tokens decoded after it,
+   * timed together (`pp512+tg128`, in tok/s of both).
+   */
+  readonly promptGen?: readonly PromptGen[];
   /** Timed repetitions (the minimum, with `until`), after `warmup` untimed ones. */
   readonly repetitions: number;
   readonly warmup: number;
@@ -64,6 +78,8 @@ export interface TokensSeconds {
   readonly pp: number[][];
   readonly ttft: number[][];
   readonly tg: number[];
+  /** Per prompt-then-decode test. */
+  readonly pg: number[][];
   /** Joules of each timed decode run, where an energy meter was given. */
   readonly tgJoules: number[];
   /** What else the machine did during each timed repetition (each test's sample). */
@@ -84,7 +100,8 @@ export async function timeTokens(
   options: TokensOptions,
   meter?: EnergyMeter,
 ): Promise<TokensSeconds> {
-  const longest = Math.max(...options.promptLengths, 1);
+  const promptGen = options.promptGen ?? [];
+  const longest = Math.max(...options.promptLengths, ...promptGen.map((pg) => pg.prompt), 1);
   const prompt = benchPrompt(longest, model.config.vocabSize);
   const depth = options.depth ?? 0;
   const context = benchPrompt(depth, model.config.vocabSize);
@@ -96,6 +113,7 @@ export async function timeTokens(
     pp: options.promptLengths.map(() => []),
     ttft: options.promptLengths.map(() => []),
     tg: [],
+    pg: promptGen.map(() => []),
     tgJoules: [],
     conditions: [],
     stop: "fixed",
@@ -129,11 +147,20 @@ export async function timeTokens(
     }
     if (timed) seconds.tg.push((performance.now() - start) / 1000);
     if (timed && meter) seconds.tgJoules.push((await meter.joules()) - joules);
+    for (const [i, test] of promptGen.entries()) {
+      await fillContext();
+      const start = performance.now();
+      let token = argmax(await model.prefill(prompt.slice(0, test.prompt), depth));
+      for (let pos = depth + test.prompt; pos < depth + test.prompt + test.gen; pos++) {
+        token = argmax(await model.forward(token, pos));
+      }
+      if (timed) seconds.pg[i]!.push((performance.now() - start) / 1000);
+    }
     const conditions = monitor.sample();
     if (timed) seconds.conditions.push(conditions);
     const stop = timed
       ? repetitionsStop(
-        [...seconds.pp, ...seconds.ttft, seconds.tg],
+        [...seconds.pp, ...seconds.ttft, seconds.tg, ...seconds.pg],
         rep - options.warmup + 1,
         (performance.now() - firstTimed) / 1000,
         options,
@@ -198,9 +225,9 @@ export function energyDetails(
 }
 
 /**
- * The records of one run (moebench's or a peer's): `pp<N>` and `tg<M>` in tok/s, `ttft<N>` in
- * ms (absent where `seconds.ttft` has none, as for a peer that does not sample); `decodeDetails`
- * go to the tg record only (its energy).
+ * The records of one run (moebench's or a peer's): `pp<N>`, `tg<M>` and `pp<N>+tg<M>` in tok/s,
+ * `ttft<N>` in ms (absent where `seconds.ttft` has none, as for a peer that does not sample);
+ * `decodeDetails` go to the tg record only (its energy).
  */
 export function tokensRecords(
   labels: TokensLabels,
@@ -209,6 +236,7 @@ export function tokensRecords(
     readonly pp: number[][];
     readonly ttft?: number[][];
     readonly tg: number[];
+    readonly pg: number[][];
     /** Each repetition's conditions, where measured: every test's samples share them. */
     readonly conditions?: readonly Conditions[];
   },
@@ -216,7 +244,8 @@ export function tokensRecords(
   decodeDetails: TestRecord["details"] = {},
 ): TestRecord[] {
   const rate = (tokens: number, samples: number[]) => samples.map((s) => tokens / s);
-  const at = options.depth ? `@d${options.depth}` : "";
+  const depth = options.depth ?? 0;
+  const at = depth ? `@d${depth}` : "";
   const record = (test: string, unit: Unit, samples: number[], extra = {}) =>
     testRecord(
       { ...labels, suite: "tokens", test, unit },
@@ -225,16 +254,27 @@ export function tokensRecords(
     );
   return [
     ...options.promptLengths.map((length, i) =>
-      record(`pp${length}${at}`, "tok/s", rate(length, seconds.pp[i]!))
+      record(
+        tokensTestName({ prompt: length, gen: 0, depth }),
+        "tok/s",
+        rate(length, seconds.pp[i]!),
+      )
     ),
     ...(seconds.ttft ?? []).map((samples, i) =>
       record(`ttft${options.promptLengths[i]}${at}`, "ms", samples.map((s) => s * 1000))
     ),
     record(
-      `tg${options.genTokens}${at}`,
+      tokensTestName({ prompt: 0, gen: options.genTokens, depth }),
       "tok/s",
       rate(options.genTokens, seconds.tg),
       decodeDetails,
+    ),
+    ...(options.promptGen ?? []).map(({ prompt, gen }, i) =>
+      record(
+        tokensTestName({ prompt, gen, depth }),
+        "tok/s",
+        rate(prompt + gen, seconds.pg[i]!),
+      )
     ),
   ];
 }
@@ -253,6 +293,16 @@ export async function decodeRate(
   });
   const samples = tg.map((s) => genTokens / s);
   return { samples, median: summarize(samples).median };
+}
+
+/** The most tokens any of `plan`'s tests has in its context. */
+function longestContext(plan: TokensPlan): number {
+  const test = Math.max(
+    ...plan.promptLengths,
+    plan.genTokens,
+    ...(plan.promptGen ?? []).map((pg) => pg.prompt + pg.gen),
+  );
+  return Math.max(...plan.depths ?? [0]) + test;
 }
 
 /** The tokens suite's runs: the engine as given, and offloaded at `offloadShare` if given. */
@@ -281,8 +331,7 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
       run: async () => {
         using gguf = await openGGUF(model.path);
         const depths = plan.depths ?? [0];
-        const longest = Math.max(...depths) + Math.max(...plan.promptLengths, plan.genTokens);
-        await using loaded = await loadModel(gguf, engine, longest);
+        await using loaded = await loadModel(gguf, engine, longestContext(plan));
         await using energy = await openEnergy();
         const meter = "meter" in energy ? energy.meter : undefined;
         const tests: TestRecord[] = [];
@@ -328,12 +377,11 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
         const threads = engine.threads ?? navigator.hardwareConcurrency;
         using gguf = await openGGUF(model.path);
         const vocabulary = readConfig(gguf).vocabSize;
-        const longest = Math.max(...plan.promptLengths, plan.genTokens);
-        const seconds = await benchWithLlamaCpp(model.path, {
-          ...plan,
-          threads,
-          prompt: benchPrompt(longest, vocabulary),
-        });
+        const longest = Math.max(
+          ...plan.promptLengths,
+          ...(plan.promptGen ?? []).map((pg) => pg.prompt),
+          plan.genTokens,
+        );
         const labels: TokensLabels = {
           task: id,
           model: model.id,
@@ -343,7 +391,18 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
           config: "resident",
         };
         const details = { active_bytes_per_token: inspectModel(gguf).activeBytesPerToken };
-        return { tests: [], peers: tokensRecords(labels, plan, seconds, details) };
+        const peers: TestRecord[] = [];
+        for (const depth of plan.depths ?? [0]) {
+          const options = { ...plan, depth };
+          const seconds = await benchWithLlamaCpp(model.path, {
+            ...options,
+            threads,
+            prompt: benchPrompt(longest, vocabulary),
+            context: benchPrompt(depth, vocabulary),
+          });
+          peers.push(...tokensRecords(labels, options, seconds, details));
+        }
+        return { tests: [], peers };
       },
     });
   }

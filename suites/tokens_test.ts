@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { LanguageModel } from "../engine/model/language_model.ts";
-import { repetitionsStop, timeTokens } from "./tokens.ts";
+import { repetitionsStop, timeTokens, tokensRecords } from "./tokens.ts";
 
 /** A model whose every step takes `delay(step)` milliseconds (spun, not slept: steady timing). */
 function fakeModel(delay: (step: number) => number): LanguageModel {
@@ -36,4 +36,43 @@ Deno.test("until steady: on while any test's CV is over the target, to the count
   assert.equal(repetitionsStop(noisy, 10, 1, { repetitions: 3, until }), "max_count");
   assert.equal(repetitionsStop(noisy, 5, 30, { repetitions: 3, until }), "max_time");
   assert.equal(repetitionsStop([[1, 2], []], 3, 1, { repetitions: 3, until }), null);
+});
+
+Deno.test("a prompt-then-decode test (llama-bench's -pg) times the prefill and every step after it", async () => {
+  const calls: string[] = [];
+  const model = {
+    config: { vocabSize: 100 },
+    prefill: (tokens: number[], pos: number) => {
+      calls.push(`prefill ${tokens.length}@${pos}`);
+      return Promise.resolve(new Float32Array(8));
+    },
+    forward: (_token: number, pos: number) => {
+      calls.push(`forward @${pos}`);
+      return Promise.resolve(new Float32Array(8));
+    },
+  } as unknown as LanguageModel;
+  const pgOptions = {
+    promptLengths: [],
+    genTokens: 1,
+    promptGen: [{ prompt: 4, gen: 3 }],
+    repetitions: 1,
+    warmup: 0,
+    depth: 2,
+  };
+  const seconds = await timeTokens(model, pgOptions);
+  // the context (untimed), tg1 after it; the context again, then pp4+tg3 after it
+  assert.deepEqual(calls, [
+    "prefill 2@0",
+    "forward @2",
+    "prefill 2@0",
+    "prefill 4@2",
+    "forward @6",
+    "forward @7",
+    "forward @8",
+  ]);
+  assert.equal(seconds.pg[0]!.length, 1);
+  const labels = { task: "t", model: "m", type: "Q4_0", config: "resident" };
+  const records = tokensRecords(labels, pgOptions, seconds);
+  assert.deepEqual(records.map((r) => r.test), ["tg1@d2", "pp4+tg3@d2"]);
+  assert.equal(records[1]!.samples[0], 7 / seconds.pg[0]![0]!);
 });

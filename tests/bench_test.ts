@@ -32,6 +32,7 @@ Deno.test({
       const out = join(dir, "r.json");
       const result = await runMoebench(
         ...["bench", "--suite", "tokens", "--model", path, "--pp", "8,16", "--tg", "8"],
+        ...["--pg", "8,4", "--depth", "0,8"],
         ...["--reps", "2", "--threads", "2", "--peer", "llama.cpp", "--out", out],
       );
       assert.equal(result.code, 0, result.stderr);
@@ -39,8 +40,13 @@ Deno.test({
       assert.equal(results.complete, true);
       assert.equal(results.spec, null); // the user's model: never ranked
       assert.equal(results.machine.profile, "cpu-only"); // profiled in the run
-      assert.deepEqual(results.tests.map((r) => r.test), ["pp8", "pp16", "ttft8", "ttft16", "tg8"]);
-      assert.deepEqual(results.peers.map((r) => r.test), ["pp8", "pp16", "tg8"]);
+      const ours = ["pp8", "pp16", "ttft8", "ttft16", "tg8", "pp8+tg4"];
+      const theirs = ["pp8", "pp16", "tg8", "pp8+tg4"];
+      // each test at each depth, llama.cpp's too
+      const atDepth = (tests: string[]) => [...tests, ...tests.map((test) => `${test}@d8`)];
+      assert.deepEqual(results.tests.map((r) => r.test), atDepth(ours));
+      assert.deepEqual(results.peers.map((r) => r.test), atDepth(theirs));
+      assert.equal(results.options["pg"], "8,4");
       using gguf = await openGGUF(path);
       const activeBytes = inspectModel(gguf).activeBytesPerToken;
       for (const record of [...results.tests, ...results.peers]) {

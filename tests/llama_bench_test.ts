@@ -57,18 +57,25 @@ Deno.test("llama-bench's formats out, llama-bench's output in, shown beside moeb
     const ours = join(dir, "ours.json");
     const bench = await runMoebench(
       ...["bench", "--suite", "tokens", "--model", model, "--pp", "8", "--tg", "4", "--reps", "2"],
-      ...["--depth", "0,16", "--machine", MACHINE, "--out", ours, "--format", "llama-bench-json"],
+      ...["--depth", "0,16", "--pg", "8,4", "--machine", MACHINE, "--out", ours],
+      ...["--format", "llama-bench-json"],
     );
     assert.equal(bench.code, 0, bench.stderr);
     const rows = JSON.parse(bench.stdout);
-    // the resident pp and tg at each depth, not ttft or the offloaded runs: what llama-bench has
+    // the resident pp, tg and pg at each depth, not ttft or the offloaded runs: what llama-bench
+    // has
     type Row = { n_prompt: number; n_gen: number; n_depth: number };
     assert.deepEqual(rows.map((r: Row) => [r.n_prompt, r.n_gen, r.n_depth]), [
       [8, 0, 0],
       [0, 4, 0],
+      [8, 4, 0],
       [8, 0, 16],
       [0, 4, 16],
+      [8, 4, 16],
     ]);
+    const pg = (await readResults(ours)).tests.find((r) => r.test === "pp8+tg4")!;
+    assert.deepEqual(rows[2].samples_ts, pg.samples);
+    assert.deepEqual(rows[2].samples_ns, pg.samples.map((ts) => Math.round((12 / ts) * 1e9)));
     const results = await readResults(ours);
     const tg = results.tests.find((r) => r.test === "tg4" && r.config === "resident")!;
     assert.deepEqual(rows[1].samples_ts, tg.samples);
@@ -106,6 +113,7 @@ Deno.test("llama-bench's formats out, llama-bench's output in, shown beside moeb
       JSON.stringify([
         llamaBenchRow(model, 8, 0, [700, 710, 690]),
         llamaBenchRow(model, 0, 4, [300, 310, 305]),
+        llamaBenchRow(model, 8, 4, [500, 505, 495]),
       ]),
     );
     const imported = join(dir, "imported.json");
@@ -115,6 +123,7 @@ Deno.test("llama-bench's formats out, llama-bench's output in, shown beside moeb
     assert.deepEqual(back.tests.map((r) => [r.test, r.model, r.backend, r.samples]), [
       ["pp8", "tiny", "llama.cpp cpu", [700, 710, 690]],
       ["tg4", "tiny", "llama.cpp cpu", [300, 310, 305]],
+      ["pp8+tg4", "tiny", "llama.cpp cpu", [500, 505, 495]],
     ]);
     assert.equal(back.models[0]!.sha256, results.models[0]!.sha256);
     const out = join(dir, "report.html");
@@ -124,6 +133,13 @@ Deno.test("llama-bench's formats out, llama-bench's output in, shown beside moeb
     assert.match(html, /llama\.cpp cpu/);
 
     // what is not llama-bench output is refused in one line
+    await Deno.writeTextFile(theirs, JSON.stringify([llamaBenchRow(model, 0, 0, [1])]));
+    const empty = await runMoebench("import", theirs, "--out", imported, "--machine", MACHINE);
+    assert.equal(empty.code, 2);
+    assert.match(
+      empty.stderr,
+      /llama-bench\.json: not llama-bench output: 0\.n_prompt: a test with neither prompt nor generated tokens$/m,
+    );
     await Deno.writeTextFile(theirs, '[{"build_commit": 1}]');
     const bad = await runMoebench("import", theirs, "--out", imported, "--machine", MACHINE);
     assert.equal(bad.code, 2);

@@ -66,7 +66,7 @@ async function resultsFiles(dir: string): Promise<string[]> {
   const reference = join(dir, "tiny-f16.gguf");
   await synthesize({ preset: "tiny-olmoe", out: reference, type: "F16", seed: 2 });
   const runs: [string, string[]][] = [
-    ["tokens", ["--pp", "8,32", "--tg", "8", "--depth", "0,16"]],
+    ["tokens", ["--pp", "8,32", "--tg", "8", "--depth", "0,16", "--pg", "8,4"]],
     ["cache", []],
     ["load", []],
     ["quality", ["--reference", reference]],
@@ -146,7 +146,9 @@ Deno.test({
       for (const id of ["tokens", "prefill-decode", "hit-rates", "decode-budget", "load"]) {
         assert.ok(ids.includes(id), `no ${id} chart in ${ids}`);
       }
-      for (const id of ["latency", "roofline", "quality", "depth"]) assert.ok(ids.includes(id), id);
+      for (const id of ["latency", "roofline", "quality", "prompt", "depth"]) {
+        assert.ok(ids.includes(id), id);
+      }
       for (const canvas of page.canvases) {
         assert.ok(canvas.drawn > 1000, `${canvas.id} is blank (${canvas.drawn} pixels drawn)`);
       }

@@ -1,7 +1,8 @@
 /**
- * llama.cpp's pp and tg, timed through its C API (libllama over Deno's FFI) exactly as
- * llama-bench times them: a prompt decoded in one batch, then tokens decoded one per call, each
- * from an emptied context, no sampling. node-llama-cpp's own JavaScript layer adds ~10 ms to every
+ * llama.cpp's pp, tg and pp+tg, timed through its C API (libllama over Deno's FFI) exactly as
+ * llama-bench times them: a prompt decoded in one batch, tokens decoded one per call, or both,
+ * each from an emptied context (filled, untimed, with the `context` tokens first: its `-d`), no
+ * sampling. node-llama-cpp's own JavaScript layer adds ~10 ms to every
  * decode call (measured here: 65 tok/s through it against 208 tok/s through the C API on the same
  * file), so a peer figure taken through it would flatter moebench threefold.
  *
@@ -52,6 +53,10 @@ export interface LlamaCppBenchOptions {
   /** A pp test at each prompt length. */
   readonly promptLengths: readonly number[];
   readonly genTokens: number;
+  /** Prompt-then-decode tests (`-pg`), each timed as one. */
+  readonly promptGen?: readonly { readonly prompt: number; readonly gen: number }[];
+  /** Tokens put in the context, untimed, before each test (none: an empty context). */
+  readonly context?: readonly number[];
   /** Timed repetitions, after `warmup` untimed ones. */
   readonly repetitions: number;
   readonly warmup: number;
@@ -64,6 +69,8 @@ export interface LlamaCppBench {
   /** Per prompt length. */
   readonly pp: number[][];
   readonly tg: number[];
+  /** Per prompt-then-decode test. */
+  readonly pg: number[][];
 }
 
 const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
@@ -94,8 +101,11 @@ export async function benchWithLlamaCpp(
     if (!loaded) throw new LlamaCppUnavailable(`llama.cpp could not load ${model}`);
     const params = new Uint8Array(lib.symbols.llama_context_default_params());
     const view = new DataView(params.buffer);
-    const longest = Math.max(...options.promptLengths, 1);
-    const contextSize = Math.max(512, longest + options.genTokens + 8);
+    const promptGen = options.promptGen ?? [];
+    const filled = Int32Array.from(options.context ?? []);
+    const longest = Math.max(...options.promptLengths, ...promptGen.map((pg) => pg.prompt), 1);
+    const test = Math.max(longest, options.genTokens, ...promptGen.map((pg) => pg.prompt + pg.gen));
+    const contextSize = Math.max(512, filled.length + test + 8);
     view.setUint32(CONTEXT.nCtx, contextSize, true);
     view.setUint32(CONTEXT.nBatch, longest, true);
     view.setUint32(CONTEXT.nUbatch, longest, true);
@@ -112,22 +122,42 @@ export async function benchWithLlamaCpp(
       const status = lib.symbols.llama_decode(context, batch);
       if (status !== 0) throw new Error(`llama_decode failed (${status})`);
     };
-    const result: LlamaCppBench = { pp: options.promptLengths.map(() => []), tg: [] };
-    for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
-      const timed = rep >= options.warmup;
-      for (const [i, length] of options.promptLengths.entries()) {
-        lib.symbols.llama_memory_clear(memory, true);
-        const start = performance.now();
-        decode(prompt.subarray(0, length));
-        if (timed) result.pp[i]!.push((performance.now() - start) / 1000);
-      }
+    /** An emptied context, then the `context` tokens in batches of at most `longest`. */
+    const fill = () => {
       lib.symbols.llama_memory_clear(memory, true);
-      const start = performance.now();
-      for (let i = 0; i < options.genTokens; i++) {
+      for (let at = 0; at < filled.length; at += longest) {
+        decode(filled.subarray(at, at + longest));
+      }
+    };
+    const generate = (count: number) => {
+      for (let i = 0; i < count; i++) {
         one[0] = prompt[i % prompt.length] ?? 1;
         decode(one);
       }
-      if (timed) result.tg.push((performance.now() - start) / 1000);
+    };
+    const result: LlamaCppBench = {
+      pp: options.promptLengths.map(() => []),
+      tg: [],
+      pg: promptGen.map(() => []),
+    };
+    for (let rep = 0; rep < options.warmup + options.repetitions; rep++) {
+      const timed = rep >= options.warmup;
+      const time = (run: () => void, samples: number[]) => {
+        fill();
+        const start = performance.now();
+        run();
+        if (timed) samples.push((performance.now() - start) / 1000);
+      };
+      for (const [i, length] of options.promptLengths.entries()) {
+        time(() => decode(prompt.subarray(0, length)), result.pp[i]!);
+      }
+      time(() => generate(options.genTokens), result.tg);
+      for (const [i, { prompt: length, gen }] of promptGen.entries()) {
+        time(() => {
+          decode(prompt.subarray(0, length));
+          generate(gen);
+        }, result.pg[i]!);
+      }
     }
     return result;
   } finally {
