@@ -75,12 +75,19 @@ export function provenanceProblem(results: ResultsFile): string | null {
   }
   const expected = STANDARD.expectedOutput;
   for (const record of results.tests) {
-    if (
-      record.model === expected.model && record.test === expected.test &&
-      record.backend === expected.backend &&
-      record.details["output_sha256"] !== expected.sha256
-    ) {
-      return `its ${record.test} (${record.config}) decoded other tokens than the spec's`;
+    if (record.model !== expected.model || record.test !== expected.test) continue;
+    if (record.backend === expected.backend) {
+      if (record.details["output_sha256"] !== expected.sha256) {
+        return `its ${record.test} (${record.config}) decoded other tokens than the spec's`;
+      }
+      continue;
+    }
+    const agreement = record.details["output_agreement"];
+    const which = `its ${record.test} (${record.backend}, ${record.config})`;
+    if (typeof agreement !== "number") return `${which} was not checked against the spec's tokens`;
+    if (agreement < expected.minAgreement) {
+      return `${which} chose the spec's next token at ${(agreement * 100).toFixed(0)} % of the ` +
+        `positions (at least ${expected.minAgreement * 100} % asked)`;
     }
   }
   return null;

@@ -36,3 +36,30 @@ Deno.test("a standard run with the spec's model and greedy tokens is trusted; an
   const older = { ...run("0".repeat(64), undefined), spec: { name: STANDARD.name, version: 1 } };
   assert.equal(provenanceProblem(older as ResultsFile), null);
 });
+
+Deno.test("another backend's decode is trusted where it chose the spec's tokens, teacher-forced", () => {
+  const { main } = STANDARD.models;
+  const gpu = (agreement: number | undefined) => {
+    const results = run(main.sha256, STANDARD.expectedOutput.sha256);
+    results.tests.push({
+      ...results.tests[0]!,
+      backend: "webgpu",
+      // its own greedy decode parted from the spec's at a near-tie
+      details: {
+        output_sha256: "e".repeat(64),
+        ...(agreement === undefined ? {} : { output_agreement: agreement }),
+      },
+    });
+    return provenanceProblem(results);
+  };
+  assert.equal(gpu(63 / 64), null);
+  assert.equal(
+    gpu(1 / 64),
+    "its tg64 (webgpu, resident) chose the spec's next token at 2 % of the positions " +
+      "(at least 90 % asked)",
+  );
+  assert.equal(
+    gpu(undefined),
+    "its tg64 (webgpu, resident) was not checked against the spec's tokens",
+  );
+});

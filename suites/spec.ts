@@ -114,15 +114,24 @@ export const STANDARD = {
     textSeed: 7,
   },
   /**
-   * The tokens the cpu backend decodes greedily in tg64 of the main model (`outputHash` of
-   * `tokens.ts`): a run whose hash differs computed something else (a wrong engine, a corrupted
-   * model) and is not ranked. Other backends sum in another order and may part at a near-tie.
+   * The tokens the cpu backend decodes greedily in tg64 of the main model, and their hash
+   * (`outputHash` of `tokens.ts`): a cpu run whose hash differs computed something else (a wrong
+   * engine, a corrupted model) and is not ranked. Other backends sum in another order, so one
+   * near-tie could send their greedy decode elsewhere: they are fed these tokens instead (teacher
+   * forcing) and must pick the next one at `minAgreement` of the positions or more — a correct
+   * engine misses only near-ties, a wrong one agrees nowhere.
    */
   expectedOutput: {
     model: "moe-350m-q4_0",
     test: "tg64",
     backend: "cpu",
     sha256: "d279179d1715c0d2e0ae1b2ffc22bfbfa5e3be5257627accb56cadb2368df6f4",
+    /** The tokens, comma-separated (what `sha256` is the hash of). */
+    tokens: "7912,1502,497,3329,5081,1340,6126,3290,1733,5331,5282,2945,6289,3859,958,5016," +
+      "6427,8017,6249,131,7955,4164,7478,2939,4363,8030,6708,246,608,2058,5707,2479," +
+      "2216,4434,7381,694,8017,6829,3222,6427,8017,4326,3806,1433,1147,6116,3979,3843," +
+      "6807,194,2441,4884,988,7766,8106,2549,5538,3830,4920,6609,4948,3042,979,6392",
+    minAgreement: 0.9,
   },
   score: {
     /**

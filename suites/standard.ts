@@ -61,6 +61,7 @@ export async function standardPlan(
     [spec.main, spec.qualityReference, ...spec.qualityVariants],
     onModel,
   );
+  const expectedTokens = STANDARD.expectedOutput.tokens.split(",").map(Number);
   return {
     suite: "standard",
     spec: SPEC_ID,
@@ -80,11 +81,13 @@ export async function standardPlan(
     },
     models: [main!, reference!, ...variants],
     tasks: [
-      ...tokensTasks(main!, { ...STANDARD.tokens, peer }, engine),
+      ...tokensTasks(main!, { ...STANDARD.tokens, peer, expectedTokens }, engine),
       // a real GPU is timed too (llvmpipe and other software adapters are not: they run WGSL
       // on the CPU, slower than the cpu backend, and would take most of the run)
       ...(engine.backend === "cpu" && await realGpu()
-        ? tokensTasks(main!, { ...STANDARD.tokens, peer: false }, { backend: "webgpu" })
+        ? tokensTasks(main!, { ...STANDARD.tokens, peer: false, expectedTokens }, {
+          backend: "webgpu",
+        })
         : []),
       ...loadTasks(main!, STANDARD.load, STANDARD.tokens.repetitions),
       ...cacheTasks(main!, STANDARD.cache, engine),

@@ -202,6 +202,25 @@ export function outputHash(tokens: readonly number[]): string {
   return createHash("sha256").update(tokens.join(",")).digest("hex");
 }
 
+/**
+ * The share of `expected` that `model` picks greedily when fed `first` and then each expected
+ * token in turn from position 0 (teacher forcing): how a backend that sums in another order is
+ * checked against the spec's tokens, where one near-tie would send a free greedy decode elsewhere.
+ */
+export async function outputAgreement(
+  model: LanguageModel,
+  first: number,
+  expected: readonly number[],
+): Promise<number> {
+  let agreed = 0;
+  let token = first;
+  for (const [pos, next] of expected.entries()) {
+    if (argmax(await model.forward(token, pos)) === next) agreed++;
+    token = next;
+  }
+  return agreed / expected.length;
+}
+
 /** The labels every record of one tokens run shares. */
 export type TokensLabels = Omit<RequiredLabels, "suite" | "test" | "unit">;
 
@@ -312,6 +331,11 @@ export interface TokensPlan extends TokensOptions {
   readonly offloadShare: number | null;
   /** Also time llama.cpp on the same file (resident, CPU). */
   readonly peer: boolean;
+  /**
+   * The tokens the decode test should choose (the standard's): each run records its agreement
+   * with them, teacher-forced (`output_agreement` on the tg record at depth 0).
+   */
+  readonly expectedTokens?: readonly number[];
 }
 
 /** The suite's tasks for `model`. */
@@ -358,9 +382,19 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
             active_bytes_per_token: inspectModel(gguf).activeBytesPerToken,
             ...(stats ? { hit_rate: stats.hit_rate, stall_ms: stats.stall_ms } : {}),
           };
+          const expected = depth === 0 ? plan.expectedTokens : undefined;
           const decode = {
             ...energyDetails(energy, plan.genTokens, seconds.tgJoules),
             output_sha256: outputHash(seconds.tgTokens),
+            ...(expected
+              ? {
+                output_agreement: await outputAgreement(
+                  loaded.model,
+                  benchPrompt(1, loaded.model.config.vocabSize)[0]!,
+                  expected,
+                ),
+              }
+              : {}),
           };
           tests.push(...tokensRecords(labels, options, seconds, details, decode));
         }

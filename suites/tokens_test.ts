@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { LanguageModel } from "../engine/model/language_model.ts";
-import { repetitionsStop, timeTokens, tokensRecords } from "./tokens.ts";
+import { outputAgreement, repetitionsStop, timeTokens, tokensRecords } from "./tokens.ts";
 
 /** A model whose every step takes `delay(step)` milliseconds (spun, not slept: steady timing). */
 function fakeModel(delay: (step: number) => number): LanguageModel {
@@ -75,4 +75,19 @@ Deno.test("a prompt-then-decode test (llama-bench's -pg) times the prefill and e
   const records = tokensRecords(labels, pgOptions, seconds);
   assert.deepEqual(records.map((r) => r.test), ["tg1@d2", "pp4+tg3@d2"]);
   assert.equal(records[1]!.samples[0], 7 / seconds.pg[0]![0]!);
+});
+
+Deno.test("outputAgreement() feeds the expected tokens and counts the next ones the model picks", async () => {
+  const fed: [number, number][] = [];
+  // picks token+1, except at position 2
+  const model = {
+    forward: (token: number, pos: number) => {
+      fed.push([token, pos]);
+      const logits = new Float32Array(16);
+      logits[pos === 2 ? 0 : token + 1] = 1;
+      return Promise.resolve(logits);
+    },
+  } as unknown as LanguageModel;
+  assert.equal(await outputAgreement(model, 3, [4, 5, 6, 7]), 3 / 4);
+  assert.deepEqual(fed, [[3, 0], [4, 1], [5, 2], [6, 3]]);
 });
