@@ -6,8 +6,8 @@
  * counters tick at 100 Hz, a reading covers at least the last second (`readingWindowMs`).
  * The CPU times come from `node:os` (`cpus()`, the kernel's per-CPU counters) and `node:process`
  * (`cpuUsage()`, this process with all its worker threads), which need only `--allow-sys`; Deno
- * reads `/sys` (the thermal zones) only with all permissions, so the temperature is null
- * otherwise, as is anything the machine does not expose.
+ * reads `/sys` and `/proc` (the thermal zones; the clock where `node:os` lacks it) only with all
+ * permissions, so those are null otherwise, as is anything the machine does not expose.
  *
  * @example
  * ```ts ignore
@@ -102,11 +102,18 @@ export const MACHINE: ConditionsSource = {
       return (user + system) / 1000;
     }),
   nowMs: () => performance.now(),
-  cpuMhz: () =>
-    attempt(() => {
-      const speeds = os.cpus().map((cpu) => cpu.speed).filter((speed) => speed > 0);
-      return speeds.length ? speeds.reduce((a, b) => a + b, 0) / speeds.length : null;
-    }),
+  cpuMhz: () => {
+    // node:os where it knows the clock; else the kernel's own figure (VMs often leave the first
+    // at 0 while /proc/cpuinfo has it): readable only with all permissions
+    const speeds = attempt(() => os.cpus().map((cpu) => cpu.speed).filter((speed) => speed > 0));
+    const proc = () =>
+      attempt(() =>
+        [...Deno.readTextFileSync("/proc/cpuinfo").matchAll(/^cpu MHz\s*:\s*([\d.]+)$/gm)]
+          .map((match) => Number(match[1]))
+      );
+    const mhz = speeds?.length ? speeds : proc() ?? [];
+    return mhz.length ? mhz.reduce((a, b) => a + b, 0) / mhz.length : null;
+  },
   hottest: () => {
     const temps: number[] = [];
     for (let zone = 0;; zone++) {
