@@ -14,6 +14,7 @@
 import type { TestRecord } from "../suites/results.ts";
 import { formatFigure as figure } from "../util/format.ts";
 import { coefficientOfVariation } from "../suites/compare.ts";
+import { recordedEnergy } from "../suites/energy.ts";
 import { intervalText } from "../suites/format.ts";
 import { reportCharts } from "./charts.ts";
 import { reportComparisons } from "./comparisons.ts";
@@ -226,6 +227,37 @@ ${
   }`;
 }
 
+/** Each run's decode energy: joules per token and tok/s per watt, or why it was not measured. */
+function energySection(runs: readonly ReportRun[]): string {
+  const rows = runs.flatMap((run) =>
+    run.results.tests.flatMap((record) => {
+      const energy = recordedEnergy(record.details);
+      if (!energy) return [];
+      return [[
+        cell(run.label),
+        cell(record.model),
+        cell(record.backend),
+        cell(record.config),
+        cell(record.test),
+        cell(energy.joulesPerToken === null ? null : figure(energy.joulesPerToken), true),
+        cell(energy.tokensPerJoule === null ? null : figure(energy.tokensPerJoule), true),
+        cell(energy.source),
+      ]];
+    })
+  );
+  if (rows.length === 0) return "";
+  return `<h2>Energy</h2>
+<p class="note">The decode's energy from the machine's meters (RAPL, GPU sensors, nvidia-smi,
+powermetrics), median over the repetitions; where there were none, why.</p>
+${
+    table(
+      ["run", "model", "backend", "config", "test", "J/token", "tok/s per W", "meters"],
+      rows,
+      "energy",
+    )
+  }`;
+}
+
 /** The whole report page for `runs`, with `chartJs` (the UMD source) inlined. */
 export function renderReport(
   runs: readonly ReportRun[],
@@ -255,6 +287,7 @@ ${rankingSection(runs)}
 <h2>Machines</h2>
 ${machines(runs)}
 ${comparisonSection(runs)}
+${energySection(runs)}
 ${chartHtml}
 <h2>Every number</h2>
 ${dataTable(runs)}

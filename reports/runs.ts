@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { readResults, type ResultsFile } from "../suites/results.ts";
 import { STANDARD } from "../suites/spec.ts";
+import { disturbedSentence } from "../suites/conditions.ts";
 
 /** One results file in a report. */
 export interface ReportRun {
@@ -139,21 +140,8 @@ export function ranking(runs: readonly ReportRun[]): Ranking {
     warnings.push("These runs used different engine configs: compare their figures with care.");
   }
   for (const run of runs) {
-    const disturbed = run.results.tests.filter((r) => r.details["disturbed"] === true);
-    if (disturbed.length === 0) continue;
-    const most = Math.max(...disturbed.map((r) => Number(r.details["others_cpu_cores"] ?? 0)));
-    const tests = new Map<string, string>();
-    for (const record of disturbed) {
-      const samples = record.conditions;
-      const during = samples
-        ? ` (${samples.filter((s) => s.disturbed).length} of ${samples.length} samples)`
-        : "";
-      if (!tests.has(record.test)) tests.set(record.test, `${record.test}${during}`);
-    }
-    warnings.push(
-      `${run.label} was disturbed while it measured ${[...tests.values()].join(", ")}: ` +
-        `other processes took up to ${most.toFixed(2)} cores.`,
-    );
+    const sentence = disturbedSentence(run.label, run.results.tests);
+    if (sentence) warnings.push(sentence);
   }
   return { ranked, unranked, warnings };
 }

@@ -195,3 +195,33 @@ export class ConditionsMonitor {
     };
   }
 }
+
+/** A tokens record's test, its per-sample conditions and its summary (the fields read here). */
+interface ConditionedRecord {
+  readonly test: string;
+  readonly conditions?: readonly Conditions[] | undefined;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * "`who` was disturbed while it measured pp8 (3 of 12 samples), tg4 (…): other processes took up
+ * to 0.97 cores." for the disturbed ones among `records`, or null where none was.
+ */
+export function disturbedSentence(
+  who: string,
+  records: readonly ConditionedRecord[],
+): string | null {
+  const disturbed = records.filter((r) => r.details["disturbed"] === true);
+  if (disturbed.length === 0) return null;
+  const most = Math.max(...disturbed.map((r) => Number(r.details["others_cpu_cores"] ?? 0)));
+  const tests = new Map<string, string>();
+  for (const record of disturbed) {
+    const samples = record.conditions;
+    const during = samples
+      ? ` (${samples.filter((s) => s.disturbed).length} of ${samples.length} samples)`
+      : "";
+    if (!tests.has(record.test)) tests.set(record.test, `${record.test}${during}`);
+  }
+  return `${who} was disturbed while it measured ${[...tests.values()].join(", ")}: ` +
+    `other processes took up to ${most.toFixed(2)} cores.`;
+}

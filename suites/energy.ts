@@ -91,3 +91,26 @@ export async function openEnergy(places: EnergyPlaces = {}): Promise<EnergyAvail
   const meter = sumMeters(meters);
   return { meter, [Symbol.asyncDispose]: () => meter[Symbol.asyncDispose]() };
 }
+
+/** What a decode record says of its energy. */
+export interface RecordedEnergy {
+  /** The meters (`RAPL package-0 + nvidia-smi GPU 0`), or why there were none. */
+  readonly source: string;
+  readonly joulesPerToken: number | null;
+  /** Tokens per joule: tok/s per watt. */
+  readonly tokensPerJoule: number | null;
+}
+
+/** The energy in a record's details (the tokens suite puts it on tg), or null where none is. */
+export function recordedEnergy(
+  details: Readonly<Record<string, unknown>>,
+): RecordedEnergy | null {
+  const source = details["energy"];
+  if (typeof source !== "string") return null;
+  const number = (value: unknown) => typeof value === "number" ? value : null;
+  return {
+    source,
+    joulesPerToken: number(details["joules_per_token"]),
+    tokensPerJoule: number(details["tokens_per_joule"]),
+  };
+}

@@ -15,6 +15,8 @@ import { formatFigure as figure } from "../util/format.ts";
 import { HIGHER_IS_BETTER, type ResultsFile, type TestRecord } from "./results.ts";
 import { coefficientOfVariation, meanInterval } from "./compare.ts";
 import { type LlamaBenchFormat, llamaBenchText, toLlamaBench } from "./llama_bench.ts";
+import { recordedEnergy } from "./energy.ts";
+import { disturbedSentence } from "./conditions.ts";
 
 export const FORMATS = [
   "md",
@@ -192,6 +194,33 @@ function markdown(results: ResultsFile): string {
       ]),
     ));
   }
+  const energy = results.tests.flatMap((record) => {
+    const recorded = recordedEnergy(record.details);
+    return recorded ? [{ record, ...recorded }] : [];
+  });
+  const measured = energy.filter((e) => e.joulesPerToken !== null);
+  if (measured.length > 0) {
+    lines.push("", "decode energy (median over the repetitions):");
+    lines.push(table(
+      ["model", "backend", "config", "test", "J/token", "tok/s per W", "meters"],
+      measured.map((e) => [
+        e.record.model,
+        e.record.backend ?? "",
+        e.record.config,
+        e.record.test,
+        figure(e.joulesPerToken!),
+        e.tokensPerJoule === null ? "" : figure(e.tokensPerJoule),
+        e.source,
+      ]),
+    ));
+  }
+  for (
+    const reason of new Set(energy.filter((e) => e.joulesPerToken === null).map((e) => e.source))
+  ) {
+    lines.push("", `energy: ${reason}`);
+  }
+  const disturbed = disturbedSentence("this run", results.tests);
+  if (disturbed) lines.push("", `warning: ${disturbed}`);
   if (results.score) {
     lines.push("", `score: ${results.score.value.toFixed(1)} (${results.score.formula})`);
   }

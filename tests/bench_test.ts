@@ -62,6 +62,11 @@ Deno.test({
         /\| tg8 +\| .* tok\/s +\| \d+\.\d+× +\| [\d.]+ GB\/s \(\d+ % of RAM reads\)/,
       );
       assert.match(result.stdout, /llama\.cpp cpu/);
+      // and the decode's energy below the table: measured, or why not
+      assert.match(
+        result.stdout,
+        /^(decode energy \(median over the repetitions\):|energy: not available here: .*)$/m,
+      );
       // the decode's energy where the machine has meters (RAPL, GPU sensors), else null and why
       const tg = results.tests.find((r) => r.test === "tg8")!;
       const energy = String(tg.details["energy"]);
