@@ -410,14 +410,7 @@ export class GpuModel implements LanguageModel {
     const kernels = new GpuKernels(device);
     const [ops, matMul] = await Promise.all([
       GpuOps.create(device, transients),
-      GpuMatMul.create(
-        kernels,
-        types,
-        batch * widestInput,
-        transients,
-        undefined,
-        !gpu.info.fallback,
-      ),
+      GpuMatMul.create(kernels, types, batch * widestInput, transients),
     ]);
     return new GpuModel(config, weights, {
       device,
