@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { formatResults } from "./format.ts";
 import { type ResultsFile, testRecord } from "./results.ts";
+import { resultsFileOf } from "./_results_fixture.ts";
 import { conditionsSummary } from "./conditions.ts";
-
-const machine = JSON.parse(
-  await Deno.readTextFile(new URL("../tests/fixtures/machine.json", import.meta.url)),
-);
 
 /** A tokens run of two configurations: one with RAPL energy, one where none could be read. */
 function run(): ResultsFile {
@@ -40,31 +37,7 @@ function run(): ResultsFile {
       tokens_per_joule: null,
     }),
   ];
-  return {
-    format: "moebench-results",
-    format_version: 1,
-    spec: null,
-    moebench: { version: "0.1.0", commit: null },
-    timestamp: "2026-12-05T00:00:00.000Z",
-    suite: "tokens",
-    complete: true,
-    done: ["tokens/resident", "tokens/offload 50% lru"],
-    options: {},
-    machine,
-    config: {
-      backend: "cpu",
-      threads: null,
-      expert_budget_bytes: null,
-      cache_policy: "lru",
-      prefetch_depth: 1,
-      prefetch_k: null,
-      expert_tier: "disk",
-    },
-    models: [],
-    tests,
-    peers: [],
-    score: null,
-  };
+  return resultsFileOf(tests, { suite: "tokens", spec: null, score: null });
 }
 
 Deno.test("the markdown output shows the decode's energy, why it is missing, and disturbance", () => {

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { ResultsFile, testRecord } from "./results.ts";
 import { standardScore } from "./standard.ts";
-
-const machine = JSON.parse(
-  await Deno.readTextFile(new URL("../tests/fixtures/machine.json", import.meta.url)),
-);
+import { resultsFileOf } from "./_results_fixture.ts";
 
 /** A standard run's tokens records with these medians. */
 function tokens(pp256: number, tg64: number, offloaded: number) {
@@ -26,31 +23,12 @@ function tokens(pp256: number, tg64: number, offloaded: number) {
 }
 
 function results(tests: ReturnType<typeof tokens>): ResultsFile {
-  return {
-    format: "moebench-results",
-    format_version: 1,
-    spec: { name: "moebench-standard", version: 1 },
-    moebench: { version: "0.1.0", commit: null },
-    timestamp: "2026-12-05T00:00:00.000Z",
+  const spec = { name: "moebench-standard", version: 1 };
+  return resultsFileOf(tests, {
     suite: "standard",
-    complete: true,
-    done: [...new Set(tests.map((t) => t.task))],
-    options: {},
-    machine,
-    config: {
-      backend: "cpu",
-      threads: null,
-      expert_budget_bytes: null,
-      cache_policy: "lru",
-      prefetch_depth: 1,
-      prefetch_k: null,
-      expert_tier: "disk",
-    },
-    models: [],
-    tests,
-    peers: [],
+    spec,
     score: standardScore(tests, { backend: "cpu" }),
-  };
+  });
 }
 
 Deno.test("the standard score is 100 on the reference machine and scales with speed", () => {
