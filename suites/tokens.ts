@@ -89,6 +89,11 @@ export interface TokensSeconds {
   tgTokens: number[];
 }
 
+/** The longest prompt of `options`' tests (pp and pp+tg; at least 1). */
+function longestPrompt(options: Pick<TokensOptions, "promptLengths" | "promptGen">): number {
+  return Math.max(...options.promptLengths, ...(options.promptGen ?? []).map((pg) => pg.prompt), 1);
+}
+
 /** The deterministic prompt ids llama-bench-style runs use (ordinary tokens, no BOS). */
 export function benchPrompt(length: number, vocabulary: number): number[] {
   return Array.from({ length }, (_, i) => 3 + ((i * 7919) % (vocabulary - 3)));
@@ -101,8 +106,7 @@ export async function timeTokens(
   meter?: EnergyMeter,
 ): Promise<TokensSeconds> {
   const promptGen = options.promptGen ?? [];
-  const longest = Math.max(...options.promptLengths, ...promptGen.map((pg) => pg.prompt), 1);
-  const prompt = benchPrompt(longest, model.config.vocabSize);
+  const prompt = benchPrompt(longestPrompt(options), model.config.vocabSize);
   const depth = options.depth ?? 0;
   const context = benchPrompt(depth, model.config.vocabSize);
   /** The context the test starts after, put in place untimed. */
@@ -411,11 +415,8 @@ export function tokensTasks(model: BenchModel, plan: TokensPlan, engine: EngineO
         const threads = engine.threads ?? navigator.hardwareConcurrency;
         using gguf = await openGGUF(model.path);
         const vocabulary = readConfig(gguf).vocabSize;
-        const longest = Math.max(
-          ...plan.promptLengths,
-          ...(plan.promptGen ?? []).map((pg) => pg.prompt),
-          plan.genTokens,
-        );
+        // llama.cpp's decode feeds the prompt's tokens again, one per step
+        const longest = Math.max(longestPrompt(plan), plan.genTokens);
         const labels: TokensLabels = {
           task: id,
           model: model.id,
