@@ -26,7 +26,7 @@ import { summarize } from "./stats.ts";
 /** Cores' worth of CPU that others used beyond which a run counts as disturbed. */
 export const DISTURBED_CORES = 0.25;
 
-/** What a probe saw over one sample (as results files keep it). */
+/** What the monitor saw over one sample (as results files keep it). */
 export interface Conditions {
   /** CPU other processes used, in cores (1 = one core busy the whole time). */
   readonly others_cpu_cores: number | null;
