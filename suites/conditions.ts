@@ -70,7 +70,7 @@ export function conditionsSummary(samples: readonly Conditions[]): {
   };
 }
 
-/** Where a probe reads from (the machine, or a test's recording). */
+/** Where a monitor reads from (the machine, or a test's recording). */
 export interface ConditionsSource {
   /** Milliseconds every CPU together spent busy so far, or null. */
   busyMs(): number | null;
